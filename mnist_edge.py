@@ -1,0 +1,37 @@
+"""`mnist-edge`: one console script, a subcommand per job, each calling its package's CLI.
+
+Subcommands import their package only when run, so `mnist-edge` starts on a
+device that has the runtime but not TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SUBCOMMANDS = {
+    "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, SUBCOMMANDS))
+    rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, help_) in SUBCOMMANDS.items())
+    return f"usage: mnist-edge <command> [options]\n\ncommands:\n{rows}\n\n'mnist-edge <command> --help' for a command's options."
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(f"mnist-edge: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    return module.main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The device side: what a Raspberry Pi runs. Never imports TensorFlow or Keras."""

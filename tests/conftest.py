@@ -1,0 +1,34 @@
+"""Shared fixtures: the real MNIST file (never a synthetic stand-in)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    """The real mnist.npz: $MNIST_NPZ, else ../shared/data/mnist.npz, else the loader's own fallbacks."""
+    from runtime.mnist_data import download_mnist, resolve_mnist_path
+
+    if os.environ.get("MNIST_NPZ"):
+        path = Path(os.environ["MNIST_NPZ"])
+    elif SHARED_MNIST.exists():
+        path = SHARED_MNIST
+    else:
+        path = resolve_mnist_path() or download_mnist()
+    if not path.exists():
+        pytest.fail(f"MNIST not found at {path}: set MNIST_NPZ to a copy of mnist.npz")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_path):
+    from runtime.mnist_data import load_mnist
+
+    return load_mnist(mnist_path)

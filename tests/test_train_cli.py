@@ -1,0 +1,63 @@
+"""train/cli.py and the `mnist-edge` dispatcher: argument errors and the zoo summary."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import mnist_edge
+from train.cli import main
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "--epochs must be positive"),
+        (["--batch-size", "-1"], "--batch-size must be positive"),
+        (["--limit", "0"], "--limit must be positive"),
+        (["--model", "resnet"], "invalid choice: 'resnet'"),
+        (["--augment", "--no-augment"], "not allowed with argument"),
+        (["--all", "--resume", "x"], "cannot be combined with --all"),
+    ],
+)
+def test_argument_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_file_is_a_clear_error(tmp_path, capsys):
+    code = main(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "missing.npz: no such file" in capsys.readouterr().err
+
+
+def test_resume_of_a_non_run_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--resume", str(tmp_path)])
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_all_writes_the_summary_table(mnist_path, tmp_path):
+    zoo = tmp_path / "zoo"
+    assert main(["--all", "--epochs", "1", "--limit", "1500", "--val-size", "0",
+                 "--data", str(mnist_path), "--out", str(zoo), "--quiet"]) == 0
+    rows = json.loads((zoo / "summary.json").read_text())
+    assert [r["model"] for r in rows] == ["linear_l1", "linear_l2", "linear_elasticnet", "mlp",
+                                          "mlp_dropout", "cnn", "cnn_aug"]
+    assert all(0.25 < r["test_accuracy"] <= 1.0 for r in rows)  # far above chance (0.10) after one short epoch
+    table = (zoo / "summary.md").read_text()
+    assert "| cnn_aug |" in table and "99.46" in table
+    # A second --all reuses the finished runs instead of training again.
+    mtime = (zoo / "cnn" / "model.keras").stat().st_mtime
+    assert main(["--all", "--limit", "1500", "--data", str(mnist_path), "--out", str(zoo), "--quiet"]) == 0
+    assert (zoo / "cnn" / "model.keras").stat().st_mtime == mtime
+
+
+def test_console_script_dispatch(capsys):
+    assert mnist_edge.main(["nope"]) == 2
+    assert "unknown command 'nope'" in capsys.readouterr().err
+    assert mnist_edge.main(["--help"]) == 0
+    assert "train" in capsys.readouterr().out

@@ -1,0 +1,69 @@
+"""train/fit.py and train/report.py: a short real training, reports, checkpoint resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from train.fit import TrainConfig, train
+
+
+def _png_ok(path):
+    data = path.read_bytes()
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+class _StopAfterFirstEpoch(keras.callbacks.Callback):
+    """Interrupts a run after epoch 1, as a killed process would (after its checkpoint)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = True
+
+
+def test_short_real_training_beats_90_percent(mnist_path, tmp_path):
+    from train.cli import main
+
+    run = tmp_path / "run"
+    code = main(["--model", "cnn_aug", "--epochs", "3", "--limit", "6000", "--lr-schedule", "cosine",
+                 "--data", str(mnist_path), "--out", str(run), "--quiet"])
+    assert code == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    # Held out: the first 6,000 test images, never seen in training or checkpoint choice.
+    assert metrics["test_images"] == 6000 and metrics["train_images"] == 5400
+    assert metrics["test_accuracy"] > 0.90
+    assert metrics["params"] == 342_522 and metrics["augment"] is True
+    for name in ("curves", "confusion_percent", "confusion_errors", "misclassified"):
+        assert _png_ok(run / f"{name}.png"), name
+    matrix = np.array(json.loads((run / "confusion_matrix.json").read_text()))
+    assert matrix.sum() == 6000
+    assert np.trace(matrix) == pytest.approx(metrics["test_accuracy"] * 6000, abs=0.5)
+    reloaded = keras.models.load_model(run / "model.keras")
+    assert reloaded.count_params() == 342_522
+
+
+def test_resume_continues_an_interrupted_run(mnist_path, tmp_path):
+    run = tmp_path / "run"
+    config = TrainConfig(model="linear_l2", epochs=3, limit=2000, data=str(mnist_path), lr_schedule="cosine")
+    first = train(config, run, verbose=0, extra_callbacks=[_StopAfterFirstEpoch()])
+    assert first.metrics["epochs"] == 1
+    steps = -(-1800 // 32)
+    last = keras.models.load_model(run / "checkpoints" / "last.keras")
+    assert int(last.optimizer.iterations) == steps
+
+    with pytest.raises(FileExistsError, match="not empty"):
+        train(config, run, verbose=0)
+    resumed = train(config, run, resume=True, verbose=0)
+    assert resumed.metrics["epochs"] == 3
+    with (run / "log.csv").open() as handle:
+        assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [0, 1, 2]
+    last = keras.models.load_model(run / "checkpoints" / "last.keras")
+    assert int(last.optimizer.iterations) == 3 * steps
+
+
+def test_resume_needs_a_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        train(TrainConfig(model="mlp", epochs=1), tmp_path, resume=True, verbose=0)

@@ -1,0 +1,1 @@
+"""Training (TensorFlow/Keras): the reference notebook's models, the shipped augmented CNN, reports."""

@@ -1,0 +1,102 @@
+"""`python -m train` / `mnist-edge train`: train a zoo model (or all of them) with its report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from train.models import MODEL_ZOO, SHIPPED_MODEL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnist-edge train", description=__doc__)
+    parser.add_argument("--model", default=SHIPPED_MODEL, choices=list(MODEL_ZOO), help="zoo model to train")
+    parser.add_argument("--all", action="store_true", help="train every zoo model (reusing finished runs in --out) and write the summary table")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (initial one for cosine)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="constant: the notebook's recipe; cosine: decay to 0 over the run (the shipped model's recipe)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N training and N test images (the notebook's n_examples)")
+    parser.add_argument("--val-size", type=int, default=5000, help="training images held out to pick the best checkpoint (0: none)")
+    augment = parser.add_mutually_exclusive_group()
+    augment.add_argument("--augment", dest="augment", action="store_true", default=None, help="force augmentation on")
+    augment.add_argument("--no-augment", dest="augment", action="store_false", help="force augmentation off")
+    parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, then the Keras cache, then download)")
+    parser.add_argument("--out", default=None, help="run folder (with --all: the folder holding one run per model)")
+    parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
+    return parser
+
+
+def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if args.limit is not None and args.limit <= 0:
+        parser.error(f"--limit must be positive, got {args.limit}")
+    if args.val_size < 0:
+        parser.error(f"--val-size must be >= 0, got {args.val_size}")
+    if args.lr <= 0:
+        parser.error(f"--lr must be positive, got {args.lr}")
+    if args.resume and args.all:
+        parser.error("--resume continues one run; it cannot be combined with --all")
+
+
+def run_one(config, run_dir: Path, resume: bool, verbose: int) -> dict:
+    """Train (or resume) one run, then write its pictures; returns its metrics."""
+    from train.fit import predict_test, train
+    from train.report import write_run_report
+
+    result = train(config, run_dir, resume=resume, verbose=verbose)
+    images, labels, probs = predict_test(result.model_path, config.data, config.limit)
+    write_run_report(result.run_dir, images, labels, probs)
+    m = result.metrics
+    print(f"{m['model']}: test accuracy {100 * m['test_accuracy']:.2f} % ({m['test_errors']} errors), "
+          f"train accuracy {100 * m['train_accuracy']:.2f} %, {m['train_seconds']:.0f} s -> {result.run_dir}")
+    return m
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _positive(parser, args)
+
+    from runtime.mnist_data import MnistDataError
+    from train.fit import TrainConfig, load_config
+
+    verbose = 2 if args.quiet else 1
+    try:
+        if args.resume:
+            run_dir = Path(args.resume)
+            if not (run_dir / "config.json").exists():
+                parser.error(f"--resume {run_dir}: no config.json there, not a run folder")
+            run_one(load_config(run_dir), run_dir, resume=True, verbose=verbose)
+            return 0
+        common = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                      lr_schedule=args.lr_schedule, seed=args.seed, limit=args.limit,
+                      val_size=args.val_size, augment=args.augment, data=args.data)
+        if args.all:
+            from train.report import summary_rows, write_summary
+
+            zoo_dir = Path(args.out or "runs/zoo")
+            for name in MODEL_ZOO:
+                run_dir = zoo_dir / name
+                if (run_dir / "metrics.json").exists():
+                    print(f"{name}: reusing {run_dir}")
+                    continue
+                run_one(TrainConfig(model=name, **{**common, "augment": None}), run_dir, resume=False, verbose=verbose)
+            rows = summary_rows([zoo_dir / n for n in MODEL_ZOO],
+                                {n: s.notebook_test_accuracy for n, s in MODEL_ZOO.items()})
+            md, _ = write_summary(rows, zoo_dir)
+            print(md.read_text())
+            return 0
+        run_dir = Path(args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+        run_one(TrainConfig(model=args.model, **common), run_dir, resume=False, verbose=verbose)
+        return 0
+    except (MnistDataError, FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(f"mnist-edge train: error: {exc}", file=sys.stderr)
+        return 2

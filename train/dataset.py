@@ -1,0 +1,82 @@
+"""tf.data pipelines: a fixed validation hold-out, scaling to [0, 1], augmentation in training only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from runtime.mnist_data import MnistData
+from train.augment import NOTEBOOK_RANGES, AugmentRanges, augment_batch
+
+# The validation hold-out is drawn with its own fixed seed, so it is the same
+# images whatever the training seed: runs are comparable.
+VALIDATION_SEED = 20261125
+
+
+@dataclass(frozen=True)
+class Splits:
+    """uint8 images (N, 28, 28) and labels for training, validation and test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def split_validation(data: MnistData, val_size: int) -> Splits:
+    """Hold out `val_size` training images (fixed choice) for checkpoint selection."""
+    n = len(data.x_train)
+    if not 0 <= val_size < n:
+        raise ValueError(f"validation size must be in [0, {n - 1}], got {val_size}")
+    order = np.random.default_rng(VALIDATION_SEED).permutation(n)
+    val_idx, train_idx = np.sort(order[:val_size]), np.sort(order[val_size:])
+    return Splits(
+        data.x_train[train_idx], data.y_train[train_idx],
+        data.x_train[val_idx], data.y_train[val_idx],
+        data.x_test, data.y_test,
+    )
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1], the models' input."""
+    return (images.astype(np.float32) / 255.0)[..., None]
+
+
+def steps_per_epoch(n_images: int, batch_size: int) -> int:
+    return -(-n_images // batch_size)
+
+
+def training_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    seed: int,
+    augment: bool,
+    ranges: AugmentRanges = NOTEBOOK_RANGES,
+    first_step: int = 0,
+) -> tf.data.Dataset:
+    """An endless, shuffled, batched stream; batch k is augmented with seed (seed, k).
+
+    `first_step` continues the augmentation stream where a resumed run left off.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((to_model_input(x), y.astype(np.int32)))
+    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.batch(batch_size).enumerate(start=first_step)
+    if augment:
+        ds = ds.map(
+            lambda step, batch: (augment_batch(batch[0], tf.stack([tf.cast(seed, tf.int64), step]), ranges), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    else:
+        ds = ds.map(lambda step, batch: batch)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> tf.data.Dataset:
+    """Unaugmented, unshuffled batches for evaluation."""
+    return tf.data.Dataset.from_tensor_slices((to_model_input(x), y.astype(np.int32))).batch(batch_size)

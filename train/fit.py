@@ -1,0 +1,203 @@
+"""Train one zoo model into a run folder: checkpoints, CSV log, resume, metrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from runtime.files import atomic_write_json
+from runtime.mnist_data import load_mnist
+from train.dataset import eval_dataset, split_validation, steps_per_epoch, to_model_input, training_dataset
+from train.models import MODEL_ZOO, build_model
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as config.json so a run can be resumed."""
+
+    model: str = "cnn_aug"
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # the notebook: Adam at a constant 1e-3
+    seed: int = 0
+    limit: int | None = None
+    val_size: int = 5000
+    augment: bool | None = None  # None: the zoo entry decides
+    data: str | None = None
+
+    def resolved_augment(self) -> bool:
+        return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    model_path: Path
+    metrics: dict = field(default_factory=dict)
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Save last.keras every epoch and best.keras on a new best, each via temp file + rename."""
+
+    def __init__(self, folder: Path, monitor: str = "val_accuracy", best_so_far: float = -np.inf):
+        super().__init__()
+        self.folder, self.monitor, self.best = folder, monitor, best_so_far
+
+    def _save(self, name: str) -> None:
+        tmp = self.folder / f".{name}.tmp.keras"
+        self.model.save(tmp)
+        os.replace(tmp, self.folder / f"{name}.keras")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._save("last")
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value > self.best:
+            self.best = value
+            self._save("best")
+
+
+def versions() -> dict:
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+    }
+
+
+def _optimizer(config: TrainConfig, steps: int) -> keras.optimizers.Optimizer:
+    if config.lr_schedule == "constant":
+        return keras.optimizers.Adam(config.learning_rate)
+    if config.lr_schedule == "cosine":
+        # Decays to zero over the whole run; the step count lives in the
+        # optimizer state, so a resumed run continues the same curve.
+        return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps))
+    raise ValueError(f"unknown lr schedule {config.lr_schedule!r}; choose from {LR_SCHEDULES}")
+
+
+def _completed_epochs(log_path: Path) -> tuple[int, float]:
+    """Epochs already in a run's CSV log, and the best val_accuracy among them."""
+    if not log_path.exists():
+        return 0, -np.inf
+    with log_path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    best = max((float(r["val_accuracy"]) for r in rows if r.get("val_accuracy", "NA") != "NA"), default=-np.inf)
+    return len(rows), best
+
+
+def load_config(run_dir: Path) -> TrainConfig:
+    return TrainConfig(**json.loads((run_dir / "config.json").read_text()))
+
+
+def train(
+    config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 1, extra_callbacks: list | None = None
+) -> RunResult:
+    """Train `config.model` into `run_dir` and evaluate it; returns the chosen model and metrics.
+
+    The chosen model is the best epoch on the validation hold-out (never the
+    test set); with no hold-out it is the last epoch.
+    """
+    if config.model not in MODEL_ZOO:
+        raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODEL_ZOO)}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown lr schedule {config.lr_schedule!r}; choose from {LR_SCHEDULES}")
+    run_dir = Path(run_dir)
+    ckpt_dir = run_dir / "checkpoints"
+    log_path = run_dir / "log.csv"
+    if resume:
+        if not (ckpt_dir / "last.keras").exists():
+            raise FileNotFoundError(f"{run_dir}: nothing to resume, checkpoints/last.keras is missing")
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} is not empty; use --resume to continue it or pick another --out")
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    keras.utils.set_random_seed(config.seed)
+    data = load_mnist(config.data, config.limit)
+    val_size = min(config.val_size, len(data.x_train) // 10) if config.limit else config.val_size
+    splits = split_validation(data, val_size)
+    steps = steps_per_epoch(len(splits.x_train), config.batch_size)
+
+    initial_epoch, best_val = _completed_epochs(log_path) if resume else (0, -np.inf)
+    if resume:
+        model = keras.models.load_model(ckpt_dir / "last.keras")
+    else:
+        atomic_write_json(run_dir / "config.json", asdict(config))
+        model = build_model(config.model)
+        model.compile(
+            optimizer=_optimizer(config, steps * config.epochs),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+
+    train_ds = training_dataset(
+        splits.x_train, splits.y_train, config.batch_size, config.seed,
+        config.resolved_augment(), first_step=initial_epoch * steps,
+    )
+    val_ds = eval_dataset(splits.x_val, splits.y_val) if val_size else None
+    monitor = "val_accuracy" if val_size else "accuracy"
+    callbacks = [
+        AtomicCheckpoint(ckpt_dir, monitor=monitor, best_so_far=best_val),
+        keras.callbacks.CSVLogger(str(log_path), append=resume),
+        *(extra_callbacks or []),
+    ]
+    start = time.perf_counter()
+    if initial_epoch < config.epochs:
+        model.fit(
+            train_ds, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+            validation_data=val_ds, callbacks=callbacks, verbose=verbose, shuffle=False,
+        )
+    seconds = time.perf_counter() - start
+
+    chosen = ckpt_dir / ("best.keras" if (ckpt_dir / "best.keras").exists() else "last.keras")
+    model = keras.models.load_model(chosen)
+    model_path = run_dir / "model.keras"
+    tmp = run_dir / ".model.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, model_path)
+
+    train_loss, train_acc = model.evaluate(eval_dataset(splits.x_train, splits.y_train), verbose=0)
+    test_loss, test_acc = model.evaluate(eval_dataset(splits.x_test, splits.y_test), verbose=0)
+    epochs_done, _ = _completed_epochs(log_path)
+    previous = json.loads((run_dir / "metrics.json").read_text()) if resume and (run_dir / "metrics.json").exists() else {}
+    metrics = {
+        "model": config.model,
+        "params": int(model.count_params()),
+        "chosen_checkpoint": chosen.name,
+        "train_accuracy": float(train_acc),
+        "train_loss": float(train_loss),
+        "test_accuracy": float(test_acc),
+        "test_loss": float(test_loss),
+        "test_errors": int(round((1 - test_acc) * len(splits.y_test))),
+        "epochs": epochs_done,
+        "train_images": len(splits.x_train),
+        "val_images": len(splits.x_val),
+        "test_images": len(splits.x_test),
+        "train_seconds": seconds + previous.get("train_seconds", 0.0),
+        "config": asdict(config),
+        "augment": config.resolved_augment(),
+        "data": data.source,
+        "versions": versions(),
+    }
+    atomic_write_json(run_dir / "metrics.json", metrics, overwrite=True)
+    return RunResult(run_dir, model_path, metrics)
+
+
+def predict_test(model_path: Path, data_path: str | None = None, limit: int | None = None):
+    """Probabilities of a saved model on the test set, with the images and labels."""
+    data = load_mnist(data_path, limit)
+    model = keras.models.load_model(model_path)
+    probs = model.predict(to_model_input(data.x_test), batch_size=512, verbose=0)
+    return data.x_test, data.y_test, probs

@@ -1,0 +1,119 @@
+"""The reference notebook's models as Keras models, in one registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+from keras import layers, regularizers
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+# SGDClassifier's default alpha; its elastic net used l1_ratio=0.15.
+LINEAR_ALPHA = 1e-4
+ELASTIC_L1_RATIO = 0.15
+
+
+def _linear(name: str, regularizer) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE, name="image"),
+            layers.Flatten(),
+            layers.Dense(NUM_CLASSES, activation="softmax", kernel_regularizer=regularizer),
+        ],
+        name=name,
+    )
+
+
+def build_linear_l1() -> keras.Model:
+    """Softmax regression with an L1 (Lasso) penalty."""
+    return _linear("linear_l1", regularizers.L1(LINEAR_ALPHA))
+
+
+def build_linear_l2() -> keras.Model:
+    """Softmax regression with an L2 (Ridge) penalty."""
+    return _linear("linear_l2", regularizers.L2(LINEAR_ALPHA))
+
+
+def build_linear_elasticnet() -> keras.Model:
+    """Softmax regression with an elastic-net penalty."""
+    return _linear(
+        "linear_elasticnet",
+        regularizers.L1L2(l1=LINEAR_ALPHA * ELASTIC_L1_RATIO, l2=LINEAR_ALPHA * (1 - ELASTIC_L1_RATIO)),
+    )
+
+
+def _mlp(name: str, dropout: float) -> keras.Model:
+    stack = [keras.Input(INPUT_SHAPE, name="image"), layers.Flatten()]
+    for width in (256, 128, 64, 32):
+        stack.append(layers.Dense(width, activation="relu"))
+        if dropout:
+            stack.append(layers.Dropout(dropout))
+    stack.append(layers.Dense(NUM_CLASSES, activation="softmax"))
+    return keras.Sequential(stack, name=name)
+
+
+def build_mlp() -> keras.Model:
+    """MLP 784-256-128-64-32-10."""
+    return _mlp("mlp", 0.0)
+
+
+def build_mlp_dropout() -> keras.Model:
+    """MLP 784-256-128-64-32-10 with dropout 0.3 after each hidden layer."""
+    return _mlp("mlp_dropout", 0.3)
+
+
+def build_cnn(name: str = "cnn") -> keras.Model:
+    """The notebook's CNN: 342,522 parameters."""
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE, name="image"),
+            layers.Conv2D(32, 7, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.3),
+            layers.Conv2D(48, 5, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.3),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.3),
+            layers.Dense(NUM_CLASSES, activation="softmax"),
+        ],
+        name=name,
+    )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A zoo entry: how to build it, whether it trains with augmentation, the notebook's figure."""
+
+    name: str
+    build: Callable[[], keras.Model]
+    augment: bool
+    params: int
+    notebook_test_accuracy: float
+
+
+MODEL_ZOO: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("linear_l1", build_linear_l1, False, 7_850, 0.905),
+        ModelSpec("linear_l2", build_linear_l2, False, 7_850, 0.918),
+        ModelSpec("linear_elasticnet", build_linear_elasticnet, False, 7_850, 0.915),
+        ModelSpec("mlp", build_mlp, False, 244_522, 0.9796),
+        ModelSpec("mlp_dropout", build_mlp_dropout, False, 244_522, 0.9812),
+        ModelSpec("cnn", build_cnn, False, 342_522, 0.9941),
+        ModelSpec("cnn_aug", lambda: build_cnn("cnn_aug"), True, 342_522, 0.9946),
+    )
+}
+SHIPPED_MODEL = "cnn_aug"
+
+
+def build_model(name: str) -> keras.Model:
+    """Build a fresh, uncompiled zoo model by name."""
+    try:
+        return MODEL_ZOO[name].build()
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_ZOO)}") from None
