@@ -11,6 +11,9 @@ import sys
 
 SUBCOMMANDS = {
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
+    "train-bench": ("train.bench", "training speed with and without augmentation (TensorFlow)"),
+    "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
+    "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
 }
 
 

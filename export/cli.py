@@ -1,0 +1,91 @@
+"""`python -m export` / `mnist-edge export`: every deployable format, each proven to predict like the float model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_MODEL = "models/cnn_aug.keras"
+DEFAULT_OUT = "models"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from export.formats import FORMATS
+
+    parser = argparse.ArgumentParser(prog="mnist-edge export", description=__doc__)
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"trained Keras model (default {DEFAULT_MODEL})")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)")
+    parser.add_argument("--int8", action="store_true",
+                        help="only the full-int8 TFLite model and its TensorFlow Lite Micro bundle (out/micro/)")
+    parser.add_argument("--formats", default=None, help=f"comma-separated subset of: {', '.join(FORMATS)}")
+    parser.add_argument("--no-micro", action="store_true", help="skip the TFLM bundle")
+    parser.add_argument("--force", action="store_true", help="overwrite existing artifacts")
+    parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, Keras cache, download)")
+    parser.add_argument("--calibration-size", type=int, default=500, help="balanced training images for int8 calibration")
+    parser.add_argument("--calibration-seed", type=int, default=1234)
+    parser.add_argument("--min-agreement-float", type=float, default=None, metavar="PCT",
+                        help="top-1 agreement required of fp32/fp16 exports, percent (default 99.99)")
+    parser.add_argument("--min-agreement-quant", type=float, default=None, metavar="PCT",
+                        help="top-1 agreement required of quantized exports, percent (default 99.8)")
+    parser.add_argument("--max-drop-quant", type=float, default=None, metavar="PP",
+                        help="accuracy quantized exports may lose, percentage points (default 0.10)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def tolerances_from(args) -> dict:
+    from dataclasses import replace
+
+    from export.formats import EXACT, FORMATS
+
+    out = {}
+    for name, fmt in FORMATS.items():
+        tol = fmt.tolerance
+        exact = tol == EXACT
+        if exact and args.min_agreement_float is not None:
+            tol = replace(tol, min_agreement=args.min_agreement_float / 100)
+        if not exact and args.min_agreement_quant is not None:
+            tol = replace(tol, min_agreement=args.min_agreement_quant / 100)
+        if not exact and args.max_drop_quant is not None:
+            tol = replace(tol, max_accuracy_drop_pp=args.max_drop_quant)
+        out[name] = tol
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for flag in ("min_agreement_float", "min_agreement_quant"):
+        value = getattr(args, flag)
+        if value is not None and not 0 <= value <= 100:
+            parser.error(f"--{flag.replace('_', '-')} is a percentage in [0, 100], got {value}")
+    if args.int8 and args.formats:
+        parser.error("--int8 selects the int8 format; do not combine it with --formats")
+
+    from export.calibration import balanced_indices  # noqa: F401  (fail early on a broken install)
+    from export.formats import INT8_FORMAT, select_formats
+    from export.pipeline import ExportError, export_model
+    from runtime.files import ArtifactExistsError
+    from runtime.mnist_data import MnistDataError
+
+    formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
+    try:
+        select_formats(formats)
+        report = export_model(
+            args.model, args.out, formats=formats, micro=not args.no_micro, data=args.data,
+            calibration_size=args.calibration_size, calibration_seed=args.calibration_seed,
+            tolerances=tolerances_from(args), force=args.force, progress=not args.quiet)
+    except (ExportError, ArtifactExistsError, MnistDataError, ValueError) as exc:
+        print(f"mnist-edge export: error: {exc}", file=sys.stderr)
+        return 2
+    print(report.table)
+    if report.micro:
+        print(f"TFLM bundle: {Path(args.out) / 'micro'} (arena {report.micro['arena']['recommended_bytes']:,} bytes, "
+              f"ops {', '.join(report.micro['ops'])})")
+    if not report.ok:
+        failed = [r.format for r in report.results if not r.passed] + list(report.errors)
+        print(f"mnist-edge export: FAILED: {', '.join(failed)} (see the table above)", file=sys.stderr)
+        return 1
+    print(f"all {len(report.results)} exports passed their parity checks; manifest: {Path(args.out) / 'manifest.json'}")
+    return 0

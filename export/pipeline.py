@@ -1,0 +1,218 @@
+"""Export a Keras model to every selected format, check each against the float model, write the manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from export.calibration import DEFAULT_COUNT, DEFAULT_SEED, balanced_indices, calibration_record
+from export.formats import INT8_FORMAT, ExportFormat, Tolerance, select_formats
+from export.micro import BUNDLE_FILES, write_micro_bundle
+from export.parity import ParityResult, check_parity, parity_table
+from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json, atomic_write_text
+from runtime.manifest import MANIFEST_NAME, SCHEMA_VERSION, sha256_of
+from runtime.mnist_data import load_mnist
+from runtime.predictor import load_predictor
+
+CALIBRATION_FILE = "calibration_indices.json"
+MICRO_DIR = "micro"
+
+
+class ExportError(RuntimeError):
+    """The export cannot start: bad source model, unwritable output folder, files in the way."""
+
+
+@dataclass
+class ExportReport:
+    out_dir: Path
+    results: list[ParityResult] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    micro: dict | None = None
+    table: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(r.passed for r in self.results)
+
+
+def load_source_model(path: Path):
+    """The float Keras model, with a clear error for a missing or corrupt file."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such model file (train one with `mnist-edge train`)")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise ExportError(f"{path}: cannot load as a Keras model ({type(exc).__name__}: {exc})") from exc
+
+
+def _planned_files(out_dir: Path, stem: str, formats: list[ExportFormat], micro: bool) -> list[Path]:
+    files = [out_dir / f"{stem}{f.suffix}" for f in formats]
+    if micro:
+        files += [out_dir / MICRO_DIR / name for name in BUNDLE_FILES]
+    return files
+
+
+def _check_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"{out_dir}: cannot create the output folder ({exc})") from exc
+    if not os.access(out_dir, os.W_OK):
+        raise ExportError(f"{out_dir}: the output folder is not writable")
+
+
+def _tensor_entry(info) -> dict:
+    entry = {"dtype": str(info.dtype), "shape": list(info.shape)}
+    entry["quantization"] = info.quant.to_dict() if info.quant else None
+    return entry
+
+
+def _converter_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {}
+    for dist in ("tensorflow-cpu", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "tflite-micro"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progress: bool) -> dict:
+    """Run the int8 model in the TFLM interpreter on every image; compare with LiteRT image by image."""
+    predictor = load_predictor(path, backend="tflm", verify=False)
+    x = predictor.to_model_input(images)
+    raw = np.concatenate([predictor.backend.run(x[i:i + 1]) for i in tqdm(range(len(x)), desc="TFLM", disable=not progress, leave=False)])
+    probs = predictor.output_quant.dequantize(raw)
+    same = probs.argmax(1) == litert_probs.argmax(1)
+    return {"images": int(len(x)), "top1_same_as_litert": float(same.mean()), "differing_images": int((~same).sum()),
+            "max_abs_prob_diff_vs_litert": float(np.abs(probs - litert_probs).max())}
+
+
+def export_model(
+    model_path: str | Path,
+    out_dir: str | Path,
+    formats: list[str] | None = None,
+    micro: bool = True,
+    data: str | None = None,
+    calibration_size: int = DEFAULT_COUNT,
+    calibration_seed: int = DEFAULT_SEED,
+    tolerances: dict[str, Tolerance] | None = None,
+    force: bool = False,
+    stem: str = "mnist_cnn",
+    progress: bool = True,
+) -> ExportReport:
+    """Export, check and describe. One format failing does not stop the others."""
+    model_path, out_dir = Path(model_path), Path(out_dir)
+    selected = select_formats(formats)
+    micro = micro and any(f.name == INT8_FORMAT for f in selected)
+    model = load_source_model(model_path)
+    _check_writable(out_dir)
+    in_the_way = [p for p in _planned_files(out_dir, stem, selected, micro) if p.exists()]
+    if in_the_way and not force:
+        raise ArtifactExistsError(
+            f"{len(in_the_way)} file(s) exist and would be replaced: "
+            + ", ".join(str(p) for p in in_the_way[:6]) + (" ..." if len(in_the_way) > 6 else "")
+            + "; pass --force to overwrite")
+
+    mnist = load_mnist(data)
+    x_test = (mnist.x_test.astype(np.float32) / 255.0)[..., None]
+    float_probs = model.predict(x_test, batch_size=500, verbose=0)
+    indices = balanced_indices(mnist.y_train, calibration_size, calibration_seed)
+    calibration = (mnist.x_train[indices].astype(np.float32) / 255.0)[..., None]
+    atomic_write_json(out_dir / CALIBRATION_FILE, calibration_record(indices, calibration_seed), overwrite=True)
+
+    report = ExportReport(out_dir)
+    entries = []
+    for fmt in tqdm(selected, desc="export", disable=not progress):
+        path = out_dir / f"{stem}{fmt.suffix}"
+        try:
+            started = time.perf_counter()
+            blob = fmt.convert(model, calibration if fmt.needs_calibration else None)
+            convert_s = time.perf_counter() - started
+            atomic_write_bytes(path, blob, overwrite=force)
+            predictor = load_predictor(path, backend=fmt.runtime, verify=False)
+            probs = predictor.predict(mnist.x_test)
+            tolerance = (tolerances or {}).get(fmt.name, fmt.tolerance)
+            result = check_parity(fmt.name, fmt.runtime, probs, float_probs, mnist.y_test, tolerance)
+            if fmt.name == INT8_FORMAT:
+                tflm = _tflm_parity(path, mnist.x_test, probs, progress)
+                result.extra["tflm"] = tflm
+                if tflm["differing_images"]:
+                    result.failures.append(f"TFLM and LiteRT disagree on {tflm['differing_images']} test images")
+            report.results.append(result)
+            report.sizes[fmt.name] = len(blob)
+            entries.append({
+                "format": fmt.name, "file": path.name, "bytes": len(blob), "sha256": sha256_of(path),
+                "runtime": fmt.runtime, "description": fmt.description,
+                "input": _tensor_entry(predictor.backend.input), "output": _tensor_entry(predictor.backend.output),
+                "calibration": CALIBRATION_FILE if fmt.needs_calibration else None,
+                "convert_seconds": round(convert_s, 2), "parity": result.to_dict(),
+            })
+            if fmt.name == INT8_FORMAT and micro and result.passed:
+                report.micro = write_micro_bundle(
+                    blob, out_dir / MICRO_DIR, predictor.input_quant, predictor.output_quant,
+                    source=model_path.name, source_sha=sha256_of(model_path), accuracy=result.accuracy,
+                    overwrite=force)
+                entries[-1]["extra"] = {"micro_bundle": f"{MICRO_DIR}/", "tflm": result.extra["tflm"],
+                                        "arena": report.micro["arena"], "ops": report.micro["ops"]}
+        except Exception as exc:  # isolate: report this format, go on with the others
+            report.errors[fmt.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+
+    report.table = parity_table(report.results, report.errors, report.sizes)
+    _write_manifest(out_dir, model_path, entries, float_probs, mnist, calibration_seed, len(indices))
+    summary = {"source_model": model_path.name, "float_accuracy": float((float_probs.argmax(1) == mnist.y_test).mean()),
+               "ok": report.ok, "results": [r.to_dict() for r in report.results], "errors": report.errors}
+    atomic_write_json(out_dir / "parity.json", summary, overwrite=True)
+    atomic_write_text(out_dir / "parity.md", f"Parity of every export with `{model_path.name}` "
+                      f"(float accuracy {100 * summary['float_accuracy']:.2f} %) on the 10,000 MNIST test images\n\n"
+                      + report.table, overwrite=True)
+    return report
+
+
+def _write_manifest(out_dir: Path, model_path: Path, entries: list[dict], float_probs, mnist,
+                    calibration_seed: int, calibration_count: int) -> None:
+    """Write manifest.json, keeping earlier entries of the same source model that were not re-exported."""
+    import hashlib
+
+    source_sha = sha256_of(model_path)
+    manifest_path = out_dir / MANIFEST_NAME
+    kept = []
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text())
+            if old.get("source_model", {}).get("sha256") == source_sha:
+                fresh = {e["format"] for e in entries}
+                kept = [e for e in old.get("artifacts", []) if e["format"] not in fresh and (out_dir / e["file"]).exists()]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            kept = []
+    try:
+        source_file = os.path.relpath(model_path.resolve(), out_dir.resolve())
+    except ValueError:
+        source_file = str(model_path.resolve())
+    manifest = {
+        "schema": SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source_model": {"file": source_file, "sha256": source_sha,
+                         "test_accuracy": float((float_probs.argmax(1) == mnist.y_test).mean())},
+        "test_set": {"images": int(len(mnist.y_test)),
+                     "x_test_sha256": hashlib.sha256(mnist.x_test.tobytes()).hexdigest()},
+        "calibration": {"file": CALIBRATION_FILE, "sha256": sha256_of(out_dir / CALIBRATION_FILE),
+                        "count": calibration_count, "seed": calibration_seed, "split": "train"},
+        "converters": _converter_versions(),
+        "artifacts": kept + entries,
+    }
+    order = {name: i for i, name in enumerate(["tflite-fp32", "tflite-fp16", "tflite-dynamic", "tflite-int8", "onnx-fp32", "onnx-int8"])}
+    manifest["artifacts"].sort(key=lambda e: order.get(e["format"], 99))
+    atomic_write_json(manifest_path, manifest, overwrite=True)

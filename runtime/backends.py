@@ -1,0 +1,180 @@
+"""Thin wrappers over each inference library: load once, run a batch of model-dtype inputs.
+
+Libraries are imported lazily, inside the backend that needs them, so a
+device with only LiteRT installed never touches onnxruntime and nothing here
+ever imports TensorFlow unless it is the last resort for a .tflite file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from runtime.quant import Int8Params, params_or_none
+
+
+class BackendUnavailableError(ImportError):
+    """The library a backend needs is not installed; the message names the pip package."""
+
+
+class ModelLoadError(ValueError):
+    """The model file is missing, corrupt, truncated or not of the expected kind."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """dtype, shape (batch first; -1 where it may vary) and int8 parameters of a model tensor."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    quant: Int8Params | None
+
+
+def import_tflite_interpreter():
+    """(Interpreter class, library name): LiteRT, then tflite-runtime, then TensorFlow's own."""
+    for module, library in (("ai_edge_litert.interpreter", "ai-edge-litert"),
+                            ("tflite_runtime.interpreter", "tflite-runtime")):
+        try:
+            return importlib.import_module(module).Interpreter, library
+        except ImportError:
+            continue
+    if importlib.util.find_spec("tensorflow") is not None:
+        return importlib.import_module("tensorflow").lite.Interpreter, "tensorflow"
+    raise BackendUnavailableError(
+        "no TFLite interpreter is installed: pip install ai-edge-litert==2.3.0 "
+        "(or pip install 'mnist-edge[runtime]')"
+    )
+
+
+def _read_model_bytes(path: Path) -> bytes:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    data = path.read_bytes()
+    if not data:
+        raise ModelLoadError(f"{path}: the model file is empty")
+    return data
+
+
+def _check_tflite_bytes(path: Path, data: bytes) -> None:
+    # A FlatBuffer TFLite model carries the identifier "TFL3" at bytes 4-8.
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelLoadError(f"{path}: not a TFLite model (no TFL3 identifier)")
+
+
+class LiteRTBackend:
+    """A .tflite model in LiteRT (or its fallbacks); the batch dimension is resized on demand."""
+
+    name = "litert"
+
+    def __init__(self, path: Path, threads: int | None = None):
+        self.path = Path(path)
+        data = _read_model_bytes(self.path)
+        _check_tflite_bytes(self.path, data)
+        interpreter_class, self.library = import_tflite_interpreter()
+        try:
+            self._interp = interpreter_class(model_content=data, num_threads=threads)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"{self.path}: {self.library} cannot load this model ({exc})") from exc
+        self._in = self._interp.get_input_details()[0]
+        self._out = self._interp.get_output_details()[0]
+        self.input = TensorInfo(np.dtype(self._in["dtype"]), tuple(int(d) for d in self._in["shape_signature"]),
+                                params_or_none(*self._in["quantization"]))
+        self.output = TensorInfo(np.dtype(self._out["dtype"]), tuple(int(d) for d in self._out["shape_signature"]),
+                                 params_or_none(*self._out["quantization"]))
+        self._resizable = self.input.shape[0] == -1
+        self._batch = int(self._in["shape"][0])
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        if not self._resizable and len(batch) != self._batch:
+            return np.concatenate([self.run(batch[i:i + 1]) for i in range(len(batch))])
+        if len(batch) != self._batch:
+            self._interp.resize_tensor_input(self._in["index"], [len(batch), *batch.shape[1:]])
+            self._interp.allocate_tensors()
+            self._batch = len(batch)
+        self._interp.set_tensor(self._in["index"], batch)
+        self._interp.invoke()
+        return self._interp.get_tensor(self._out["index"]).copy()
+
+
+_ORT_DTYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
+
+
+class OnnxRuntimeBackend:
+    """An .onnx model in onnxruntime's CPU execution provider."""
+
+    name = "onnxruntime"
+    library = "onnxruntime"
+
+    def __init__(self, path: Path, threads: int | None = None):
+        self.path = Path(path)
+        data = _read_model_bytes(self.path)
+        try:
+            ort = importlib.import_module("onnxruntime")
+        except ImportError as exc:
+            raise BackendUnavailableError("onnxruntime is not installed: pip install onnxruntime==1.32.0") from exc
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own pybind exception types
+            raise ModelLoadError(f"{self.path}: onnxruntime cannot load this model ({exc})") from exc
+        meta_in, meta_out = self._session.get_inputs()[0], self._session.get_outputs()[0]
+        self._input_name = meta_in.name
+        self.input = TensorInfo(np.dtype(_ORT_DTYPES.get(meta_in.type, np.float32)),
+                                tuple(d if isinstance(d, int) else -1 for d in meta_in.shape), None)
+        self.output = TensorInfo(np.dtype(_ORT_DTYPES.get(meta_out.type, np.float32)),
+                                 tuple(d if isinstance(d, int) else -1 for d in meta_out.shape), None)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input_name: batch})[0]
+
+
+class TflmBackend:
+    """An int8 .tflite model in the TensorFlow Lite Micro Python interpreter (batch 1, one image at a time)."""
+
+    name = "tflm"
+    library = "tflite-micro"
+
+    def __init__(self, path: Path, threads: int | None = None, arena_size: int | None = None):
+        self.path = Path(path)
+        data = _read_model_bytes(self.path)
+        _check_tflite_bytes(self.path, data)
+        try:
+            tflm = importlib.import_module("tflite_micro.python.tflite_micro.runtime")
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                "the TFLM interpreter is not installed: pip install tflite-micro==0.dev20261023182759 (x86_64 only)"
+            ) from exc
+        try:
+            self._interp = tflm.Interpreter.from_bytes(data, arena_size=arena_size)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"{self.path}: TFLM cannot load this model ({exc})") from exc
+        details_in, details_out = self._interp.get_input_details(0), self._interp.get_output_details(0)
+
+        def info(details) -> TensorInfo:
+            qp = details["quantization_parameters"]
+            quant = params_or_none(float(qp["scales"][0]), int(qp["zero_points"][0])) if len(qp["scales"]) else None
+            return TensorInfo(np.dtype(details["dtype"]), tuple(int(d) for d in details["shape"]), quant)
+
+        self.input, self.output = info(details_in), info(details_out)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        outputs = []
+        for image in batch:
+            self._interp.set_input(image[None], 0)
+            self._interp.invoke()
+            outputs.append(np.array(self._interp.get_output(0)).reshape(-1))
+        return np.stack(outputs)
+
+
+BACKENDS = {"litert": LiteRTBackend, "onnxruntime": OnnxRuntimeBackend, "tflm": TflmBackend}
+SUFFIX_BACKEND = {".tflite": "litert", ".onnx": "onnxruntime"}

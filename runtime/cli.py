@@ -1,0 +1,60 @@
+"""`python -m runtime` / `mnist-edge predict`: run a shipped model on MNIST test digits or on image files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnist-edge predict", description=__doc__)
+    parser.add_argument("images", nargs="*", help="image files to read digits from (default: the MNIST test set)")
+    parser.add_argument("--model", default="tflite-int8",
+                        help="format in models/manifest.json (tflite-int8, onnx-fp32, ...) or a .tflite/.onnx path")
+    parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
+    parser.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the library's)")
+    parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, Keras cache, download)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    return parser
+
+
+def evaluate_on_mnist(predictor, x: np.ndarray, y: np.ndarray) -> dict:
+    """Accuracy of a predictor on MNIST images, with the time it took."""
+    start = time.perf_counter()
+    probs = predictor.predict(x)
+    seconds = time.perf_counter() - start
+    pred = probs.argmax(1)
+    return {"images": int(len(y)), "accuracy": float((pred == y).mean()), "errors": int((pred != y).sum()),
+            "seconds": seconds, "ms_per_image": 1000 * seconds / len(y)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.threads is not None and args.threads <= 0:
+        parser.error(f"--threads must be positive, got {args.threads}")
+    if args.limit is not None and args.limit <= 0:
+        parser.error(f"--limit must be positive, got {args.limit}")
+
+    from runtime.backends import BackendUnavailableError, ModelLoadError
+    from runtime.manifest import ManifestError
+    from runtime.mnist_data import MnistDataError, load_mnist
+    from runtime.predictor import load_predictor
+
+    try:
+        start = time.perf_counter()
+        predictor = load_predictor(args.model, backend=args.backend, threads=args.threads)
+        load_s = time.perf_counter() - start
+        print(f"model: {predictor.name} ({predictor.backend.path}, {predictor.backend.library}), loaded in {1000 * load_s:.0f} ms")
+        data = load_mnist(args.data)
+        x, y = data.x_test[: args.limit], data.y_test[: args.limit]
+        result = evaluate_on_mnist(predictor, x, y)
+    except (BackendUnavailableError, ModelLoadError, ManifestError, MnistDataError, ValueError) as exc:
+        print(f"mnist-edge predict: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"MNIST test: {100 * result['accuracy']:.2f} % of {result['images']:,} digits "
+          f"({result['errors']} errors), {result['ms_per_image']:.3f} ms/digit")
+    return 0

@@ -1,0 +1,263 @@
+"""export/: every format in the registry, checked on the shipped models and by fresh exports.
+
+The shipped artifacts in models/ are checked on the full 10,000-image test set
+(so CI does not retrain); fresh exports run on a small slice of real MNIST to
+prove the converters, the manifest round trip and the error paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export import formats as formats_module
+from export.cli import main as export_main
+from export.formats import FORMATS, INT8_FORMAT
+from export.micro import resolver_method
+from export.parity import check_parity
+from export.pipeline import ExportError, export_model
+from runtime.files import ArtifactExistsError
+from runtime.manifest import load_manifest, sha256_of
+from runtime.predictor import load_predictor
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+SOURCE = MODELS / "cnn_aug.keras"
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return load_manifest(MODELS)
+
+
+@pytest.fixture(scope="module")
+def float_probs(mnist):
+    import keras
+
+    model = keras.models.load_model(SOURCE)
+    return model.predict((mnist.x_test.astype(np.float32) / 255.0)[..., None], batch_size=500, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def small_npz(mnist, tmp_path_factory):
+    """Real MNIST, cut to 2,000 training and 1,000 test images, for quick fresh exports."""
+    path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
+    np.savez(path, x_train=mnist.x_train[:2000], y_train=mnist.y_train[:2000],
+             x_test=mnist.x_test[:1000], y_test=mnist.y_test[:1000])
+    return path
+
+
+def test_manifest_lists_every_format_and_matches_the_files(manifest):
+    assert list(manifest.artifacts) == list(FORMATS)
+    assert manifest.data["source_model"]["sha256"] == sha256_of(SOURCE)
+    for artifact in manifest.artifacts.values():
+        artifact.verify()
+        assert artifact.bytes == artifact.path.stat().st_size
+        assert artifact.parity["passed"] is True
+    calibration = json.loads((MODELS / manifest.data["calibration"]["file"]).read_text())
+    assert len(calibration["indices"]) == 500
+    assert np.bincount(np.load(_mnist_file())["y_train"][calibration["indices"]], minlength=10).tolist() == [50] * 10
+
+
+def _mnist_file():
+    import os
+
+    return os.environ.get("MNIST_NPZ") or str(REPO.parent / "shared" / "data" / "mnist.npz")
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_reload_dtypes_and_shapes(name, manifest):
+    predictor = load_predictor(name, manifest=MODELS)
+    artifact = manifest.artifact(name)
+    assert predictor.backend.name == FORMATS[name].runtime
+    assert str(predictor.backend.input.dtype) == artifact.input["dtype"]
+    if name == INT8_FORMAT:
+        assert predictor.backend.input.dtype == np.int8 and predictor.backend.output.dtype == np.int8
+        assert predictor.backend.input.shape == (1, 28, 28, 1)
+        assert artifact.input["quantization"]["scale"] == pytest.approx(1 / 255)
+        assert artifact.input["quantization"]["zero_point"] == -128
+    else:
+        assert predictor.backend.input.dtype == np.float32
+        assert predictor.backend.input.shape[1:] == (28, 28, 1)
+    assert predictor.backend.output.shape[-1] == 10
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_parity_on_the_full_test_set(name, mnist, float_probs, manifest):
+    probs = load_predictor(name, manifest=MODELS).predict(mnist.x_test)
+    result = check_parity(name, FORMATS[name].runtime, probs, float_probs, mnist.y_test, FORMATS[name].tolerance)
+    assert result.passed, result.failures
+    assert result.images == 10000
+    recorded = manifest.artifact(name).parity
+    assert result.accuracy == pytest.approx(recorded["accuracy"], abs=1e-9)
+    assert result.agreement == pytest.approx(recorded["agreement"], abs=1e-9)
+
+
+def test_tflm_predicts_like_litert_on_every_test_image(mnist, manifest):
+    litert = load_predictor(INT8_FORMAT, manifest=MODELS)
+    tflm = load_predictor(MODELS / "micro" / "model.tflite", backend="tflm", verify=False)
+    assert sha256_of(MODELS / "micro" / "model.tflite") == manifest.artifact(INT8_FORMAT).sha256
+    assert np.array_equal(tflm.predict(mnist.x_test).argmax(1), litert.predict(mnist.x_test).argmax(1))
+
+
+def test_raw_pixels_into_the_int8_model_are_caught(mnist, float_probs):
+    """The classic bug: uint8 pixels fed to an int8 input without its scale and zero point."""
+    predictor = load_predictor(INT8_FORMAT, manifest=MODELS)
+    raw = mnist.x_test[:2000, :, :, None].astype(np.int8)  # wraps 128..255 to negatives, ignores zero point
+    outputs = np.concatenate([predictor.backend.run(raw[i:i + 1]) for i in range(len(raw))])
+    probs = predictor.output_quant.dequantize(outputs)
+    result = check_parity(INT8_FORMAT, "litert", probs, float_probs[:2000], mnist.y_test[:2000], FORMATS[INT8_FORMAT].tolerance)
+    assert not result.passed
+    assert result.agreement < 0.5
+
+
+def test_micro_bundle_compiles_and_holds_the_model(tmp_path, manifest):
+    bundle = MODELS / "micro"
+    info = json.loads((bundle / "bundle.json").read_text())
+    gxx = shutil.which("g++")
+    assert gxx, "g++ is needed to prove the generated C++ compiles"
+    subprocess.run([gxx, "-std=c++17", "-Wall", "-Werror", "-c", str(bundle / "mnist_model_data.cc"),
+                    "-o", str(tmp_path / "data.o")], check=True)
+    # The array holds exactly the model's bytes.
+    source = (bundle / "mnist_model_data.cc").read_text()
+    body = source[source.index("{") + 1:source.index("};")]
+    array = bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", body))
+    assert array == (bundle / "model.tflite").read_bytes()
+    assert f"g_mnist_model_data_len = {len(array)};" in source
+    # The resolver header: only the methods of TFLM's MicroMutableOpResolver that the model needs.
+    # TFLM's headers are not installable here, so a minimal declaration of that class template
+    # (same names and signatures as tensorflow/lite/micro/micro_mutable_op_resolver.h) stands in.
+    stub = tmp_path / "tensorflow" / "lite" / "micro"
+    stub.mkdir(parents=True)
+    methods = "\n".join(f"  TfLiteStatus {m}() {{ return kTfLiteOk; }}" for m in info["resolver_methods"])
+    (stub / "micro_mutable_op_resolver.h").write_text(
+        "#pragma once\ntypedef enum { kTfLiteOk = 0, kTfLiteError = 1 } TfLiteStatus;\n"
+        "namespace tflite {\ntemplate <unsigned int tOpCount> class MicroMutableOpResolver {\n public:\n"
+        f"{methods}\n}};\n}}\n")
+    user = tmp_path / "use_ops.cc"
+    user.write_text('#include "mnist_model_ops.h"\nint main() { MnistOpResolver r; return RegisterMnistModelOps(r); }\n')
+    subprocess.run([gxx, "-std=c++17", "-Wall", "-Werror", "-I", str(tmp_path), "-I", str(bundle), "-c", str(user),
+                    "-o", str(tmp_path / "ops.o")], check=True)
+    assert info["ops"] == manifest.artifact(INT8_FORMAT).extra["ops"]
+    assert len(info["ops"]) == len(set(info["ops"]))
+
+
+def test_micro_arena_is_measured_and_runs(manifest):
+    from tflite_micro.python.tflite_micro import runtime as tflm
+
+    info = json.loads((MODELS / "micro" / "bundle.json").read_text())
+    arena = info["arena"]
+    assert arena["measured_bytes"] == arena["head_bytes"] + arena["tail_bytes"]
+    assert arena["measured_bytes"] < arena["recommended_bytes"] <= 1.25 * arena["measured_bytes"] + 1024
+    model = (MODELS / "micro" / "model.tflite").read_bytes()
+    ok = tflm.Interpreter.from_bytes(model, arena_size=arena["recommended_bytes"])
+    ok.set_input(np.zeros((1, 28, 28, 1), np.int8), 0)
+    ok.invoke()
+    with pytest.raises(RuntimeError):
+        tflm.Interpreter.from_bytes(model, arena_size=arena["measured_bytes"] // 2)
+    readme = (MODELS / "micro" / "README.md").read_text()
+    assert f"{arena['recommended_bytes']}" in readme and "q = pixel - 128" in readme
+
+
+def test_resolver_method_names():
+    assert [resolver_method(op) for op in ("CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX", "DEPTHWISE_CONV_2D")] == \
+        ["AddConv2D", "AddMaxPool2D", "AddFullyConnected", "AddSoftmax", "AddDepthwiseConv2D"]
+
+
+@pytest.fixture(scope="module")
+def fresh_export(small_npz, tmp_path_factory):
+    """A real export of the shipped model in every format, checked on 1,000 real test images."""
+    out = tmp_path_factory.mktemp("export")
+    report = export_model(SOURCE, out, data=str(small_npz), progress=False)
+    return out, report
+
+
+def test_fresh_export_of_every_format(fresh_export):
+    out, report = fresh_export
+    assert report.errors == {}
+    assert [r.format for r in report.results] == list(FORMATS)
+    assert report.ok, report.table
+    manifest = load_manifest(out)
+    for artifact in manifest.artifacts.values():
+        artifact.verify()
+        assert artifact.parity["images"] == 1000
+    assert (out / "micro" / "mnist_model_data.cc").exists()
+    assert (out / "parity.md").read_text().count("passed") == len(FORMATS)
+
+
+def test_manifest_round_trip(fresh_export, small_npz):
+    out, report = fresh_export
+    manifest = load_manifest(out)
+    x_test = np.load(small_npz)["x_test"]
+    for result in report.results:
+        artifact = manifest.artifact(result.format)
+        predictor = load_predictor(result.format, manifest=out)
+        assert predictor.artifact == artifact
+        assert artifact.parity["accuracy"] == pytest.approx(result.accuracy)
+        probs = predictor.predict(x_test[:50])
+        assert probs.shape == (50, 10) and np.allclose(probs.sum(1), 1.0, atol=0.05)
+
+
+def test_existing_artifacts_are_not_overwritten_without_force(fresh_export, small_npz):
+    out, _ = fresh_export
+    before = sha256_of(out / "mnist_cnn.fp32.tflite")
+    with pytest.raises(ArtifactExistsError, match="--force"):
+        export_model(SOURCE, out, formats=["tflite-fp32"], data=str(small_npz), progress=False)
+    report = export_model(SOURCE, out, formats=["tflite-fp32"], data=str(small_npz), force=True, progress=False)
+    assert report.ok and sha256_of(out / "mnist_cnn.fp32.tflite") == before  # same model, same bytes
+    # Re-exporting one format keeps the other entries of the manifest.
+    assert list(load_manifest(out).artifacts) == list(FORMATS)
+
+
+def test_one_failing_format_does_not_stop_the_others(monkeypatch, small_npz, tmp_path):
+    def broken(model, calibration):
+        raise RuntimeError("converter exploded")
+
+    patched = dict(FORMATS, **{"tflite-fp16": dataclasses.replace(FORMATS["tflite-fp16"], convert=broken)})
+    monkeypatch.setattr(formats_module, "FORMATS", patched)
+    report = export_model(SOURCE, tmp_path, formats=["tflite-fp32", "tflite-fp16", "onnx-fp32"],
+                          data=str(small_npz), progress=False)
+    assert report.errors == {"tflite-fp16": "RuntimeError: converter exploded"}
+    assert [r.format for r in report.results] == ["tflite-fp32", "onnx-fp32"]
+    assert not report.ok
+    assert "EXPORT FAILED" in report.table
+    assert list(load_manifest(tmp_path).artifacts) == ["tflite-fp32", "onnx-fp32"]
+
+
+def test_missing_and_corrupt_source_models(tmp_path):
+    with pytest.raises(ExportError, match="no such model file"):
+        export_model(tmp_path / "nope.keras", tmp_path / "out")
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(SOURCE.read_bytes()[:5000])
+    with pytest.raises(ExportError, match="cannot load as a Keras model"):
+        export_model(corrupt, tmp_path / "out")
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(ExportError, match="cannot create the output folder"):
+        export_model(SOURCE, blocker / "out")
+
+
+def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys):
+    assert export_main(["--formats", "tflite-fp32,bogus", "--out", str(tmp_path)]) == 2
+    assert "unknown format(s) bogus" in capsys.readouterr().err
+    assert export_main(["--model", str(tmp_path / "missing.keras"), "--out", str(tmp_path)]) == 2
+    assert "no such model file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        export_main(["--int8", "--formats", "onnx-fp32"])
+    # A tolerance nobody can meet makes the export fail loudly, with the table.
+    code = export_main(["--formats", "onnx-int8", "--min-agreement-quant", "100", "--max-drop-quant", "-1",
+                        "--data", str(small_npz), "--out", str(tmp_path / "strict"), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "| onnx-int8 | onnxruntime | FAILED |" in captured.out
+    assert "FAILED: onnx-int8" in captured.err
