@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
     "train-bench": ("train.bench", "training speed with and without augmentation (TensorFlow)"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
+    "bench": ("runtime.bench", "latency, throughput, memory and accuracy of every artifact in every runtime"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
 }
 

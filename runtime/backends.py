@@ -99,7 +99,7 @@ class LiteRTBackend:
             self._batch = len(batch)
         self._interp.set_tensor(self._in["index"], batch)
         self._interp.invoke()
-        return self._interp.get_tensor(self._out["index"]).copy()
+        return self._interp.get_tensor(self._out["index"])  # get_tensor returns a copy
 
 
 _ORT_DTYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
@@ -156,7 +156,7 @@ class TflmBackend:
             ) from exc
         try:
             self._interp = tflm.Interpreter.from_bytes(data, arena_size=arena_size)
-        except (ValueError, RuntimeError) as exc:
+        except Exception as exc:  # its Python flatbuffer parsing raises struct.error, IndexError...
             raise ModelLoadError(f"{self.path}: TFLM cannot load this model ({exc})") from exc
         details_in, details_out = self._interp.get_input_details(0), self._interp.get_output_details(0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,31 +12,74 @@ from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError
 from runtime.manifest import Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
+MIN_CONFIDENCE = 0.60  # below this a prediction is reported as "low confidence", not as a digit
+NO_DIGIT = "no digit"
+LOW_CONFIDENCE = "low confidence"
+OK = "ok"
+
 
 class InputError(ValueError):
     """Images of the wrong shape, dtype or value range."""
 
 
-def as_float_batch(images) -> np.ndarray:
-    """(N, 28, 28[, 1]) or (28, 28) uint8 0-255 or float 0-1 -> float32 (N, 28, 28, 1) in [0, 1]."""
+def check_images(images) -> np.ndarray:
+    """Validate a batch of 28x28 images: (N, 28, 28[, 1]) or (28, 28), uint8 0-255 or float 0-1."""
+    if type(images) is np.ndarray and images.dtype == np.uint8 and images.shape[1:] == (28, 28) and len(images):
+        return images  # the common case, kept cheap: it runs once per camera frame
     x = np.asarray(images)
+    shape = x.shape
     if x.ndim == 2:
         x = x[None]
-    if x.ndim == 4 and x.shape[-1] == 1:
+    elif x.ndim == 4 and shape[-1] == 1:
         x = x[..., 0]
     if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise InputError(f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {np.asarray(images).shape}")
+        raise InputError(f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {shape}")
     if len(x) == 0:
         raise InputError("empty batch: no images given")
     if x.dtype == np.uint8:
-        return (x.astype(np.float32) / np.float32(255.0))[..., None]
+        return x
     if not np.issubdtype(x.dtype, np.floating):
         raise InputError(f"images must be uint8 (0-255) or float (0-1), got {x.dtype}")
     if not np.isfinite(x).all():
         raise InputError("images contain NaN or infinite values")
     if x.min() < -1e-6 or x.max() > 1.0 + 1e-6:
         raise InputError(f"float images must lie in [0, 1], got [{x.min():.3g}, {x.max():.3g}]; pass uint8 for 0-255")
-    return x.astype(np.float32)[..., None]
+    return x.astype(np.float32, copy=False)
+
+
+def as_float_batch(images) -> np.ndarray:
+    """Any accepted batch -> float32 (N, 28, 28, 1) in [0, 1], the float models' input."""
+    x = check_images(images)
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) * np.float32(1 / 255.0)
+    return x[..., None]
+
+
+@dataclass(frozen=True)
+class DigitPrediction:
+    """What the model read in one place of a frame; `digit` is None unless status is "ok"."""
+
+    status: str  # "ok", "no digit" or "low confidence"
+    digit: int | None = None
+    confidence: float = 0.0
+    best_guess: int | None = None  # the argmax, also when not confident enough to be reported as the digit
+    probabilities: np.ndarray | None = None
+    box: tuple[int, int, int, int] | None = None  # x, y, w, h in frame pixels
+    input_28x28: np.ndarray | None = None  # exactly what the model saw (uint8, white on black)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """All digits of a frame, left to right."""
+
+    digits: list[DigitPrediction] = field(default_factory=list)
+
+    @property
+    def number(self) -> str | None:
+        """The digits spelled left to right, or None when there is none or one is uncertain."""
+        if not self.digits or any(d.status != OK for d in self.digits):
+            return None
+        return "".join(str(d.digit) for d in self.digits)
 
 
 class Predictor:
@@ -47,6 +91,13 @@ class Predictor:
         self.format = artifact.format if artifact else Path(backend.path).suffix.lstrip(".")
         self.input_quant: Int8Params | None = backend.input.quant if backend.input.dtype == np.int8 else None
         self.output_quant: Int8Params | None = backend.output.quant if backend.output.dtype == np.int8 else None
+        # uint8 pixels -> int8 input through a 256-entry table made with the model's own scale and zero point.
+        self._pixel_table = (self.input_quant.quantize(np.arange(256, dtype=np.float32) / np.float32(255.0))
+                             if self.input_quant else None)
+        # int8 output -> probability through a table indexed by the output's bytes read as uint8
+        # (same arithmetic as dequantize, one lookup instead of three array operations).
+        self._output_table = (self.output_quant.dequantize(np.arange(256, dtype=np.uint8).view(np.int8))
+                              if self.output_quant else None)
 
     @property
     def name(self) -> str:
@@ -54,16 +105,48 @@ class Predictor:
 
     def to_model_input(self, images) -> np.ndarray:
         """The exact tensor the model receives: float [0, 1], or int8 through the model's own scale and zero point."""
-        x = as_float_batch(images)
-        return self.input_quant.quantize(x) if self.input_quant else x
+        x = check_images(images)
+        if self.input_quant is None:
+            return as_float_batch(x)
+        if x.dtype == np.uint8:
+            return self._pixel_table.take(x)[..., None]
+        return self.input_quant.quantize(x)[..., None]
 
     def predict(self, images, chunk: int = 256) -> np.ndarray:
         """Class probabilities, float32 (N, 10); large batches run in chunks to bound memory."""
         x = self.to_model_input(images)
-        outputs = [self.backend.run(x[i:i + chunk]) for i in range(0, len(x), chunk)]
-        raw = np.concatenate(outputs)
-        probs = self.output_quant.dequantize(raw) if self.output_quant else raw.astype(np.float32)
+        if len(x) <= chunk:
+            raw = self.backend.run(x)
+        else:
+            raw = np.concatenate([self.backend.run(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+        if self._output_table is not None:
+            probs = self._output_table.take(raw.view(np.uint8))
+        else:
+            probs = raw.astype(np.float32, copy=False)
         return probs.reshape(len(probs), -1)
+
+    def read_digits(self, frame, min_confidence: float = MIN_CONFIDENCE) -> Reading:
+        """Find every digit in a camera frame, MNIST-normalize each, predict them in one batch."""
+        from runtime.preprocess import find_digits  # OpenCV: loaded only by what reads frames
+
+        crops = find_digits(frame)
+        if not crops:
+            return Reading([])
+        probs = self.predict(np.stack([c.image for c in crops]))
+        digits = []
+        for crop, p in zip(crops, probs):
+            best, confidence = int(p.argmax()), float(p.max())
+            confident = confidence >= min_confidence
+            digits.append(DigitPrediction(OK if confident else LOW_CONFIDENCE, best if confident else None,
+                                          confidence, best, p, crop.box, crop.image))
+        return Reading(digits)
+
+    def predict_digit(self, frame, min_confidence: float = MIN_CONFIDENCE) -> DigitPrediction:
+        """The frame's main (largest) digit, or status "no digit" when it holds none."""
+        reading = self.read_digits(frame, min_confidence)
+        if not reading.digits:
+            return DigitPrediction(NO_DIGIT)
+        return max(reading.digits, key=lambda d: d.box[2] * d.box[3])
 
 
 def _backend_for(path: Path, backend: str) -> str:

@@ -1,0 +1,178 @@
+"""runtime/predictor.py and runtime/backends.py: one predictor over every shipped artifact, on real MNIST."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runtime import backends
+from runtime.backends import BackendUnavailableError, ModelLoadError
+from runtime.manifest import ManifestError, load_manifest
+from runtime.predictor import InputError, load_predictor
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+MANIFEST = load_manifest(MODELS)
+
+
+@pytest.mark.parametrize("name", list(MANIFEST.artifacts))
+def test_predict_reproduces_the_export_check(name, mnist):
+    """predict() on all 10,000 test digits gives exactly the accuracy export recorded in the manifest."""
+    predictor = load_predictor(name)
+    probs = predictor.predict(mnist.x_test)
+    assert probs.shape == (10000, 10) and probs.dtype == np.float32
+    accuracy = float((probs.argmax(1) == mnist.y_test).mean())
+    assert accuracy == pytest.approx(MANIFEST.artifact(name).parity["accuracy"], abs=1e-12)
+    assert accuracy >= 0.99
+
+
+def test_int8_path_with_raw_pixels(mnist):
+    predictor = load_predictor("tflite-int8")
+    x = mnist.x_test[:200]
+    # uint8 pixels go through the model's own scale and zero point: here exactly pixel - 128.
+    model_input = predictor.to_model_input(x)
+    assert model_input.dtype == np.int8 and model_input.shape == (200, 28, 28, 1)
+    np.testing.assert_array_equal(model_input[..., 0].astype(np.int16), x.astype(np.int16) - 128)
+    from_pixels = predictor.predict(x)
+    from_floats = predictor.predict(x.astype(np.float32) / 255.0)
+    np.testing.assert_array_equal(from_pixels, from_floats)
+    assert (from_pixels.argmax(1) == mnist.y_test[:200]).mean() > 0.98
+
+
+def test_tflm_backend_agrees_with_litert(mnist):
+    litert = load_predictor("tflite-int8", backend="litert")
+    tflm = load_predictor("tflite-int8", backend="tflm")
+    x = mnist.x_test[:300]
+    assert np.array_equal(tflm.predict(x).argmax(1), litert.predict(x).argmax(1))
+
+
+def test_threads_parameter_changes_nothing_but_speed(mnist):
+    one = load_predictor("tflite-fp32", threads=1).predict(mnist.x_test[:500])
+    two = load_predictor("tflite-fp32", threads=2).predict(mnist.x_test[:500])
+    np.testing.assert_allclose(one, two, atol=1e-5)
+
+
+def test_interpreter_is_built_once(monkeypatch, mnist):
+    cls, _ = backends.import_tflite_interpreter()
+    built = []
+
+    class Counting(cls):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(backends, "import_tflite_interpreter", lambda: (Counting, "counting"))
+    predictor = load_predictor("tflite-dynamic")
+    for i in range(20):
+        predictor.predict(mnist.x_test[i:i + 1])
+    predictor.predict(mnist.x_test[:64])  # a batch resizes the same interpreter
+    assert len(built) == 1
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((2, 28, 27), np.uint8), r"shape \(N, 28, 28\)"),
+        (np.zeros((0, 28, 28), np.uint8), "empty batch"),
+        (np.zeros((1, 28, 28), np.int32), "uint8 .* or float"),
+        (np.full((1, 28, 28), np.nan, np.float32), "NaN"),
+        (np.full((1, 28, 28), 255.0, np.float32), r"must lie in \[0, 1\]"),
+        (np.zeros((3, 28, 28, 3), np.uint8), "shape"),
+    ],
+)
+def test_bad_images_give_specific_errors(images, message):
+    predictor = load_predictor("tflite-int8")
+    with pytest.raises(InputError, match=message):
+        predictor.predict(images)
+
+
+def _copy_models(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for artifact in MANIFEST.artifacts.values():
+        shutil.copy(artifact.path, folder / artifact.path.name)
+    shutil.copy(MANIFEST.path, folder / "manifest.json")
+    return folder
+
+
+def test_modified_model_fails_the_sha256_check(tmp_path):
+    folder = _copy_models(tmp_path)
+    path = folder / MANIFEST.artifact("tflite-int8").path.name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match="does not match the manifest"):
+        load_predictor("tflite-int8", manifest=folder)
+    with pytest.raises(ManifestError, match="does not match the manifest"):
+        load_predictor(path)  # a path is checked against the manifest beside it too
+
+
+@pytest.mark.parametrize("suffix, backend", [(".tflite", "litert"), (".onnx", "onnxruntime"), (".tflite", "tflm")])
+def test_corrupt_and_truncated_models(tmp_path, suffix, backend):
+    source = MANIFEST.artifact("tflite-int8" if suffix == ".tflite" else "onnx-fp32").path
+    truncated = tmp_path / f"truncated{suffix}"
+    truncated.write_bytes(source.read_bytes()[: len(source.read_bytes()) // 3])
+    garbage = tmp_path / f"garbage{suffix}"
+    garbage.write_bytes(b"\x00" * 64 + b"not a model" * 100)
+    empty = tmp_path / f"empty{suffix}"
+    empty.write_bytes(b"")
+    for path, message in ((truncated, "cannot load|not a TFLite"), (garbage, "cannot load|not a TFLite"), (empty, "empty")):
+        with pytest.raises(ModelLoadError, match=message):
+            load_predictor(path, backend=backend)
+
+
+def test_unknown_format_missing_file_and_unknown_backend(tmp_path):
+    with pytest.raises(ManifestError, match="no artifact of format 'tflite-int4'"):
+        load_predictor("tflite-int4")
+    with pytest.raises(ModelLoadError, match="no such model file"):
+        load_predictor(tmp_path / "missing.tflite")
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        load_predictor("tflite-fp32", backend="tensorrt")
+    with pytest.raises(ManifestError, match="no manifest"):
+        load_predictor("tflite-fp32", manifest=tmp_path)
+
+
+def test_missing_interpreter_names_the_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", None)
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(BackendUnavailableError, match="pip install ai-edge-litert"):
+        load_predictor("tflite-int8")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(BackendUnavailableError, match="pip install onnxruntime"):
+        load_predictor("onnx-fp32")
+
+
+def test_runtime_works_with_tensorflow_and_keras_absent(mnist_path):
+    """In a fresh process where importing tensorflow or keras fails, the runtime loads, predicts and reads a frame."""
+    code = textwrap.dedent(f"""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        import numpy as np
+        from runtime.mnist_data import load_mnist
+        from runtime.predictor import load_predictor
+        from runtime.synthetic import render
+        data = load_mnist({str(mnist_path)!r}, limit=500)
+        for name in ("tflite-int8", "tflite-fp32", "tflite-dynamic", "onnx-int8"):
+            p = load_predictor(name)
+            acc = (p.predict(data.x_test).argmax(1) == data.y_test).mean()
+            assert acc > 0.98, (name, acc)
+        frame = render([data.x_test[0]], [int(data.y_test[0])], np.random.default_rng(1)).image
+        reading = load_predictor("tflite-int8").predict_digit(frame)
+        assert reading.digit == int(data.y_test[0]), reading
+        assert not any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules), "TensorFlow got imported"
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("ok")

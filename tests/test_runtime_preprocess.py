@@ -1,0 +1,151 @@
+"""runtime/preprocess.py: camera frames of real MNIST digits come back as MNIST, and nothing crashes it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runtime.predictor import NO_DIGIT, load_predictor
+from runtime.preprocess import FrameError, find_digits, to_gray, to_mnist_28x28
+from runtime.synthetic import blank_paper, render, textured
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return load_predictor("tflite-int8")
+
+
+def test_round_trip_of_1000_test_digits_photographed_on_paper(mnist, int8):
+    """Dark ink on light paper, lighting gradient, noise, blur, JPEG: >= 98 % read right."""
+    rng = np.random.default_rng(2026)
+    correct, no_digit = 0, 0
+    for i in range(1000):
+        frame = render([mnist.x_test[i]], [int(mnist.y_test[i])], rng)
+        image = to_mnist_28x28(frame.image)
+        if image is None:
+            no_digit += 1
+            continue
+        assert image.shape == (28, 28) and image.dtype == np.uint8
+        correct += int(int8.predict(image[None])[0].argmax() == mnist.y_test[i])
+    assert correct / 1000 >= 0.98, f"{correct} of 1000 right, {no_digit} not found"
+
+
+def test_output_follows_the_mnist_convention(mnist):
+    frame = render([mnist.x_test[3]], [int(mnist.y_test[3])], np.random.default_rng(5)).image
+    image = to_mnist_28x28(frame).astype(np.float64)
+    ys, xs = np.nonzero(image)
+    # White on black, digit inside the central 20x20-ish box, centre of mass at the centre.
+    assert image[0].sum() == 0 and image[-1].sum() == 0 and image.max() >= 250
+    assert max(ys.max() - ys.min(), xs.max() - xs.min()) <= 22
+    grid_y, grid_x = np.mgrid[0:28, 0:28]
+    cy, cx = (image * grid_y).sum() / image.sum(), (image * grid_x).sum() / image.sum()
+    assert abs(cy - 13.5) < 0.6 and abs(cx - 13.5) < 0.6
+
+
+def test_multi_digit_frames_are_read_left_to_right(mnist, int8):
+    rng = np.random.default_rng(7)
+    right = 0
+    for k in range(100):
+        n = int(rng.integers(2, 5))
+        idx = rng.choice(10000, n, replace=False)
+        frame = render([mnist.x_test[i] for i in idx], [int(mnist.y_test[i]) for i in idx], rng, digit_height=(90, 150))
+        reading = int8.read_digits(frame.image)
+        boxes = [d.box[0] for d in reading.digits]
+        assert boxes == sorted(boxes)
+        right += int(reading.number == "".join(str(v) for v in frame.labels))
+    assert right >= 93, f"{right} of 100 multi-digit numbers read right"
+
+
+def test_ruled_lines_are_ignored(mnist, int8):
+    rng = np.random.default_rng(11)
+    right = 0
+    for i in range(100):
+        frame = render([mnist.x_test[i]], [int(mnist.y_test[i])], rng).image.copy()
+        for y in range(30, frame.shape[0], 60):  # blue-grey ruled lines across the page, through the digit too
+            cv2.line(frame, (0, y), (frame.shape[1] - 1, y), (150, 120, 110), 2)
+        prediction = int8.predict_digit(frame)
+        right += int(prediction.digit == mnist.y_test[i])
+    assert right >= 95
+
+
+@pytest.mark.parametrize("make", [blank_paper, textured], ids=["blank", "textured"])
+def test_frames_without_a_digit_say_no_digit(make, int8):
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        prediction = int8.predict_digit(make(rng))
+        assert prediction.status == NO_DIGIT and prediction.digit is None
+
+
+def test_low_confidence_is_not_reported_as_a_digit(int8):
+    rng = np.random.default_rng(4)
+    canvas = np.full((240, 320), 220, np.uint8)
+    cv2.ellipse(canvas, (160, 120), (40, 60), 0, 0, 360, 40, 9)  # a ring: "0"-like
+    cv2.line(canvas, (120, 60), (200, 180), 40, 9)  # struck through: no clean digit
+    canvas = np.clip(canvas + rng.normal(0, 3, canvas.shape), 0, 255).astype(np.uint8)
+    prediction = int8.predict_digit(canvas, min_confidence=0.999)
+    assert prediction.status in ("low confidence", "ok")
+    if prediction.status == "low confidence":
+        assert prediction.digit is None and prediction.best_guess is not None
+    assert int8.predict_digit(canvas, min_confidence=1.01).digit is None
+
+
+def test_frame_formats_are_accepted(mnist):
+    frame = render([mnist.x_test[0]], [7], np.random.default_rng(0)).image
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    variants = [frame, gray, gray[..., None], cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA),
+                gray.astype(np.uint16) * 257, gray.astype(np.float32) / 255.0]
+    reference = to_mnist_28x28(gray)
+    for variant in variants:
+        image = to_mnist_28x28(variant)
+        assert image is not None and np.abs(image.astype(int) - reference.astype(int)).mean() < 3
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (None, "no frame"),
+        (np.zeros((0, 0, 3), np.uint8), "empty frame"),
+        (np.zeros((1, 1), np.uint8), "too small"),
+        (np.zeros((4, 4, 4, 4), np.uint8), "must be HxW"),
+        (np.zeros((40, 40, 2), np.uint8), "must be HxW"),
+        (np.full((40, 40), np.nan, np.float32), "NaN"),
+        (np.zeros((40, 40), np.complex64), "unsupported frame dtype"),
+    ],
+)
+def test_bad_frames_give_specific_errors(frame, message):
+    with pytest.raises(FrameError, match=message):
+        to_gray(frame)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    height=st.integers(1, 300), width=st.integers(1, 300), channels=st.sampled_from([None, 1, 3, 4]),
+    kind=st.sampled_from(["uint8", "float32", "uint16"]), seed=st.integers(0, 2**32 - 1),
+    pattern=st.sampled_from(["noise", "flat", "blobs", "stripes"]),
+)
+def test_random_frames_never_crash(height, width, channels, kind, seed, pattern):
+    rng = np.random.default_rng(seed)
+    shape = (height, width) if channels is None else (height, width, channels)
+    if pattern == "noise":
+        frame = rng.random(shape)
+    elif pattern == "flat":
+        frame = np.full(shape, rng.random())
+    elif pattern == "stripes":
+        frame = np.broadcast_to((np.arange(width) // max(1, width // 7) % 2).astype(float)[None, :, None][..., :1], (height, width, 1))
+        frame = frame[..., 0] if channels is None else np.repeat(frame, channels, axis=2)
+    else:
+        frame = (rng.random(shape) > 0.97).astype(float)
+    frame = {"uint8": (frame * 255).astype(np.uint8), "float32": frame.astype(np.float32),
+             "uint16": (frame * 65535).astype(np.uint16)}[kind]
+    try:
+        crops = find_digits(frame)
+    except FrameError:
+        assert min(height, width) < 16
+        return
+    for crop in crops:
+        x, y, w, h = crop.box
+        assert crop.image.shape == (28, 28) and crop.image.dtype == np.uint8
+        assert 0 <= x and 0 <= y and x + w <= width + 2 and y + h <= height + 2
