@@ -10,9 +10,12 @@ import importlib
 import sys
 
 SUBCOMMANDS = {
+    "demo": ("camera_demo.cli:demo_main", "the shipped int8 model reading the bundled sample video, headless (no camera needed)"),
+    "camera": ("camera_demo.cli", "live digit reading from a webcam, Pi camera, video or images"),
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
     "train-bench": ("train.bench", "training speed with and without augmentation (TensorFlow)"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
+    "camera-bench": ("camera_demo.bench", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
     "bench": ("runtime.bench", "latency, throughput, memory and accuracy of every artifact in every runtime"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
 }
@@ -33,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"mnist-edge: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[name][0])
-    return module.main(rest)
+    module_name, _, function = SUBCOMMANDS[name][0].partition(":")
+    return getattr(importlib.import_module(module_name), function or "main")(rest)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,10 @@ class Predictor:
         """Find every digit in a camera frame, MNIST-normalize each, predict them in one batch."""
         from runtime.preprocess import find_digits  # OpenCV: loaded only by what reads frames
 
-        crops = find_digits(frame)
+        return self.read_crops(find_digits(frame), min_confidence)
+
+    def read_crops(self, crops: list, min_confidence: float = MIN_CONFIDENCE) -> Reading:
+        """Predict digits already found by runtime.preprocess.find_digits (one batch)."""
         if not crops:
             return Reading([])
         probs = self.predict(np.stack([c.image for c in crops]))

@@ -169,7 +169,7 @@ def _crop_ink(signal: np.ndarray, mask: np.ndarray, box) -> np.ndarray:
     x, y, w, h = box
     strokes = cv2.dilate(mask[y:y + h, x:x + w], np.ones((3, 3), np.uint8))
     ink = signal[y:y + h, x:x + w].astype(np.float32) * (strokes > 0)
-    core = np.percentile(ink[mask[y:y + h, x:x + w] > 0], 90) if mask[y:y + h, x:x + w].any() else 1.0
+    core = np.percentile(ink[mask[y:y + h, x:x + w] > 0], 60) if mask[y:y + h, x:x + w].any() else 1.0
     return np.clip(ink * (255.0 / max(core, 1.0)), 0, 255).astype(np.uint8)
 
 

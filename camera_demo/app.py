@@ -1,0 +1,253 @@
+"""The camera demo's loop: frames in, digits read, overlay shown or recorded, JSON lines out."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import cv2
+import numpy as np
+
+from camera_demo.overlay import draw
+from camera_demo.smoothing import NumberSmoother
+from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
+from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json
+from runtime.preprocess import FrameError, find_digits
+
+WINDOW = "mnist-edge"
+
+
+@dataclass
+class DemoConfig:
+    source: str = "auto"
+    model: str = "tflite-int8"
+    backend: str = "auto"
+    threads: int | None = 1
+    width: int | None = 640
+    height: int | None = 480
+    fps: float | None = None
+    headless: bool | None = None  # None: headless when there is no display
+    jsonl: str | None = None  # file, or "-" for stdout; headless default: stdout
+    record: str | None = None
+    snapshot_dir: str = "snapshots"
+    max_frames: int | None = None
+    min_confidence: float = 0.6
+    smooth_window: int = 5
+    force: bool = False
+
+
+@dataclass
+class DemoSummary:
+    source: str
+    frames: int = 0
+    seconds: float = 0.0
+    stage_ms: dict = field(default_factory=dict)  # median per stage
+    labelled_frames: int = 0
+    correct_raw: int = 0
+    correct_smoothed: int = 0
+    ended_by: str = "end of source"
+    recorded: str | None = None
+    snapshots: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def accuracy(self, smoothed: bool = False) -> float | None:
+        if not self.labelled_frames:
+            return None
+        return (self.correct_smoothed if smoothed else self.correct_raw) / self.labelled_frames
+
+
+def choose_source(spec: str, width, height, fps, say=print) -> FrameSource:
+    """Open the asked source; for "auto", the Pi camera, then webcam 0, then the bundled sample."""
+    if spec != "auto":
+        return open_source(spec, width, height, fps)
+    tried = []
+    import importlib.util
+
+    candidates = (["picam"] if importlib.util.find_spec("picamera2") else []) + ["0"]
+    for candidate in candidates:
+        try:
+            return open_source(candidate, width, height, fps)
+        except SourceError as exc:
+            tried.append(f"{candidate}: {exc}")
+    say("no camera found (" + "; ".join(tried) + ") -> playing the bundled sample instead")
+    return open_source("sample")
+
+
+class Recorder:
+    """Annotated video written to a temp file and moved into place when closed, whatever ended the run."""
+
+    def __init__(self, path: str, fps: float, force: bool):
+        self.path = Path(path)
+        if self.path.exists() and not force:
+            raise ArtifactExistsError(f"{self.path} exists; pass --force to overwrite it")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.stem}.part{self.path.suffix}")
+        self._fps, self._writer, self.frames = fps, None, 0
+
+    def write(self, image: np.ndarray) -> None:
+        if self._writer is None:
+            h, w = image.shape[:2]
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
+            if not self._writer.isOpened():
+                raise SourceError(f"{self.path}: OpenCV cannot write this video (use a .mp4 name)")
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> str | None:
+        if self._writer is None:
+            return None
+        self._writer.release()
+        self._writer = None
+        os.replace(self._tmp, self.path)
+        return str(self.path)
+
+
+def frame_record(frame, reading, shown, stages_ms: dict) -> dict:
+    """One JSON line: what was read in this frame and how long each stage took."""
+    return {
+        "frame": frame.index,
+        "t": round(frame.timestamp, 4),
+        "number": reading.number,
+        "shown": shown,
+        "digits": [{"status": d.status, "digit": d.digit, "best_guess": d.best_guess,
+                    "confidence": round(d.confidence, 4), "box": list(d.box)} for d in reading.digits],
+        "latency_ms": {k: round(v, 3) for k, v in stages_ms.items()},
+    }
+
+
+def save_snapshot(folder: Path, frame, reading, record: dict, force: bool = True) -> str:
+    """frame PNG + each 28x28 model input PNG + the prediction as JSON."""
+    stem = folder / f"snapshot-{frame.index:06d}"
+    ok, png = cv2.imencode(".png", frame.image)
+    atomic_write_bytes(f"{stem}.png", png.tobytes(), overwrite=force)
+    for k, d in enumerate(reading.digits):
+        ok, png = cv2.imencode(".png", d.input_28x28)
+        atomic_write_bytes(f"{stem}-input{k}.png", png.tobytes(), overwrite=force)
+    atomic_write_json(f"{stem}.json", record, overwrite=force)
+    return f"{stem}.json"
+
+
+def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=None, labels: list[str] | None = None,
+             say=lambda msg: print(msg, file=sys.stderr)) -> DemoSummary:
+    """Run until the source ends, q is pressed, max_frames, Ctrl-C or a lost camera; outputs are always closed."""
+    if predictor is None:
+        from runtime.predictor import load_predictor
+
+        predictor = load_predictor(config.model, backend=config.backend, threads=config.threads)
+    if source is None:
+        source = choose_source(config.source, config.width, config.height, config.fps, say)
+    if labels is None and source.name.endswith("digits.mp4"):
+        from camera_demo.sample import SAMPLE_DIR, load_labels
+
+        if Path(source.name).resolve() == (SAMPLE_DIR / "digits.mp4").resolve():
+            labels = [f["number"] for f in load_labels()["frames"]]
+    window = not (config.headless if config.headless is not None else not has_display())
+    jsonl_target = config.jsonl if config.jsonl is not None else (None if window else "-")
+    if jsonl_target and jsonl_target != "-" and Path(jsonl_target).exists() and not config.force:
+        raise ArtifactExistsError(f"{jsonl_target} exists; pass --force to overwrite it")
+    recorder = Recorder(config.record, config.fps or 30.0, config.force) if config.record else None
+    jsonl: IO | None = None
+    if jsonl_target == "-":
+        jsonl = sys.stdout
+    elif jsonl_target:
+        Path(jsonl_target).parent.mkdir(parents=True, exist_ok=True)
+        jsonl = open(jsonl_target, "w", buffering=1)
+    smoother = NumberSmoother(config.smooth_window, (config.smooth_window // 2) + 1)
+    summary = DemoSummary(source.name)
+    stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
+    frozen, annotated = False, None
+    started = time.perf_counter()
+    try:
+        frames = source.frames()
+        while config.max_frames is None or summary.frames < config.max_frames:
+            t0 = time.perf_counter()
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            t1 = time.perf_counter()
+            if frozen and window:
+                key = cv2.waitKey(1) & 0xFF
+                frozen = key != ord(" ")
+                if key == ord("q"):
+                    summary.ended_by = "q pressed"
+                    break
+                continue
+            frame_error = None
+            try:
+                crops = find_digits(frame.image)
+            except FrameError as exc:  # a frame that cannot hold a digit: say so, keep going
+                crops, frame_error = [], str(exc)
+            t2 = time.perf_counter()
+            reading = predictor.read_crops(crops, config.min_confidence)
+            t3 = time.perf_counter()
+            shown = smoother.update(reading.number)
+            elapsed = t3 - started
+            annotated = draw(frame.image, reading, shown, (summary.frames + 1) / elapsed if elapsed else None,
+                             {"cap": 1000 * (t1 - t0), "pre": 1000 * (t2 - t1), "pred": 1000 * (t3 - t2)})
+            t4 = time.perf_counter()
+            stages = {"capture": 1000 * (t1 - t0), "preprocess": 1000 * (t2 - t1), "predict": 1000 * (t3 - t2),
+                      "overlay": 1000 * (t4 - t3)}
+            for k, v in stages.items():
+                stage_times[k].append(v)
+            record = frame_record(frame, reading, shown, stages)
+            if frame_error:
+                record["error"] = frame_error
+            if jsonl:
+                jsonl.write(json.dumps(record) + "\n")
+            if recorder:
+                recorder.write(annotated)
+            if labels is not None and frame.index < len(labels):
+                summary.labelled_frames += 1
+                summary.correct_raw += int(reading.number == labels[frame.index])
+                summary.correct_smoothed += int(shown == labels[frame.index])
+            summary.frames += 1
+            if window:
+                cv2.imshow(WINDOW, annotated)
+                key = cv2.waitKey(1) & 0xFF
+                if key == ord("q"):
+                    summary.ended_by = "q pressed"
+                    break
+                if key == ord("s"):
+                    summary.snapshots.append(save_snapshot(Path(config.snapshot_dir), frame, reading, record))
+                    say(f"snapshot: {summary.snapshots[-1]}")
+                if key == ord(" "):
+                    frozen = True
+    except SourceLost as exc:
+        summary.ended_by = f"source lost: {exc}"
+        say(f"camera lost: {exc}; closing cleanly")
+    except KeyboardInterrupt:
+        summary.ended_by = "interrupted (Ctrl-C)"
+    finally:
+        summary.seconds = time.perf_counter() - started
+        source.close()
+        if recorder:
+            summary.recorded = recorder.close()
+        if jsonl is not None:
+            jsonl.flush()
+            if jsonl is not sys.stdout:
+                jsonl.close()
+        if window:
+            cv2.destroyAllWindows()
+    summary.stage_ms = {k: float(np.median(v)) for k, v in stage_times.items() if v}
+    return summary
+
+
+def format_summary(summary: DemoSummary) -> str:
+    stages = ", ".join(f"{k} {v:.2f} ms" for k, v in summary.stage_ms.items())
+    lines = [f"{summary.frames} frames from {summary.source} in {summary.seconds:.1f} s: {summary.fps:.0f} FPS "
+             f"(median per frame: {stages}); ended by {summary.ended_by}"]
+    if summary.labelled_frames:
+        lines.append(f"accuracy on the sample's truth: {100 * summary.accuracy():.1f} % of {summary.labelled_frames} frames "
+                     f"read exactly right per frame, {100 * summary.accuracy(True):.1f} % after smoothing")
+    if summary.recorded:
+        lines.append(f"recorded: {summary.recorded}")
+    return "\n".join(lines)

@@ -1,0 +1,192 @@
+"""Frame sources: webcam (OpenCV V4L2), Raspberry Pi camera (Picamera2), video file, image folder, one image."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+READ_RETRIES = 5  # consecutive failed reads before a live camera counts as gone
+RETRY_PAUSE_S = 0.2
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened; the message names it and says what to try."""
+
+
+class SourceLost(RuntimeError):
+    """A live source stopped delivering frames mid-run (unplugged, busy, driver error)."""
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # BGR uint8
+    index: int
+    timestamp: float  # seconds since the source opened
+    name: str = ""  # file name for image sources
+
+
+class FrameSource:
+    """Base: iterate to get frames; close() releases the device. Usable as a context manager."""
+
+    name = "source"
+    live = False
+
+    def frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class CaptureSource(FrameSource):
+    """cv2.VideoCapture: a webcam index (V4L2 on Linux) or a video file."""
+
+    def __init__(self, target: int | str, width: int | None = None, height: int | None = None, fps: float | None = None):
+        self.live = isinstance(target, int)
+        self.name = f"camera {target} (/dev/video{target})" if self.live else str(target)
+        if self.live:
+            backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+            self._cap = cv2.VideoCapture(target, backend)
+        else:
+            if not Path(target).is_file():
+                raise SourceError(f"{target}: no such video file")
+            self._cap = cv2.VideoCapture(str(target))
+        if not self._cap.isOpened():
+            self._cap.release()
+            if self.live:
+                raise SourceError(
+                    f"cannot open {self.name}: no such camera, or it is busy. Check `ls /dev/video*`, close other "
+                    f"programs using it, try another --source index, or --source picam for a Raspberry Pi camera module")
+            raise SourceError(f"{target}: OpenCV cannot decode this video file")
+        if width:
+            self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            self._cap.set(cv2.CAP_PROP_FPS, fps)
+
+    def frames(self) -> Iterator[Frame]:
+        start, index, failures = time.perf_counter(), 0, 0
+        while True:
+            ok, image = self._cap.read()
+            if ok and image is not None and image.size:
+                failures = 0
+                yield Frame(image, index, time.perf_counter() - start)
+                index += 1
+                continue
+            if not self.live:
+                return  # end of the file
+            failures += 1
+            if failures >= READ_RETRIES:
+                raise SourceLost(f"{self.name} stopped delivering frames after {index} frames "
+                                 f"({READ_RETRIES} failed reads): unplugged or taken by another program?")
+            time.sleep(RETRY_PAUSE_S)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class PiCameraSource(FrameSource):
+    """The Raspberry Pi camera module through Picamera2 (libcamera); OpenCV cannot open CSI cameras there."""
+
+    live = True
+    name = "Raspberry Pi camera (Picamera2)"
+
+    def __init__(self, width: int | None = None, height: int | None = None, fps: float | None = None):
+        try:
+            from picamera2 import Picamera2  # only on a Pi: sudo apt install python3-picamera2
+        except ImportError as exc:
+            raise SourceError("--source picam needs Picamera2: on Raspberry Pi OS `sudo apt install python3-picamera2` "
+                              "and create the venv with --system-site-packages") from exc
+        try:
+            self._cam = Picamera2()
+            config = self._cam.create_video_configuration(
+                main={"size": (width or 640, height or 480), "format": "RGB888"},
+                controls={"FrameRate": fps} if fps else {})
+            self._cam.configure(config)
+            self._cam.start()
+        except Exception as exc:  # libcamera raises RuntimeError, IndexError (no camera)...
+            raise SourceError(f"cannot start the Pi camera ({exc}); check the ribbon cable and `rpicam-hello --list-cameras`") from exc
+
+    def frames(self) -> Iterator[Frame]:
+        start, index = time.perf_counter(), 0
+        while True:
+            try:
+                image = self._cam.capture_array("main")  # "RGB888" is BGR in memory, as OpenCV wants
+            except Exception as exc:
+                raise SourceLost(f"{self.name} failed after {index} frames: {exc}") from exc
+            yield Frame(image[..., :3], index, time.perf_counter() - start)
+            index += 1
+
+    def close(self) -> None:
+        try:
+            self._cam.stop()
+            self._cam.close()
+        except Exception:
+            pass
+
+
+class ImagesSource(FrameSource):
+    """One image file, or every image in a folder in name order."""
+
+    def __init__(self, path: Path):
+        path = Path(path)
+        self.name = str(path)
+        if path.is_dir():
+            self._files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self._files:
+                raise SourceError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+        elif path.is_file():
+            self._files = [path]
+        else:
+            raise SourceError(f"{path}: no such file or folder")
+
+    def frames(self) -> Iterator[Frame]:
+        start = time.perf_counter()
+        for index, path in enumerate(self._files):
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SourceError(f"{path}: not a readable image")
+            yield Frame(image, index, time.perf_counter() - start, path.name)
+
+
+def open_source(spec: str, width: int | None = None, height: int | None = None, fps: float | None = None) -> FrameSource:
+    """`0`, `1`...: webcam; `picam`: Pi camera; a video file; an image; a folder of images; `sample`: the bundled sample."""
+    if spec == "sample":
+        from camera_demo.sample import SAMPLE_DIR, VIDEO_NAME
+
+        return CaptureSource(str(SAMPLE_DIR / VIDEO_NAME))
+    if spec == "picam":
+        return PiCameraSource(width, height, fps)
+    if spec.isdigit():
+        return CaptureSource(int(spec), width, height, fps)
+    path = Path(spec)
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImagesSource(path)
+    return CaptureSource(spec)
+
+
+def has_display() -> bool:
+    """Whether a window can be shown: a display is set and this OpenCV build has a GUI."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        cv2.namedWindow("mnist-edge probe", cv2.WINDOW_NORMAL)
+        cv2.destroyWindow("mnist-edge probe")
+        return True
+    except cv2.error:  # opencv-python-headless: no GUI compiled in
+        return False

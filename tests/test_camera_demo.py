@@ -1,0 +1,234 @@
+"""camera_demo/: the headless run over the bundled sample, sources that fail, snapshots, the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from camera_demo.app import DemoConfig, choose_source, run_demo, save_snapshot
+from camera_demo.cli import main as camera_main
+from camera_demo.sample import SAMPLE_DIR, load_labels
+from camera_demo.smoothing import NumberSmoother
+from camera_demo.sources import Frame, FrameSource, ImagesSource, SourceLost, open_source
+from runtime.predictor import load_predictor
+from runtime.synthetic import render
+
+JSONL_KEYS = {"frame", "t", "number", "shown", "digits", "latency_ms"}
+DIGIT_KEYS = {"status", "digit", "best_guess", "confidence", "box"}
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return load_predictor("tflite-int8", threads=1)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory, int8):
+    out = tmp_path_factory.mktemp("demo")
+    config = DemoConfig(source="sample", headless=True, jsonl=str(out / "frames.jsonl"), record=str(out / "annotated.mp4"))
+    summary = run_demo(config, predictor=int8)
+    lines = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
+    return summary, lines, out
+
+
+def test_headless_run_reads_the_right_digits(sample_run):
+    summary, lines, _ = sample_run
+    truth = [f["number"] for f in load_labels()["frames"]]
+    assert summary.frames == len(truth) == len(lines) == 576
+    right = total = 0
+    for line, number in zip(lines, truth):
+        read = [str(d["digit"]) if d["status"] == "ok" else "?" for d in line["digits"]]
+        total += len(number)
+        if len(read) == len(number):
+            right += sum(a == b for a, b in zip(read, number))
+    assert right / total >= 0.98, f"{right} of {total} digits read right"
+    assert summary.accuracy() >= 0.95
+
+
+def test_multi_digit_frames_give_the_right_number(sample_run):
+    _, lines, _ = sample_run
+    truth = [f["number"] for f in load_labels()["frames"]]
+    multi = [(line["number"], number) for line, number in zip(lines, truth) if len(number) > 1]
+    assert len(multi) >= 200
+    assert sum(read == number for read, number in multi) / len(multi) >= 0.95
+
+
+def test_jsonl_schema(sample_run):
+    _, lines, _ = sample_run
+    for k, line in enumerate(lines):
+        assert set(line) == JSONL_KEYS and line["frame"] == k
+        assert set(line["latency_ms"]) == {"capture", "preprocess", "predict", "overlay"}
+        assert all(isinstance(v, float) and v >= 0 for v in line["latency_ms"].values())
+        for d in line["digits"]:
+            assert set(d) == DIGIT_KEYS and len(d["box"]) == 4 and 0 <= d["confidence"] <= 1
+            assert d["status"] in ("ok", "low confidence")
+            assert (d["digit"] is None) == (d["status"] != "ok")
+        assert line["number"] is None or line["number"] == "".join(str(d["digit"]) for d in line["digits"])
+
+
+def test_recording_holds_every_annotated_frame(sample_run):
+    summary, _, out = sample_run
+    capture = cv2.VideoCapture(str(out / "annotated.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == summary.frames
+    ok, first = capture.read()
+    assert ok and first.shape == (480, 640, 3)
+    assert summary.recorded == str(out / "annotated.mp4")
+
+
+class FailingCamera(FrameSource):
+    """A live camera that delivers some frames, then fails (unplugged) or is interrupted (Ctrl-C)."""
+
+    live = True
+    name = "fake camera"
+
+    def __init__(self, images, error):
+        self.images, self.error, self.closed = images, error, False
+
+    def frames(self):
+        for k, image in enumerate(self.images):
+            yield Frame(image, k, k / 30)
+        raise self.error
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture(scope="module")
+def twenty_frames(mnist):
+    rng = np.random.default_rng(9)
+    return [render([mnist.x_test[i]], [int(mnist.y_test[i])], rng).image for i in range(20)]
+
+
+@pytest.mark.parametrize("error, ended", [(SourceLost("unplugged"), "source lost"), (KeyboardInterrupt(), "interrupted")])
+def test_failure_mid_stream_ends_cleanly_and_keeps_the_output(tmp_path, twenty_frames, int8, error, ended):
+    camera = FailingCamera(twenty_frames, error)
+    config = DemoConfig(headless=True, jsonl=str(tmp_path / "f.jsonl"), record=str(tmp_path / "r.mp4"))
+    summary = run_demo(config, source=camera, predictor=int8)
+    assert summary.ended_by.startswith(ended) and camera.closed
+    assert summary.frames == 20
+    assert len((tmp_path / "f.jsonl").read_text().splitlines()) == 20
+    assert int(cv2.VideoCapture(str(tmp_path / "r.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 20
+    assert not list(tmp_path.glob(".*part*"))  # the temp recording was moved into place
+
+
+def test_a_camera_that_stops_is_retried_then_reported(monkeypatch):
+    from camera_demo import sources
+
+    class DeadCapture:
+        def __init__(self):
+            self.reads = 0
+
+        def read(self):
+            self.reads += 1
+            return (True, np.zeros((48, 64, 3), np.uint8)) if self.reads <= 3 else (False, None)
+
+        def release(self):
+            pass
+
+    source = sources.CaptureSource.__new__(sources.CaptureSource)
+    source.live, source.name, source._cap = True, "camera 0 (/dev/video0)", DeadCapture()
+    monkeypatch.setattr(sources, "RETRY_PAUSE_S", 0.0)
+    frames = source.frames()
+    assert [next(frames).index for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(SourceLost, match=r"camera 0 .* after 3 frames \(5 failed reads\)"):
+        next(frames)
+    assert source._cap.reads == 3 + sources.READ_RETRIES
+
+
+def test_odd_frames_are_handled(tmp_path, int8, twenty_frames):
+    odd = [cv2.cvtColor(twenty_frames[0], cv2.COLOR_BGR2GRAY), cv2.cvtColor(twenty_frames[1], cv2.COLOR_BGR2BGRA),
+           np.zeros((8, 8, 3), np.uint8), twenty_frames[2][:, :, :1], (twenty_frames[3] / 255.0).astype(np.float32),
+           np.zeros((1, 640, 3), np.uint8)]
+    camera = FailingCamera(odd, SourceLost("end"))
+    summary = run_demo(DemoConfig(headless=True, jsonl=str(tmp_path / "odd.jsonl")), source=camera, predictor=int8)
+    lines = [json.loads(line) for line in (tmp_path / "odd.jsonl").read_text().splitlines()]
+    assert summary.frames == len(odd) == len(lines)
+    assert "too small" in lines[2]["error"] and "too small" in lines[5]["error"]
+    assert lines[0]["number"] is not None and lines[1]["number"] is not None
+    assert camera.closed
+
+
+def test_snapshot_files(tmp_path, int8, twenty_frames):
+    frame = Frame(twenty_frames[0], 42, 1.4)
+    reading = int8.read_digits(frame.image)
+    path = save_snapshot(tmp_path, frame, reading, {"number": reading.number})
+    assert Path(path) == tmp_path / "snapshot-000042.json"
+    assert json.loads(Path(path).read_text()) == {"number": reading.number}
+    assert cv2.imread(str(tmp_path / "snapshot-000042.png")).shape == twenty_frames[0].shape
+    inset = cv2.imread(str(tmp_path / "snapshot-000042-input0.png"), cv2.IMREAD_GRAYSCALE)
+    np.testing.assert_array_equal(inset, reading.digits[0].input_28x28)
+
+
+def test_image_folder_source(tmp_path, twenty_frames, int8, mnist):
+    for k in range(3):
+        cv2.imwrite(str(tmp_path / f"{k:02d}.png"), twenty_frames[k])
+    (tmp_path / "notes.txt").write_text("ignored")
+    source = open_source(str(tmp_path))
+    assert isinstance(source, ImagesSource)
+    summary = run_demo(DemoConfig(headless=True, jsonl=str(tmp_path / "out.jsonl")), source=source, predictor=int8)
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert summary.frames == 3
+    expected = [str(int(mnist.y_test[i])) for i in range(3)]
+    assert [line["number"] for line in lines] == expected
+
+
+def test_no_camera_falls_back_to_the_sample():
+    messages = []
+    source = choose_source("auto", 640, 480, None, say=messages.append)
+    try:
+        assert source.name.endswith("digits.mp4") and Path(source.name).parent == SAMPLE_DIR
+        assert "no camera found" in messages[0] and "0:" in messages[0]
+    finally:
+        source.close()
+
+
+def test_smoothing_hides_glitches_not_changes():
+    smoother = NumberSmoother(window=5, needed=3)
+    shown = [smoother.update(v) for v in ["7", "7", "7", "1", "7", "7", "42", "42", "42", None, "42"]]
+    # Nothing until a value is seen twice; the one-frame "1" never shows; "42" shows on its second frame.
+    assert shown == [None, "7", "7", "7", "7", "7", "7", "42", "42", "42", "42"]
+    with pytest.raises(ValueError):
+        NumberSmoother(window=3, needed=4)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--source", "missing.mp4", "--headless"], "missing.mp4: no such video file"),
+        (["--source", "7", "--headless"], "/dev/video7"),
+        (["--source", "picam", "--headless"], "Picamera2"),
+        (["--source", "empty_dir", "--headless"], "no images"),
+    ],
+)
+def test_cli_source_errors(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty_dir").mkdir()
+    monkeypatch.setitem(sys.modules, "picamera2", None)
+    assert camera_main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_argument_errors_and_no_silent_overwrite(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        camera_main(["--threads", "0"])
+    assert "--threads must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        camera_main(["--min-confidence", "2"])
+    existing = tmp_path / "out.mp4"
+    existing.write_bytes(b"keep me")
+    assert camera_main(["--source", "sample", "--headless", "--record", str(existing), "--max-frames", "3"]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_cli_headless_run_writes_jsonl_to_stdout(capsys):
+    assert camera_main(["--source", "sample", "--headless", "--max-frames", "12"]) == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(lines) == 12 and set(lines[0]) == JSONL_KEYS
+    assert "12 frames from" in captured.err and "accuracy on the sample's truth" in captured.err
