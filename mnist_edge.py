@@ -7,7 +7,10 @@ device that has the runtime but not TensorFlow.
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 SUBCOMMANDS = {
     "demo": ("camera_demo.cli:demo_main", "the shipped int8 model reading the bundled sample video, headless (no camera needed)"),
@@ -17,8 +20,18 @@ SUBCOMMANDS = {
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
     "camera-bench": ("camera_demo.bench", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
     "bench": ("runtime.bench", "latency, throughput, memory and accuracy of every artifact in every runtime"),
+    "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
 }
+
+
+def check_aarch64(argv: list[str]) -> int:
+    """Run scripts/aarch64_check.sh (it takes no options; AARCH64_* variables tune it)."""
+    script = Path(__file__).resolve().parent / "scripts" / "aarch64_check.sh"
+    if argv:
+        print("mnist-edge check-aarch64 takes no options (see the header of scripts/aarch64_check.sh)", file=sys.stderr)
+        return 2
+    return subprocess.call(["bash", str(script)], env={**os.environ, "PYTHON": sys.executable})
 
 
 def usage() -> str:

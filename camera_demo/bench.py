@@ -10,7 +10,6 @@ stage's time here scaled by a stated single-core speed ratio.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import sys
@@ -91,13 +90,9 @@ def to_markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    import matplotlib
+    from runtime.results import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from runtime.files import atomic_write_bytes
-
+    plt = pyplot()
     rows = {"this machine": result["stage_ms_median"], **{k.split(" (")[0] + " (est.)": v["stage_ms"] for k, v in result["pi_estimates"].items()}}
     fig, ax = plt.subplots(figsize=(8, 3))
     left = np.zeros(len(rows))
@@ -106,15 +101,12 @@ def plot(result: dict, path: Path) -> None:
         ax.barh(list(rows), values, left=left, label=stage)
         left += values
     for y, total in enumerate(left):
-        ax.text(total, y, f" {total:.1f} ms = {1000 / total:.0f} FPS", va="center", fontsize=8)
+        ax.text(total, y, f" {total:.1f} ms of stages (at most {1000 / total:.0f} FPS)", va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set(xlabel="ms per 640x480 frame, one core", title="camera demo, headless: where a frame's time goes")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_xlim(0, left.max() * 1.35)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,15 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.passes <= 0:
         parser.error("--passes must be positive")
-    from runtime.files import atomic_write_json, atomic_write_text
+    from runtime.results import write_benchmark
 
     result = run_benchmark(args.passes, args.model)
     table = to_markdown(result)
     print(table)
-    out = Path(args.out)
-    atomic_write_json(out / "camera_demo.json", result, overwrite=True)
-    atomic_write_text(out / "camera_demo.md", table, overwrite=True)
-    plot(result, out / "camera_demo.png")
+    write_benchmark(args.out, "camera_demo", result, table, plot)
     return 0
 
 

@@ -63,7 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.int8 and args.formats:
         parser.error("--int8 selects the int8 format; do not combine it with --formats")
 
-    from export.calibration import balanced_indices  # noqa: F401  (fail early on a broken install)
     from export.formats import INT8_FORMAT, select_formats
     from export.pipeline import ExportError, export_model
     from runtime.files import ArtifactExistsError

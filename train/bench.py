@@ -8,7 +8,6 @@ step time is what the table reports (this machine is noisy).
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import sys
@@ -99,23 +98,16 @@ def to_markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    import matplotlib
+    from runtime.results import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from runtime.files import atomic_write_bytes
-
+    plt = pyplot()
     rows = result["rows"]
     labels = [f"batch {r['batch_size']}\naug {'on' if r['augment'] else 'off'}" for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4))
     bars = ax.bar(labels, [r["images_per_s"] for r in rows], color=["#4c72b0" if not r["augment"] else "#dd8452" for r in rows])
     ax.bar_label(bars, fmt="%.0f")
     ax.set(ylabel="training images / s (median step)", title="cnn_aug training throughput")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,15 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps <= 0:
         parser.error("--steps must be positive")
 
-    from runtime.files import atomic_write_json, atomic_write_text
+    from runtime.results import write_benchmark
 
     result = run_benchmark(args.data, timed_steps=args.steps)
     table = to_markdown(result)
     print(table)
-    out = Path(args.out)
-    atomic_write_json(out / "train_speed.json", result, overwrite=True)
-    atomic_write_text(out / "train_speed.md", table, overwrite=True)
-    plot(result, out / "train_speed.png")
+    write_benchmark(args.out, "train_speed", result, table, plot)
     return 0
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from runtime.files import atomic_write_json, atomic_write_text
+from runtime.results import pyplot, save_figure
 
-from runtime.files import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
+plt = pyplot()
 
 MAX_MISCLASSIFIED_SHOWN = 120
 
@@ -23,13 +21,6 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) 
     matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (y_true.astype(int), y_pred.astype(int)), 1)
     return matrix
-
-
-def _save_figure(fig, path: Path) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
 
 
 def _matrix_figure(values: np.ndarray, labels: np.ndarray, title: str, cmap: str):
@@ -48,7 +39,7 @@ def plot_confusion_percent(matrix: np.ndarray, path: Path, title: str) -> Path:
     """Row-normalized confusion matrix in percent (each true class sums to 100)."""
     percent = 100.0 * matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     labels = np.vectorize(lambda v: f"{v:.1f}" if v >= 0.05 else "")(percent)
-    return _save_figure(_matrix_figure(percent, labels, f"{title}: row-normalized %", "Blues"), path)
+    return save_figure(_matrix_figure(percent, labels, f"{title}: row-normalized %", "Blues"), path)
 
 
 def plot_confusion_errors(matrix: np.ndarray, path: Path, title: str) -> Path:
@@ -57,7 +48,7 @@ def plot_confusion_errors(matrix: np.ndarray, path: Path, title: str) -> Path:
     np.fill_diagonal(errors, np.nan)
     labels = np.vectorize(lambda v: "" if np.isnan(v) or v == 0 else f"{int(v)}")(errors)
     fig = _matrix_figure(errors, labels, f"{title}: errors ({int(np.nansum(errors))} in all)", "Reds")
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: str) -> Path:
@@ -73,7 +64,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
         ax.imshow(images[idx], cmap="gray_r")
         ax.set_title(f"{y_true[idx]}->{y_pred[idx]}", fontsize=8)
     fig.suptitle(f"{title}: {int((y_true != y_pred).sum())} misclassified test digits (true->predicted)")
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_curves(log_csv: Path, path: Path, title: str) -> Path:
@@ -89,7 +80,7 @@ def plot_curves(log_csv: Path, path: Path, title: str) -> Path:
         ax.set(xlabel="epoch", ylabel=key, title=f"{title}: {key}")
         ax.grid(alpha=0.3)
         ax.legend()
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def write_run_report(run_dir: Path, images: np.ndarray, y_true: np.ndarray, probs: np.ndarray) -> dict:
