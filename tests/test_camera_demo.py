@@ -232,3 +232,22 @@ def test_cli_headless_run_writes_jsonl_to_stdout(capsys):
     lines = [json.loads(line) for line in captured.out.splitlines()]
     assert len(lines) == 12 and set(lines[0]) == JSONL_KEYS
     assert "12 frames from" in captured.err and "accuracy on the sample's truth" in captured.err
+
+
+def test_window_keys_snapshot_freeze_and_quit(tmp_path, monkeypatch, int8):
+    """The window loop, with OpenCV's GUI calls replaced by a scripted keyboard (no display here)."""
+    import camera_demo.app as app
+
+    keys = iter([-1, ord("s"), ord(" "), -1, ord(" "), -1, ord("q")] + [-1] * 100)
+    shown = []
+    monkeypatch.setattr(app.cv2, "imshow", lambda name, image: shown.append(image.shape))
+    monkeypatch.setattr(app.cv2, "waitKey", lambda delay: next(keys))
+    monkeypatch.setattr(app.cv2, "destroyAllWindows", lambda: None)
+    config = DemoConfig(source="sample", headless=False, snapshot_dir=str(tmp_path / "snaps"))
+    summary = run_demo(config, predictor=int8, say=lambda msg: None)
+    # Frames 0-2 shown; 's' after frame 1 saved it; space after frame 2 froze: frames 3 and 4 were
+    # grabbed but not processed, space during frame 4 unfroze; frames 5 and 6 shown; 'q' quit.
+    assert summary.ended_by == "q pressed"
+    assert summary.frames == 5 and len(shown) == 5 and shown[0] == (480, 640, 3)
+    assert [Path(p).name for p in summary.snapshots] == ["snapshot-000001.json"]
+    assert (tmp_path / "snaps" / "snapshot-000001.png").exists()
