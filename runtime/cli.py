@@ -31,6 +31,34 @@ def evaluate_on_mnist(predictor, x: np.ndarray, y: np.ndarray) -> dict:
             "seconds": seconds, "ms_per_image": 1000 * seconds / len(y)}
 
 
+def read_image_files(predictor, paths: list[str]) -> int:
+    """Read the digits in each image file (photos of writing, or 28x28 MNIST-style images); one line each."""
+    import cv2
+
+    from runtime.preprocess import FrameError
+
+    status = 0
+    for path in paths:
+        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if image is None:
+            print(f"{path}: error: not a readable image file", file=sys.stderr)
+            status = 2
+            continue
+        try:
+            reading = predictor.read_digits(image)
+        except FrameError as exc:
+            print(f"{path}: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        if not reading.digits:
+            print(f"{path}: no digit")
+            continue
+        parts = [f"{d.digit} ({100 * d.confidence:.1f} %)" if d.status == "ok"
+                 else f"? (low confidence: {d.best_guess} at {100 * d.confidence:.1f} %)" for d in reading.digits]
+        print(f"{path}: {reading.number or 'uncertain'}  [{', '.join(parts)}]")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -49,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         predictor = load_predictor(args.model, backend=args.backend, threads=args.threads)
         load_s = time.perf_counter() - start
         print(f"model: {predictor.name} ({predictor.backend.path}, {predictor.backend.library}), loaded in {1000 * load_s:.0f} ms")
+        if args.images:
+            return read_image_files(predictor, args.images)
         data = load_mnist(args.data)
         x, y = data.x_test[: args.limit], data.y_test[: args.limit]
         result = evaluate_on_mnist(predictor, x, y)

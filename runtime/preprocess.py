@@ -27,6 +27,7 @@ MAX_WIDTH_OVER_HEIGHT = 2.0  # wider than this: a ruled line, a smear, several t
 MIN_HEIGHT_VS_TALLEST = 0.45  # candidates much smaller than the tallest digit are specks or punctuation
 MAX_DIGITS = 12  # more candidates than this is texture, not writing
 WORK_SIDE = 240  # frames are analysed with their shorter side at most this (a digit needs ~20 px)
+SMALL_FRAME_SIDE = 100  # below this the frame is taken to be a crop around one digit
 RULED_LINE_FRAC = 0.6  # an ink run longer than this fraction of the frame is a ruled line or an edge
 
 
@@ -79,6 +80,10 @@ def ink_signal(gray: np.ndarray) -> np.ndarray:
     """
     inv = 255 - gray if np.median(gray[::8, ::8]) >= 128 else gray
     side = min(gray.shape)
+    if side < SMALL_FRAME_SIDE:
+        # A small image is a crop of one digit (an MNIST-style 28x28 file, say): strokes are too
+        # wide relative to the frame for a local background estimate; its median is the background.
+        return cv2.subtract(inv, np.full_like(inv, int(np.median(inv))))
     # Background: the frame with thin strokes removed (opening wider than a stroke),
     # computed at quarter size for speed and smoothed back up.
     small = cv2.resize(inv, (max(gray.shape[1] // 4, 1), max(gray.shape[0] // 4, 1)), interpolation=cv2.INTER_AREA)
@@ -96,6 +101,8 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
     if int(signal.max()) < MIN_INK_CONTRAST:
         return np.zeros_like(signal)
     _, mask = cv2.threshold(signal, threshold, 255, cv2.THRESH_BINARY)
+    if min(signal.shape) < SMALL_FRAME_SIDE:
+        return mask  # a crop of one digit has no ruled lines, and its strokes span the frame
     # Long thin horizontal or vertical runs are ruled lines or paper edges: take them out.
     w = max(15, int(RULED_LINE_FRAC * signal.shape[1]))
     h = max(15, int(RULED_LINE_FRAC * signal.shape[0]))
@@ -134,7 +141,8 @@ def find_digit_boxes(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     for x, y, w, h in _merge_overlapping(pieces):
         if h < min_h or h > MAX_DIGIT_HEIGHT_FRAC * height or w > MAX_WIDTH_OVER_HEIGHT * h:
             continue
-        if x <= BORDER_MARGIN or y <= BORDER_MARGIN or x + w >= width - BORDER_MARGIN or y + h >= height - BORDER_MARGIN:
+        margin = BORDER_MARGIN if side >= SMALL_FRAME_SIDE else -1  # a crop of one digit may touch its edges
+        if x <= margin or y <= margin or x + w >= width - margin or y + h >= height - margin:
             continue
         fill = np.count_nonzero(mask[y:y + h, x:x + w]) / float(w * h)
         if fill < MIN_FILL or (fill > MAX_FILL and w >= 0.35 * h):

@@ -176,3 +176,30 @@ def test_runtime_works_with_tensorflow_and_keras_absent(mnist_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().endswith("ok")
+
+
+def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
+    import cv2
+
+    from runtime.cli import main
+    from runtime.synthetic import blank_paper, render
+
+    photo, blank, junk = tmp_path / "photo.jpg", tmp_path / "blank.png", tmp_path / "junk.png"
+    frame = render([mnist.x_test[0], mnist.x_test[1]], [7, 2], np.random.default_rng(0)).image
+    cv2.imwrite(str(photo), frame)
+    cv2.imwrite(str(blank), blank_paper(np.random.default_rng(1)))
+    junk.write_text("not an image")
+    assert main([str(photo), str(blank)]) == 0
+    out = capsys.readouterr().out
+    assert f"{photo}: 72  [7 (" in out and f"{blank}: no digit" in out
+    assert main([str(junk)]) == 2
+    assert "not a readable image file" in capsys.readouterr().err
+
+
+def test_predict_cli_on_the_test_set(mnist_path, capsys):
+    from runtime.cli import main
+
+    assert main(["--model", "onnx-int8", "--limit", "1000", "--data", str(mnist_path)]) == 0
+    assert "of 1,000 digits" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--threads", "0"])

@@ -149,3 +149,9 @@ def test_random_frames_never_crash(height, width, channels, kind, seed, pattern)
         x, y, w, h = crop.box
         assert crop.image.shape == (28, 28) and crop.image.dtype == np.uint8
         assert 0 <= x and 0 <= y and x + w <= width + 2 and y + h <= height + 2
+
+
+def test_mnist_style_28x28_images_are_read_too(mnist, int8):
+    """A small image is one digit's crop: MNIST's own 28x28 test images come through the frame path."""
+    right = sum(int8.predict_digit(mnist.x_test[i]).digit == mnist.y_test[i] for i in range(1000))
+    assert right >= 985
