@@ -138,7 +138,7 @@ TFLM Python interpreter: {accuracy} accuracy, identical predictions in both.
 ## Input and output
 - Input: int8 `[1, 28, 28, 1]`, scale {in_scale:.10g}, zero point {in_zp}. MNIST convention: white ink on
   black, digit fit in 20x20 and centred by centre of mass in 28x28. From a 0-255 pixel:
-  `{formula}`. With this scale and zero point that is exactly `q = pixel - 128`.
+  `{formula}`.{exact_note}
 - Output: int8 `[1, 10]`, scale {out_scale:.10g}, zero point {out_zp}: probability of digit k is
   `{out_scale:.10g} * (out[k] - ({out_zp}))`. Take the argmax of the int8 values directly for the class.
 
@@ -158,7 +158,7 @@ void setup_and_run(const uint8_t* pixels /* 28*28, white on black */) {{
   static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, kTensorArenaSize);
   interpreter.AllocateTensors();
   TfLiteTensor* input = interpreter.input(0);
-  for (int i = 0; i < 28 * 28; ++i) input->data.int8[i] = static_cast<int8_t>(pixels[i] - 128);
+  for (int i = 0; i < 28 * 28; ++i) input->data.int8[i] = {cpp_quantize};
   interpreter.Invoke();
   TfLiteTensor* output = interpreter.output(0);
   int best = 0;
@@ -193,7 +193,18 @@ def write_micro_bundle(model: bytes, out_dir: Path, input_q: Int8Params, output_
         "input": {"dtype": "int8", "shape": [1, 28, 28, 1], **input_q.to_dict(), "pixel_formula": input_q.pixel_formula()},
         "output": {"dtype": "int8", "shape": [1, 10], **output_q.to_dict()},
     }
+    pixels = np.arange(256, dtype=np.float32)
+    exact = bool(np.array_equal(input_q.quantize(pixels / np.float32(255.0)).astype(np.int16),
+                                pixels.astype(np.int16) + input_q.zero_point))
+    if exact:  # scale 1/255: the quantization is a plain shift of the pixel value
+        exact_note = f" With this scale and zero point that is exactly `q = pixel + ({input_q.zero_point})`."
+        cpp_quantize = f"static_cast<int8_t>(pixels[i] + ({input_q.zero_point}))"
+    else:
+        exact_note = ""
+        cpp_quantize = (f"static_cast<int8_t>(std::min(127L, std::max(-128L, std::lround(pixels[i] / 255.0f / "
+                        f"{input_q.scale:.10g}f) + ({input_q.zero_point}))))")
     readme = BUNDLE_README.format(
+        exact_note=exact_note, cpp_quantize=cpp_quantize,
         source=source, source_sha=source_sha[:16], accuracy=f"{100 * accuracy:.2f} %" if accuracy else "see manifest",
         model_bytes=len(model), model_sha=model_sha[:16], array=ARRAY_NAME, op_count=len(ops), ops=", ".join(ops),
         arena_recommended=arena.recommended_bytes, arena_measured=arena.measured_bytes, arena_head=arena.head_bytes,

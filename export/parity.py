@@ -58,20 +58,19 @@ def check_parity(format_name: str, runtime: str, probs: np.ndarray, float_probs:
     return result
 
 
-def parity_table(results: list[ParityResult], errors: dict[str, str] | None = None, sizes: dict[str, int] | None = None) -> str:
-    """Markdown: one row per format with its status, size and figures; failed exports included."""
+def parity_table(rows: list[dict], errors: dict[str, str] | None = None, sizes: dict[str, int] | None = None) -> str:
+    """Markdown: one row per format (ParityResult.to_dict() rows) with status, size and figures; failed exports too."""
     sizes = sizes or {}
     lines = [
         "| format | runtime | status | size KiB | accuracy % | drop pp | agreement % | max abs prob diff | notes |",
         "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
-    for r in results:
-        status = "passed" if r.passed else "FAILED"
-        notes = "; ".join(r.failures + [f"{k}: {v}" for k, v in r.extra.get("notes", {}).items()])
-        size = f"{sizes[r.format] / 1024:.1f}" if r.format in sizes else "-"
+    for r in rows:
+        status = "passed" if r["passed"] else "FAILED"
+        size = f"{sizes[r['format']] / 1024:.1f}" if r["format"] in sizes else "-"
         lines.append(
-            f"| {r.format} | {r.runtime} | {status} | {size} | {100 * r.accuracy:.2f} | {r.accuracy_drop_pp:+.2f} "
-            f"| {100 * r.agreement:.2f} | {r.max_abs_prob_diff:.2e} | {notes} |")
+            f"| {r['format']} | {r['runtime']} | {status} | {size} | {100 * r['accuracy']:.2f} | {r['accuracy_drop_pp']:+.2f} "
+            f"| {100 * r['agreement']:.2f} | {r['max_abs_prob_diff']:.2e} | {'; '.join(r['failures'])} |")
     for name, error in (errors or {}).items():
         lines.append(f"| {name} | - | EXPORT FAILED | - | - | - | - | - | {error} |")
     return "\n".join(lines) + "\n"

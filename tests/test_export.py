@@ -163,7 +163,7 @@ def test_micro_arena_is_measured_and_runs(manifest):
     with pytest.raises(RuntimeError):
         tflm.Interpreter.from_bytes(model, arena_size=arena["measured_bytes"] // 2)
     readme = (MODELS / "micro" / "README.md").read_text()
-    assert f"{arena['recommended_bytes']}" in readme and "q = pixel - 128" in readme
+    assert f"{arena['recommended_bytes']}" in readme and "q = pixel + (-128)" in readme
 
 
 def test_resolver_method_names():
