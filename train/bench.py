@@ -36,7 +36,7 @@ def _step_times(model, dataset, warmup: int, timed: int) -> np.ndarray:
     return np.diff(stamps)[warmup:]
 
 
-def run_benchmark(data_path=None, batch_sizes=(32, 128), timed_steps=300, warmup_steps=30, seed=0) -> dict:
+def run_benchmark(data_path=None, batch_sizes=(32, 128), timed_steps=400, warmup_steps=30, seed=0) -> dict:
     """Time the augmented CNN's training step with augmentation off and on, per batch size."""
     import keras
     import tensorflow as tf
@@ -54,7 +54,7 @@ def run_benchmark(data_path=None, batch_sizes=(32, 128), timed_steps=300, warmup
             model = build_model("cnn_aug")
             model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             ds = training_dataset(splits.x_train, splits.y_train, batch_size, seed, augment)
-            steps = max(timed_steps * 32 // batch_size, 50)
+            steps = timed_steps  # the same count at every batch size: fewer steps were too noisy at batch 128
             times = _step_times(model, ds, warmup_steps, steps)
             median = float(np.median(times))
             rows.append({
@@ -113,7 +113,7 @@ def plot(result: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-edge train-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="path to mnist.npz")
-    parser.add_argument("--steps", type=int, default=300, help="timed steps at batch 32 (scaled down for bigger batches)")
+    parser.add_argument("--steps", type=int, default=400, help="timed steps per configuration, after warm-up")
     parser.add_argument("--out", default="benchmarks", help="folder for train_speed.{md,json,png}")
     args = parser.parse_args(argv)
     if args.steps <= 0:
