@@ -38,7 +38,9 @@ def runtimes_for(artifact) -> list[str]:
 
 
 def run_worker(spec: dict, timeout: float = 900) -> dict:
-    cmd = [sys.executable, "-m", "runtime.bench_worker", json.dumps(spec)]
+    # The Keras row is measured by train/ (TensorFlow lives there), in its own process like every row.
+    module = "train.keras_bench" if spec["runtime"] == "keras" else "runtime.bench_worker"
+    cmd = [sys.executable, "-m", module, json.dumps(spec)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -73,7 +75,8 @@ def run_benchmark(manifest_path=None, data_path=None, runs: int = 1000, threads:
                               "bytes": artifact.bytes})
     source = manifest.path.parent / manifest.data["source_model"]["file"]
     keras_path = Path(keras_model) if keras_model else source
-    has_tf = importlib.util.find_spec("tensorflow") is not None and keras_path.exists()
+    has_tf = (importlib.util.find_spec("tensorflow") is not None and importlib.util.find_spec("train") is not None
+              and keras_path.exists())
     if has_tf:
         specs.insert(0, {"format": "keras-fp32", "runtime": "keras", "threads": os.cpu_count(), "manifest": str(manifest.path),
                          "data": data_path, "runs": runs, "accuracy_images": len(labels),

@@ -55,7 +55,7 @@ def _bare_runner(predictor, path: Path, threads: int | None):
     return None
 
 
-def _timed_blocks(fns: dict, images: np.ndarray, runs: int) -> dict[str, np.ndarray]:
+def timed_blocks(fns: dict, images: np.ndarray, runs: int) -> dict[str, np.ndarray]:
     """Per-call seconds of each fn, measured in interleaved blocks so drift hits all alike."""
     per_block = max(1, runs // BLOCKS)
     times = {name: [] for name in fns}
@@ -76,8 +76,6 @@ def worker(spec: dict) -> dict:
     """Measure one (format, runtime, threads) in this process; returns a JSON-able dict."""
     started = time.perf_counter()
     out: dict = {"format": spec["format"], "runtime": spec["runtime"], "threads": spec["threads"]}
-    if spec["runtime"] == "keras":
-        return _keras_worker(spec, out, started)
     from runtime.predictor import load_predictor
 
     imported = time.perf_counter()
@@ -101,7 +99,7 @@ def worker(spec: dict) -> dict:
     bare = _bare_runner(predictor, predictor.backend.path, spec["threads"])
     if bare is not None:
         fns["bare"] = (bare, [predictor.to_model_input(x) for x in singles])
-    times = _timed_blocks(fns, singles, spec["runs"])
+    times = timed_blocks(fns, singles, spec["runs"])
     for name, t in times.items():
         out[f"{name}_median_ms"] = 1000 * float(np.median(t))
         out[f"{name}_p99_ms"] = 1000 * float(np.percentile(t, 99))
@@ -118,40 +116,6 @@ def worker(spec: dict) -> dict:
             reps.append(time.perf_counter())
         out["large_batch"] = LARGE_BATCH
         out["large_batch_images_per_s"] = LARGE_BATCH / float(np.median(np.diff(reps)))
-    out["peak_rss_mb"] = peak_rss_mb()
-    return out
-
-
-def _keras_worker(spec: dict, out: dict, started: float) -> dict:
-    """The float Keras model as a row, when TensorFlow is installed: what moving off it buys."""
-    import keras
-
-    from runtime.mnist_data import load_mnist
-
-    imported = time.perf_counter()
-    model = keras.models.load_model(spec["keras_model"])
-    loaded = time.perf_counter()
-    out.update(library=f"keras {keras.__version__}", import_s=imported - started, load_s=loaded - imported)
-    data = load_mnist(spec["data"])
-    to_input = lambda x: (x.astype(np.float32) / 255.0)[..., None]  # noqa: E731
-    model.predict_on_batch(to_input(data.x_test[:1]))
-    out["import_load_predict_s"] = time.perf_counter() - started
-    out["peak_rss_mb_after_first_predict"] = peak_rss_mb()
-    images = data.x_test[: spec["accuracy_images"]]
-    out["predictions"] = model.predict(to_input(images), batch_size=500, verbose=0).argmax(1).astype(int).tolist()
-    out["accuracy_images"] = int(len(images))
-    singles = [to_input(data.x_test[i:i + 1]) for i in range(64)]
-    times = _timed_blocks({"predictor": (model.predict_on_batch, singles)}, singles, min(spec["runs"], 300))
-    t = times["predictor"]
-    out.update(predictor_median_ms=1000 * float(np.median(t)), predictor_p99_ms=1000 * float(np.percentile(t, 99)),
-               predictor_runs=int(len(t)), batch1_images_per_s=1000 / (1000 * float(np.median(t))))
-    batch = to_input(data.x_test[:LARGE_BATCH])
-    model.predict_on_batch(batch)
-    reps = [time.perf_counter()]
-    for _ in range(5):
-        model.predict_on_batch(batch)
-        reps.append(time.perf_counter())
-    out.update(large_batch=LARGE_BATCH, large_batch_images_per_s=LARGE_BATCH / float(np.median(np.diff(reps))))
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
