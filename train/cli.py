@@ -48,12 +48,11 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
 
 def run_one(config, run_dir: Path, resume: bool, verbose: int) -> dict:
     """Train (or resume) one run, then write its pictures; returns its metrics."""
-    from train.fit import predict_test, train
+    from train.fit import train
     from train.report import write_run_report
 
     result = train(config, run_dir, resume=resume, verbose=verbose)
-    images, labels, probs = predict_test(result.model_path, config.data, config.limit)
-    write_run_report(result.run_dir, images, labels, probs)
+    write_run_report(result.run_dir, result.test_images, result.test_labels, result.test_probs)
     m = result.metrics
     print(f"{m['model']}: test accuracy {100 * m['test_accuracy']:.2f} % ({m['test_errors']} errors), "
           f"train accuracy {100 * m['train_accuracy']:.2f} %, {m['train_seconds']:.0f} s -> {result.run_dir}")

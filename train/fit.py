@@ -46,6 +46,9 @@ class RunResult:
     run_dir: Path
     model_path: Path
     metrics: dict = field(default_factory=dict)
+    test_images: np.ndarray | None = None  # uint8 (N, 28, 28), for the report's pictures
+    test_labels: np.ndarray | None = None
+    test_probs: np.ndarray | None = None  # the chosen model's probabilities on them
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
@@ -169,7 +172,11 @@ def train(
     os.replace(tmp, model_path)
 
     train_loss, train_acc = model.evaluate(eval_dataset(splits.x_train, splits.y_train), verbose=0)
-    test_loss, test_acc = model.evaluate(eval_dataset(splits.x_test, splits.y_test), verbose=0)
+    # One pass over the test set gives the metrics and the report's pictures alike.
+    test_probs = model.predict(to_model_input(splits.x_test), batch_size=512, verbose=0)
+    test_acc = float((test_probs.argmax(1) == splits.y_test).mean())
+    picked = test_probs[np.arange(len(splits.y_test)), splits.y_test.astype(int)]
+    test_loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())  # sparse categorical cross-entropy
     epochs_done, _ = _completed_epochs(log_path)
     previous = json.loads((run_dir / "metrics.json").read_text()) if resume and (run_dir / "metrics.json").exists() else {}
     metrics = {
@@ -192,12 +199,4 @@ def train(
         "versions": versions(),
     }
     atomic_write_json(run_dir / "metrics.json", metrics, overwrite=True)
-    return RunResult(run_dir, model_path, metrics)
-
-
-def predict_test(model_path: Path, data_path: str | None = None, limit: int | None = None):
-    """Probabilities of a saved model on the test set, with the images and labels."""
-    data = load_mnist(data_path, limit)
-    model = keras.models.load_model(model_path)
-    probs = model.predict(to_model_input(data.x_test), batch_size=512, verbose=0)
-    return data.x_test, data.y_test, probs
+    return RunResult(run_dir, model_path, metrics, splits.x_test, splits.y_test, test_probs)
