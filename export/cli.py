@@ -63,14 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.int8 and args.formats:
         parser.error("--int8 selects the int8 format; do not combine it with --formats")
 
-    from export.formats import INT8_FORMAT, select_formats
+    from export.formats import INT8_FORMAT
     from export.pipeline import ExportError, export_model
     from runtime.files import ArtifactExistsError
     from runtime.mnist_data import MnistDataError
 
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
     try:
-        select_formats(formats)
         report = export_model(
             args.model, args.out, formats=formats, micro=not args.no_micro, data=args.data,
             calibration_size=args.calibration_size, calibration_seed=args.calibration_seed,
