@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from runtime.predictor import NO_DIGIT, load_predictor
 from runtime.preprocess import FrameError, find_digits, to_gray, to_mnist_28x28
-from runtime.synthetic import blank_paper, render, textured
+from camera_demo.synthetic import blank_paper, render, textured
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
-"""The Keras float model as a row of `mnist-edge bench`, when TensorFlow is installed: what moving off it buys.
+"""The Keras float model as a row of `mnist-edge bench latency`, when TensorFlow is installed: what moving off it buys.
 
 The runtime benchmark never imports TensorFlow; it runs this module in a
-separate process (`python -m train.keras_bench SPEC_JSON`), which prints one
-JSON line in the same shape as runtime/bench_worker.py's rows.
+separate process (`python -m bench.keras_row SPEC_JSON`), which prints one
+JSON line in the same shape as bench/latency_worker.py's rows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from runtime.bench_worker import LARGE_BATCH, timed_blocks, peak_rss_mb
+from bench.latency_worker import LARGE_BATCH, timed_blocks, peak_rss_mb
 
 
 def keras_row(spec: dict) -> dict:

@@ -1,4 +1,4 @@
-"""`mnist-edge bench`: every artifact in the manifest, in every installed runtime, measured in one run.
+"""`mnist-edge bench latency`: every artifact in the manifest, in every installed runtime, measured in one run.
 
 Each (format, runtime, threads) is measured in its own fresh process, so its
 load time and peak memory are its own and one failure hides nothing. Prints
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.bench_costs import cold_start, compute_rate, cpu_peak, model_macs, preprocessing_cost
+from bench import keras_row, latency_worker
+from bench.costs import cold_start, compute_rate, cpu_peak, model_macs, preprocessing_cost
 
 
 def runtimes_for(artifact) -> list[str]:
@@ -38,8 +39,8 @@ def runtimes_for(artifact) -> list[str]:
 
 
 def run_worker(spec: dict, timeout: float = 900) -> dict:
-    # The Keras row is measured by train/ (TensorFlow lives there), in its own process like every row.
-    module = "train.keras_bench" if spec["runtime"] == "keras" else "runtime.bench_worker"
+    # The Keras row imports TensorFlow; like every row it runs in its own process.
+    module = (keras_row if spec["runtime"] == "keras" else latency_worker).__name__  # no module name in a string
     cmd = [sys.executable, "-m", module, json.dumps(spec)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     try:
@@ -160,7 +161,7 @@ def to_markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    from runtime.results import pyplot, save_figure
+    from bench.results import pyplot, save_figure
 
     plt = pyplot()
     rows = [r for r in result["rows"] if "predictor_median_ms" in r]
@@ -175,7 +176,7 @@ def plot(result: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mnist-edge bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mnist-edge bench latency", description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", default=None, help="manifest.json or its folder (default: models/)")
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--formats", default=None, help="comma-separated subset of the manifest's formats")
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if threads and min(threads) <= 0:
         parser.error("--threads must be positive")
 
-    from runtime.results import write_benchmark
+    from bench.results import write_benchmark
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
 
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                                args.formats.split(",") if args.formats else None, args.min_accuracy / 100,
                                progress=lambda msg: print(msg, file=sys.stderr))
     except (ManifestError, MnistDataError) as exc:
-        print(f"mnist-edge bench: error: {exc}", file=sys.stderr)
+        print(f"mnist-edge bench latency: error: {exc}", file=sys.stderr)
         return 2
     table = to_markdown(result)
     print(table)

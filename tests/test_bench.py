@@ -1,4 +1,4 @@
-"""runtime/bench.py and runtime/selfcheck.py: the benchmark's rows and statuses, the cross-machine comparison."""
+"""bench/latency.py and runtime/selfcheck.py: the benchmark's rows and statuses, the cross-machine comparison."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.bench import run_benchmark, to_markdown
-from runtime.bench_costs import compute_rate, cpu_peak, model_macs
+from bench.latency import run_benchmark, to_markdown
+from bench.costs import compute_rate, cpu_peak, model_macs
 from runtime.manifest import load_manifest
 from runtime.selfcheck import INT8_STEP, compare
 

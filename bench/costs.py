@@ -63,7 +63,7 @@ def preprocessing_cost(data_path, frames: int = 200) -> dict:
     """Median time of to_mnist_28x28 on 640x480 synthetic camera frames."""
     from runtime.mnist_data import load_mnist
     from runtime.preprocess import to_mnist_28x28
-    from runtime.synthetic import render
+    from camera_demo.synthetic import render
 
     data = load_mnist(data_path)
     rng = np.random.default_rng(0)
