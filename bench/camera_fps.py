@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.manifest import DEFAULT_FORMAT
+
 # Single-core speed of this kind of work relative to the measuring machine, stated so the
 # estimate can be checked and redone: Geekbench 6 single-core scores (Raspberry Pi 4 ~ 250,
 # Pi 5 ~ 800, a Zen 4 server core at 2.6-3.7 GHz ~ 1,900), i.e. the Pi 4 is ~7.5x and the Pi 5
@@ -29,7 +31,7 @@ PI_SLOWDOWN = {
 }
 
 
-def run_benchmark(passes: int = 3, model: str = "tflite-int8", core: int = 0) -> dict:
+def run_benchmark(passes: int = 3, model: str = DEFAULT_FORMAT, core: int = 0) -> dict:
     import cv2
 
     from camera_demo.app import DemoConfig, run_demo
@@ -112,7 +114,7 @@ def plot(result: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-edge bench camera", description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=3)
-    parser.add_argument("--model", default="tflite-int8")
+    parser.add_argument("--model", default=DEFAULT_FORMAT)
     parser.add_argument("--out", default="benchmarks", help="folder for camera_demo.{md,json,png}")
     args = parser.parse_args(argv)
     if args.passes <= 0:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.manifest import DEFAULT_FORMAT
+
 
 def model_macs(tflite_path: Path) -> int:
     """Multiply-accumulates per image, counted from the model's conv and dense layers."""
@@ -108,7 +110,7 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_predict_s": t3 
 """
 
 
-def cold_start(manifest, format_name: str = "tflite-int8", repeats: int = 5) -> dict:
+def cold_start(manifest, format_name: str = DEFAULT_FORMAT, repeats: int = 5) -> dict:
     """A fresh process: import the runtime, load the model, predict once; and the same with bare LiteRT.
 
     Median of `repeats` processes; the Python interpreter's own start-up is not counted.

@@ -22,20 +22,16 @@ import numpy as np
 
 from bench import keras_row, latency_worker
 from bench.costs import cold_start, compute_rate, cpu_peak, model_macs, preprocessing_cost
+from export.formats import FLOAT_REFERENCE_FORMAT, FORMATS, INT8_FORMAT
 
 
 def runtimes_for(artifact) -> list[str]:
-    """Installed runtimes that can run an artifact (TFLM only for the full-int8 TFLite model)."""
+    """Installed runtimes that can run an artifact: its format's runtimes in the registry (else its own)."""
     import importlib.util
 
-    found = []
-    if artifact.runtime == "litert":
-        found.append("litert")
-        if artifact.input.get("dtype") == "int8" and importlib.util.find_spec("tflite_micro") is not None:
-            found.append("tflm")
-    elif artifact.runtime == "onnxruntime":
-        found.append("onnxruntime")
-    return found
+    fmt = FORMATS.get(artifact.format)
+    wanted = fmt.runtimes if fmt else (artifact.runtime,)
+    return [r for r in wanted if r != "tflm" or importlib.util.find_spec("tflite_micro") is not None]
 
 
 def run_worker(spec: dict, timeout: float = 900) -> dict:
@@ -89,9 +85,10 @@ def run_benchmark(manifest_path=None, data_path=None, runs: int = 1000, threads:
         result["bytes"] = spec["bytes"]
         rows.append(result)
     reference_row = next((r for r in rows if r["format"] == "keras-fp32" and "predictions" in r), None) or \
-        next((r for r in rows if r["format"] == "tflite-fp32" and "predictions" in r), None)
+        next((r for r in rows if r["format"] == FLOAT_REFERENCE_FORMAT and "predictions" in r), None)
     reference = np.array(reference_row["predictions"]) if reference_row else None
-    macs = model_macs(manifest.artifact("tflite-fp32").path) if "tflite-fp32" in manifest.artifacts else None
+    macs = (model_macs(manifest.artifact(FLOAT_REFERENCE_FORMAT).path)
+            if FLOAT_REFERENCE_FORMAT in manifest.artifacts else None)
     peak = cpu_peak()
     for row in rows:
         if "predictions" not in row:
@@ -112,7 +109,7 @@ def run_benchmark(manifest_path=None, data_path=None, runs: int = 1000, threads:
         "macs_per_image": macs,
         "min_accuracy": min_accuracy,
         "preprocessing": preprocessing_cost(data_path),
-        "cold_start": cold_start(manifest) if "tflite-int8" in manifest.artifacts else None,
+        "cold_start": cold_start(manifest, INT8_FORMAT) if INT8_FORMAT in manifest.artifacts else None,
         "rows": rows,
     }
 

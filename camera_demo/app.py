@@ -17,6 +17,7 @@ from camera_demo.overlay import draw
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
 from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json
+from runtime.manifest import DEFAULT_FORMAT
 from runtime.preprocess import FrameError, find_digits
 
 WINDOW = "mnist-edge"
@@ -25,7 +26,7 @@ WINDOW = "mnist-edge"
 @dataclass
 class DemoConfig:
     source: str = "auto"
-    model: str = "tflite-int8"
+    model: str = DEFAULT_FORMAT
     backend: str = "auto"
     threads: int | None = 1
     width: int | None = 640

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from export import formats as formats_module
+from export.calibration import balanced_indices, calibration_record, saved_or_drawn_indices
 from export.cli import main as export_main
 from export.formats import FORMATS, INT8_FORMAT
 from export.micro import resolver_method
@@ -166,6 +167,19 @@ def test_micro_arena_is_measured_and_runs(manifest):
     assert f"{arena['recommended_bytes']}" in readme and "q = pixel + (-128)" in readme
 
 
+def test_saved_calibration_list_is_replayed(tmp_path, mnist):
+    """A saved index list with the requested count and seed is read back, not redrawn."""
+    saved = balanced_indices(mnist.y_train, 500, seed=99)  # stands in for a list numpy would no longer draw
+    path = tmp_path / "calibration_indices.json"
+    path.write_text(json.dumps(calibration_record(saved, seed=7)))
+    replayed = saved_or_drawn_indices(path, mnist.y_train, 500, seed=7)
+    np.testing.assert_array_equal(replayed, saved)
+    assert not np.array_equal(replayed, balanced_indices(mnist.y_train, 500, seed=7))
+    # Another seed asked for: a fresh draw.
+    np.testing.assert_array_equal(saved_or_drawn_indices(path, mnist.y_train, 500, seed=8),
+                                  balanced_indices(mnist.y_train, 500, seed=8))
+
+
 def test_resolver_method_names():
     assert [resolver_method(op) for op in ("CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX", "DEPTHWISE_CONV_2D")] == \
         ["AddConv2D", "AddMaxPool2D", "AddFullyConnected", "AddSoftmax", "AddDepthwiseConv2D"]
@@ -216,10 +230,12 @@ def test_existing_artifacts_are_not_overwritten_without_force(fresh_export, smal
     assert list(load_manifest(out).artifacts) == list(FORMATS)
 
 
-def test_one_failing_format_does_not_stop_the_others(monkeypatch, small_npz, tmp_path):
-    def broken(model, calibration):
-        raise RuntimeError("converter exploded")
+def exploding_converter(model, calibration):
+    raise RuntimeError("converter exploded")
 
+
+def test_one_failing_format_does_not_stop_the_others(monkeypatch, small_npz, tmp_path):
+    broken = f"{__name__}:exploding_converter"  # the registry names converters "module:function"
     patched = dict(FORMATS, **{"tflite-fp16": dataclasses.replace(FORMATS["tflite-fp16"], convert=broken)})
     monkeypatch.setattr(formats_module, "FORMATS", patched)
     report = export_model(SOURCE, tmp_path, formats=["tflite-fp32", "tflite-fp16", "onnx-fp32"],
