@@ -47,6 +47,14 @@ def import_tflite_interpreter():
     )
 
 
+def tflite_operators(model: bytes | str | Path) -> tuple[object, list[dict]]:
+    """A TFLite model's interpreter (tensors allocated) and its operators in order (op_name, inputs, outputs)."""
+    cls, _ = import_tflite_interpreter()
+    interpreter = cls(model_content=model) if isinstance(model, bytes) else cls(model_path=str(model))
+    interpreter.allocate_tensors()
+    return interpreter, interpreter._get_ops_details()  # the public API has no op list
+
+
 def _read_model_bytes(path: Path) -> bytes:
     path = Path(path)
     if not path.is_file():

@@ -55,7 +55,7 @@ def small_npz(mnist, tmp_path_factory):
     return path
 
 
-def test_manifest_lists_every_format_and_matches_the_files(manifest):
+def test_manifest_lists_every_format_and_matches_the_files(manifest, mnist):
     assert list(manifest.artifacts) == list(FORMATS)
     assert manifest.data["source_model"]["sha256"] == sha256_of(SOURCE)
     for artifact in manifest.artifacts.values():
@@ -64,13 +64,7 @@ def test_manifest_lists_every_format_and_matches_the_files(manifest):
         assert artifact.parity["passed"] is True
     calibration = json.loads((MODELS / manifest.data["calibration"]["file"]).read_text())
     assert len(calibration["indices"]) == 500
-    assert np.bincount(np.load(_mnist_file())["y_train"][calibration["indices"]], minlength=10).tolist() == [50] * 10
-
-
-def _mnist_file():
-    import os
-
-    return os.environ.get("MNIST_NPZ") or str(REPO.parent / "shared" / "data" / "mnist.npz")
+    assert np.bincount(mnist.y_train[calibration["indices"]], minlength=10).tolist() == [50] * 10
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
