@@ -26,6 +26,7 @@ from export.parity import check_parity
 from export.pipeline import ExportError, export_model
 from runtime.files import ArtifactExistsError
 from runtime.manifest import load_manifest, sha256_of
+from runtime.mnist_data import to_model_input
 from runtime.predictor import load_predictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +44,7 @@ def float_probs(mnist):
     import keras
 
     model = keras.models.load_model(SOURCE)
-    return model.predict((mnist.x_test.astype(np.float32) / 255.0)[..., None], batch_size=500, verbose=0)
+    return model.predict(to_model_input(mnist.x_test), batch_size=500, verbose=0)
 
 
 @pytest.fixture(scope="module")
