@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -53,6 +52,12 @@ def _package_imports(package: str) -> dict[str, set[str]]:
     return {str(p.relative_to(ROOT)): _imports(p) for p in sorted((ROOT / package).glob("*.py"))}
 
 
+def _runtime_extra() -> list[str]:
+    """pyproject.toml's runtime extra (read as scripts/aarch64_check.sh reads it; tomllib needs Python 3.11)."""
+    block = re.search(r"^runtime = \[(.*?)^\]", (ROOT / "pyproject.toml").read_text(), re.S | re.M).group(1)
+    return re.findall(r'"([^"]+)"', block)
+
+
 def _third_party(names: set[str]) -> set[str]:
     return {n for n in names if n not in sys.stdlib_module_names and n not in PROJECT}
 
@@ -89,8 +94,7 @@ def test_the_runtime_extra_holds_exactly_what_device_code_imports():
     unknown = found - set(DEVICE_THIRD_PARTY)
     assert not unknown, f"device code imports {sorted(unknown)}: add it to the runtime extra and DEVICE_THIRD_PARTY"
     needed = {DEVICE_THIRD_PARTY[name] for name in found} - {None}
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    listed = {re.split(r"[=<>;\[ ]", spec, maxsplit=1)[0] for spec in extras["runtime"]}
+    listed = {re.split(r"[=<>;\[ ]", spec, maxsplit=1)[0] for spec in _runtime_extra()}
     assert listed == needed
 
 
