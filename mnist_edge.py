@@ -60,7 +60,8 @@ def missing_extra_message(command: str, error: ModuleNotFoundError) -> str | Non
     extra = EXTRA_FOR_MODULE.get(top)
     if extra is None:
         return None
-    return (f"mnist-edge {command}: needs the '{top}' package, which this install lacks; "
+    prefix = command if " " in command else f"mnist-edge {command}"
+    return (f"{prefix}: needs the '{top}' package, which this install lacks; "
             f"install the '{extra}' extra: pip install -e \".[{extra}]\" (from the repository root)")
 
 
@@ -84,11 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"mnist-edge: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
+    return run(name, rest)
+
+
+def run(name: str, argv: list[str], label: str | None = None) -> int:
+    """Run one subcommand; a missing optional package becomes the extra to install (exit 2), not a traceback.
+
+    `python -m export` and the other package entry points come through here too (label: how the user called it).
+    """
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
     try:
-        return getattr(importlib.import_module(module_name), function or "main")(rest)
+        return getattr(importlib.import_module(module_name), function or "main")(argv)
     except ModuleNotFoundError as error:
-        message = missing_extra_message(name, error)
+        message = missing_extra_message(label or name, error)
         if message is None:
             raise
         print(message, file=sys.stderr)

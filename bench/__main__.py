@@ -1,5 +1,5 @@
 import sys
 
-from bench.cli import main
+from mnist_edge import run
 
-sys.exit(main())
+sys.exit(run("bench", sys.argv[1:], label="python -m bench"))

@@ -1,5 +1,5 @@
 import sys
 
-from export.cli import main
+from mnist_edge import run
 
-sys.exit(main())
+sys.exit(run("export", sys.argv[1:], label="python -m export"))

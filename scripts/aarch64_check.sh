@@ -3,22 +3,32 @@
 # Python 3.11, the runtime extra's aarch64 wheels, run under qemu user-mode emulation on an
 # x86_64 Debian-like host. Correctness only: speed under emulation means nothing.
 #
-#   scripts/aarch64_check.sh            (or: mnist-edge check-aarch64)
+#   scripts/aarch64_check.sh            (or: mnist-edge check-aarch64): fetch what is missing, then check
+#   scripts/aarch64_check.sh --fetch    only fetch (scripts/install_test_tools.sh runs this before pytest)
 #
 # Steps: install qemu-user-static (apt, needs root); download bookworm's arm64 python3.11 and its
 # libraries with apt (architecture set to arm64, nothing registered or installed) and unpack them
-# with dpkg -x into build/aarch64/root; pip-download the runtime's aarch64 wheels and unzip them into
-# build/aarch64/site; place a Pi 4's /proc/cpuinfo in the root (onnxruntime reads it at import and
+# with dpkg -x into the cache's root/; pip-download the runtime's aarch64 wheels and unzip them into
+# the cache's site/; place a Pi 4's /proc/cpuinfo in the root (onnxruntime reads it at import and
 # segfaults under qemu 7.2 on the host's x86 one); then run, emulated: every shipped LiteRT/ONNX
 # artifact on real MNIST test digits (compared with the same run on the host), and the headless
 # camera demo over the bundled sample. binfmt_misc is never touched: qemu is called explicitly.
+#
+# The cache (about 190 MB unpacked; the downloads are deleted once unpacked) is shared by every clone on
+# the machine: ${AARCH64_CACHE:-${XDG_CACHE_HOME:-~/.cache}/mnist-edge/aarch64}/<key>, the key a sha256 of
+# the package lists and pins below, so a changed pin fetches a fresh root beside the old one. The run's
+# own outputs (host and device predictions, JSON lines; under 1 MB) go to build/aarch64 ($AARCH64_WORK).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 PY=${PYTHON:-$REPO/.venv/bin/python}
 WORK=${AARCH64_WORK:-$REPO/build/aarch64}
-ROOT=$WORK/root
-SITE=$WORK/site
+FETCH_ONLY=0
+case "${1:-}" in
+  --fetch) FETCH_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: scripts/aarch64_check.sh [--fetch]" >&2; exit 2 ;;
+esac
 IMAGES=${AARCH64_IMAGES:-300}
 FRAMES=${AARCH64_FRAMES:-300}
 # qemu's CPU models of the two Pis. Not qemu's default "max" CPU: it advertises extensions no Pi
@@ -41,36 +51,16 @@ DEBS=(python3.11 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib l
       libgssapi-krb5-2 libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0 libcom-err2 libselinux1 libpcre2-8-0
       libacl1 libmd0 media-types)
 
-if ! command -v qemu-aarch64-static >/dev/null; then
-  log "installing qemu-user-static (apt)"
-  if [ "$(id -u)" != 0 ]; then log "needs root for apt-get install qemu-user-static"; exit 2; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user-static >/dev/null
-fi
+# The cache's key: what goes into it (bump the last word to force a fresh fetch).
+KEY=$(printf '%s\n' bookworm-arm64 "${DEBS[@]}" "${WHEELS[@]}" layout-1 | sha256sum | cut -c1-16)
+CACHE=${AARCH64_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mnist-edge/aarch64}/$KEY
+ROOT=$CACHE/root
+SITE=$CACHE/site
 
-if [ ! -x "$ROOT/usr/bin/python3.11" ]; then
-  log "downloading bookworm arm64 python3.11 and libraries"
-  mkdir -p "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial" "$WORK/debs" "$ROOT"
-  APT_OPTS=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o "Dir::State::Lists=$WORK/apt/lists"
-            -o "Dir::Cache=$WORK/apt/cache" -o Debug::NoLocking=1)
-  apt-get "${APT_OPTS[@]}" update -q >/dev/null
-  (cd "$WORK/debs" && apt-get "${APT_OPTS[@]}" download "${DEBS[@]/%/:arm64}" >/dev/null)
-  for deb in "$WORK"/debs/*.deb; do dpkg -x "$deb" "$ROOT"; done
-fi
-
-if [ ! -f "$SITE/.complete" ]; then
-  log "downloading the runtime's aarch64 wheels"
-  rm -rf "$SITE" "$WORK/wheels"; mkdir -p "$SITE" "$WORK/wheels"
-  "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
-    --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_27_aarch64 \
-    --platform manylinux_2_28_aarch64 --platform manylinux_2_31_aarch64 --platform manylinux_2_34_aarch64 \
-    --platform manylinux_2_35_aarch64 --platform any -d "$WORK/wheels" "${WHEELS[@]}"
-  for whl in "$WORK"/wheels/*.whl; do "$PY" -m zipfile -e "$whl" "$SITE"; done
-  touch "$SITE/.complete"
-fi
-
-# A Raspberry Pi 4's cpuinfo (BCM2711, 4x Cortex-A72): onnxruntime parses it at import.
-mkdir -p "$ROOT/proc"
-cat > "$ROOT/proc/cpuinfo" <<'CPUINFO'
+# A Raspberry Pi 4's cpuinfo (BCM2711, 4x Cortex-A72): onnxruntime parses it at import (part of the cache).
+write_pi4_cpuinfo() {  # $1: the root
+  mkdir -p "$1/proc"
+  cat > "$1/proc/cpuinfo" <<'CPUINFO'
 processor	: 0
 BogoMIPS	: 108.00
 Features	: fp asimd evtstrm crc32 cpuid
@@ -84,6 +74,41 @@ Hardware	: BCM2835
 Revision	: c03114
 Model		: Raspberry Pi 4 Model B Rev 1.4
 CPUINFO
+}
+
+if [ ! -f "$CACHE/.complete" ]; then
+  # Fetched into a private folder, renamed into place when whole: clones running at once never see half a cache.
+  mkdir -p "$(dirname "$CACHE")"
+  TMP=$(mktemp -d "${CACHE}.partial.XXXXXX")
+  trap 'rm -rf "$TMP"' EXIT
+  log "fetching bookworm arm64 python3.11, its libraries and the runtime's aarch64 wheels into $CACHE"
+  mkdir -p "$TMP/apt/lists/partial" "$TMP/apt/cache/archives/partial" "$TMP/debs" "$TMP/root" "$TMP/site" "$TMP/wheels"
+  APT_OPTS=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o "Dir::State::Lists=$TMP/apt/lists"
+            -o "Dir::Cache=$TMP/apt/cache" -o Debug::NoLocking=1)
+  apt-get "${APT_OPTS[@]}" update -q >/dev/null
+  (cd "$TMP/debs" && apt-get "${APT_OPTS[@]}" download "${DEBS[@]/%/:arm64}" >/dev/null)
+  for deb in "$TMP"/debs/*.deb; do dpkg -x "$deb" "$TMP/root"; done
+  "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
+    --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_27_aarch64 \
+    --platform manylinux_2_28_aarch64 --platform manylinux_2_31_aarch64 --platform manylinux_2_34_aarch64 \
+    --platform manylinux_2_35_aarch64 --platform any -d "$TMP/wheels" "${WHEELS[@]}"
+  for whl in "$TMP"/wheels/*.whl; do "$PY" -m zipfile -e "$whl" "$TMP/site"; done
+  write_pi4_cpuinfo "$TMP/root"
+  rm -rf "$TMP/apt" "$TMP/debs" "$TMP/wheels"  # the downloads: only what they unpacked to is kept
+  touch "$TMP/.complete"
+  rm -rf "$CACHE"; mv "$TMP" "$CACHE"
+  trap - EXIT
+  log "cached: $(du -sh "$CACHE" | cut -f1) in $CACHE"
+fi
+[ "$FETCH_ONLY" = 1 ] && exit 0
+
+if ! command -v qemu-aarch64-static >/dev/null; then
+  log "installing qemu-user-static (apt; scripts/install_test_tools.sh does this before the tests)"
+  if [ "$(id -u)" != 0 ]; then log "needs root for apt-get install qemu-user-static"; exit 2; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user-static >/dev/null
+fi
+mkdir -p "$WORK"
+
 
 emulated() {  # run the aarch64 python3.11 on the repo, with the aarch64 wheels, as CPU model $QEMU_CPU
   PYTHONPATH="$SITE:$REPO" PYTHONNOUSERSITE=1 MNIST_NPZ="$MNIST_NPZ" MNIST_EDGE_MODELS="$REPO/models" \

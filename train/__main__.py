@@ -1,5 +1,5 @@
 import sys
 
-from train.cli import main
+from mnist_edge import run
 
-sys.exit(main())
+sys.exit(run("train", sys.argv[1:], label="python -m train"))

@@ -1,12 +1,16 @@
-"""The reference notebook's models as Keras models, in one registry."""
+"""The reference notebook's models as Keras models, in one registry.
+
+Keras is imported inside the builders: the registry's names (for `mnist-edge train --help`) load without TensorFlow.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import keras
-from keras import layers, regularizers
+if TYPE_CHECKING:
+    import keras
+
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -17,6 +21,9 @@ ELASTIC_L1_RATIO = 0.15
 
 
 def _linear(name: str, regularizer) -> keras.Model:
+    import keras
+    from keras import layers
+
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE, name="image"),
@@ -29,16 +36,22 @@ def _linear(name: str, regularizer) -> keras.Model:
 
 def build_linear_l1() -> keras.Model:
     """Softmax regression with an L1 (Lasso) penalty."""
+    from keras import regularizers
+
     return _linear("linear_l1", regularizers.L1(LINEAR_ALPHA))
 
 
 def build_linear_l2() -> keras.Model:
     """Softmax regression with an L2 (Ridge) penalty."""
+    from keras import regularizers
+
     return _linear("linear_l2", regularizers.L2(LINEAR_ALPHA))
 
 
 def build_linear_elasticnet() -> keras.Model:
     """Softmax regression with an elastic-net penalty."""
+    from keras import regularizers
+
     return _linear(
         "linear_elasticnet",
         regularizers.L1L2(l1=LINEAR_ALPHA * ELASTIC_L1_RATIO, l2=LINEAR_ALPHA * (1 - ELASTIC_L1_RATIO)),
@@ -46,6 +59,9 @@ def build_linear_elasticnet() -> keras.Model:
 
 
 def _mlp(name: str, dropout: float) -> keras.Model:
+    import keras
+    from keras import layers
+
     stack = [keras.Input(INPUT_SHAPE, name="image"), layers.Flatten()]
     for width in (256, 128, 64, 32):
         stack.append(layers.Dense(width, activation="relu"))
@@ -67,6 +83,9 @@ def build_mlp_dropout() -> keras.Model:
 
 def build_cnn(name: str = "cnn") -> keras.Model:
     """The notebook's CNN: 342,522 parameters."""
+    import keras
+    from keras import layers
+
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE, name="image"),
