@@ -25,7 +25,7 @@ SUBCOMMANDS = {
 # A missing third-party module -> the extra that installs it (a Pi has only `runtime`).
 EXTRA_FOR_MODULE = {
     "tensorflow": "train", "keras": "train", "tf2onnx": "export", "onnx": "export", "tflite_micro": "tflm",
-    "matplotlib": "bench", "tqdm": "export", "ai_edge_litert": "runtime",
+    "matplotlib": "bench", "tqdm": "runtime", "ai_edge_litert": "runtime",
     "onnxruntime": "runtime", "cv2": "runtime",
 }
 

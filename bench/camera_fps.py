@@ -113,8 +113,10 @@ def plot(result: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-edge bench camera", description=__doc__.splitlines()[0])
-    parser.add_argument("--passes", type=int, default=3)
-    parser.add_argument("--model", default=DEFAULT_FORMAT)
+    parser.add_argument("--passes", type=int, default=3,
+                        help="times the whole sample is played; the median pass is reported (default 3)")
+    parser.add_argument("--model", default=DEFAULT_FORMAT,
+                        help=f"format in models/manifest.json or a model path (default {DEFAULT_FORMAT})")
     parser.add_argument("--out", default="benchmarks", help="folder for camera_demo.{md,json,png}")
     args = parser.parse_args(argv)
     if args.passes <= 0:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from camera_demo.overlay import draw
+from camera_demo.shots import ShotTally
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
 from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json
@@ -54,6 +55,9 @@ class DemoSummary:
     ended_by: str = "end of source"
     recorded: str | None = None
     snapshots: list[str] = field(default_factory=list)
+    jsonl_on_stdout: bool = False  # then the summary goes to stderr, not between the JSON lines
+    shots: ShotTally = field(default_factory=ShotTally)  # labelled sources: per shot, read right and how soon
+    source_fps: float | None = None
 
     @property
     def fps(self) -> float:
@@ -72,7 +76,12 @@ def choose_source(spec: str, width, height, fps, say=print) -> FrameSource:
     tried = []
     import importlib.util
 
-    candidates = (["picam"] if importlib.util.find_spec("picamera2") else []) + ["0"]
+    candidates = ["0"]
+    if importlib.util.find_spec("picamera2"):
+        candidates.insert(0, "picam")
+    else:
+        say("no Pi camera: Picamera2 is not importable (on a Pi: sudo apt install python3-picamera2, and a venv "
+            "made with --system-site-packages); trying webcam 0")
     for candidate in candidates:
         try:
             return open_source(candidate, width, height, fps)
@@ -115,6 +124,7 @@ def frame_record(frame, reading, shown, stages_ms: dict) -> dict:
     """One JSON line: what was read in this frame and how long each stage took."""
     return {
         "frame": frame.index,
+        **({"file": frame.file} if getattr(frame, "file", None) else {}),
         "t": round(frame.timestamp, 4),
         "number": reading.number,
         "shown": shown,
@@ -139,13 +149,25 @@ def save_snapshot(folder: Path, frame, reading, record: dict, force: bool = True
 KEYS = {ord("q"): "quit", ord("s"): "snapshot", ord(" "): "freeze"}  # in the window; space toggles freezing
 
 
-def sample_labels(source: FrameSource) -> list[str] | None:
-    """The number every frame of the bundled sample shows, when the source is that very file."""
+@dataclass(frozen=True)
+class Truth:
+    shot: int
+    number: str
+
+
+def sample_fps() -> float:
+    from camera_demo.sample import load_labels
+
+    return float(load_labels()["fps"])
+
+
+def sample_labels(source: FrameSource) -> list[Truth] | None:
+    """The shot and number of every frame of the bundled sample, when the source is that very file."""
     from camera_demo.sample import SAMPLE_DIR, VIDEO_NAME, load_labels
 
     if Path(source.name).resolve() != (SAMPLE_DIR / VIDEO_NAME).resolve():
         return None
-    return [f["number"] for f in load_labels()["frames"]]
+    return [Truth(f["shot"], f["number"]) for f in load_labels()["frames"]]
 
 
 class Outputs:
@@ -209,18 +231,20 @@ def read_frame(frame, capture_ms: float, predictor, smoother: NumberSmoother, mi
     return reading, shown, annotated, record
 
 
-def _tally(summary: DemoSummary, stage_times: dict, record: dict, labels: list[str] | None, index: int) -> None:
+def _tally(summary: DemoSummary, stage_times: dict, record: dict, labels: list[Truth] | None, index: int) -> None:
     """Count a processed frame: its stage times and, on the labelled sample, whether it read right."""
     for k, v in record["latency_ms"].items():
         stage_times[k].append(v)
     if labels is not None and index < len(labels):
         summary.labelled_frames += 1
-        summary.correct_raw += int(record["number"] == labels[index])
-        summary.correct_smoothed += int(record["shown"] == labels[index])
+        truth = labels[index]
+        summary.correct_raw += int(record["number"] == truth.number)
+        summary.correct_smoothed += int(record["shown"] == truth.number)
+        summary.shots.add(truth.shot, truth.number, record["shown"])
     summary.frames += 1
 
 
-def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=None, labels: list[str] | None = None,
+def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=None, labels: list[Truth] | None = None,
              say=lambda msg: print(msg, file=sys.stderr)) -> DemoSummary:
     """Run until the source ends, q is pressed, max_frames, Ctrl-C or a lost camera; outputs are always closed."""
     if predictor is None:
@@ -233,7 +257,8 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         labels = sample_labels(source)
     outputs = Outputs(config)
     smoother = NumberSmoother(config.smooth_window, (config.smooth_window // 2) + 1)
-    summary = DemoSummary(source.name)
+    summary = DemoSummary(source.name, jsonl_on_stdout=outputs.jsonl is sys.stdout,
+                          source_fps=sample_fps() if labels is not None else None)
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
     frozen = False
     started = time.perf_counter()
@@ -245,6 +270,8 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
             if frame is None:
                 break
             capture_ms = 1000 * (time.perf_counter() - t0)
+            if getattr(frame, "file", None):  # an image file is a shot of its own: nothing to vote over across files
+                smoother = NumberSmoother(1, 1)
             if not frozen:  # frozen: frames are grabbed (the camera keeps up) but not read
                 elapsed = time.perf_counter() - started
                 reading, _, annotated, record = read_frame(frame, capture_ms, predictor, smoother, config.min_confidence,
@@ -260,6 +287,8 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
                 say(f"snapshot: {summary.snapshots[-1]}")
             if action == "freeze":
                 frozen = not frozen
+        else:  # the loop's condition ended it, not a break
+            summary.ended_by = f"stopped after {plural(summary.frames, 'frame')} (--max-frames)"
     except SourceLost as exc:
         summary.ended_by = f"source lost: {exc}"
         say(f"camera lost: {exc}; closing cleanly")
@@ -273,13 +302,17 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     return summary
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def format_summary(summary: DemoSummary) -> str:
     stages = ", ".join(f"{k} {v:.2f} ms" for k, v in summary.stage_ms.items())
-    lines = [f"{summary.frames} frames from {summary.source} in {summary.seconds:.1f} s: {summary.fps:.0f} FPS "
-             f"(median per frame: {stages}); ended by {summary.ended_by}"]
+    lines = [f"{plural(summary.frames, 'frame')} from {summary.source} in {summary.seconds:.1f} s: {summary.fps:.0f} FPS "
+             f"(median per frame: {stages}); "
+             + (summary.ended_by if summary.ended_by.startswith("stopped") else f"ended by {summary.ended_by}")]
     if summary.labelled_frames:
-        lines.append(f"accuracy on the sample's truth: {100 * summary.accuracy():.1f} % of {summary.labelled_frames} frames "
-                     f"read exactly right per frame, {100 * summary.accuracy(True):.1f} % after smoothing")
+        lines.append(summary.shots.summary(summary.source_fps))
     if summary.recorded:
         lines.append(f"recorded: {summary.recorded}")
     return "\n".join(lines)

@@ -60,7 +60,8 @@ def run(args) -> int:
     except (SourceError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError) as exc:
         print(f"mnist-edge camera: error: {exc}", file=sys.stderr)
         return 2
-    print(format_summary(summary), file=sys.stderr)
+    # The summary is the result: stdout, unless stdout carries the JSON lines (then it would break them).
+    print(format_summary(summary), file=sys.stderr if summary.jsonl_on_stdout else sys.stdout)
     if summary.ended_by.startswith("source lost"):
         return 3
     return 130 if summary.ended_by.startswith("interrupted") else 0

@@ -15,6 +15,9 @@ import numpy as np
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 READ_RETRIES = 5  # consecutive failed reads before a live camera counts as gone
 RETRY_PAUSE_S = 0.2
+# OpenCV logs every backend it probes ("[ WARN:0@0.01] ... can't open camera by index"): errors only.
+if hasattr(cv2, "utils") and hasattr(cv2.utils, "logging"):
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 class SourceError(RuntimeError):
@@ -30,6 +33,7 @@ class Frame:
     image: np.ndarray  # BGR uint8
     index: int
     timestamp: float  # seconds since the source opened
+    file: str | None = None  # the image file it came from (image sources): each is a shot of its own
 
 
 class FrameSource:
@@ -154,7 +158,7 @@ class ImagesSource(FrameSource):
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise SourceError(f"{path}: not a readable image")
-            yield Frame(image, index, time.perf_counter() - start)
+            yield Frame(image, index, time.perf_counter() - start, file=str(path))
 
 
 def open_source(spec: str, width: int | None = None, height: int | None = None, fps: float | None = None) -> FrameSource:

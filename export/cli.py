@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-drop-quant", type=float, default=None, metavar="PP",
                         help="accuracy quantized exports may lose, percentage points (default 0.10)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the converters' and TensorFlow's own output (hidden by default)")
     return parser
 
 
@@ -53,6 +57,25 @@ def tolerances_from(args) -> dict:
     return out
 
 
+def _quiet_tensorflow(verbose: bool) -> None:
+    """Import TensorFlow with its start-up lines silenced; no INFO/WARNING lines from its C++ side or absl later (unless -v)."""
+    from runtime.quiet import native_output_silenced
+
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    # TensorFlow's import logs before absl's log is set up ("I0000 ... oneDNN custom operations are on"),
+    # whatever TF_CPP_MIN_LOG_LEVEL says: import it here, silenced, so later imports are no-ops.
+    with native_output_silenced(), contextlib.suppress(ImportError):
+        import tensorflow  # noqa: F401
+    with contextlib.suppress(ImportError):
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -63,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.int8 and args.formats:
         parser.error("--int8 selects the int8 format; do not combine it with --formats")
 
+    import runtime.quiet
+
+    runtime.quiet.SHOW_NATIVE_OUTPUT = args.verbose
+    _quiet_tensorflow(args.verbose)
     from export.formats import INT8_FORMAT
     from export.pipeline import ExportError, export_model
     from runtime.files import ArtifactExistsError

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
-
 from export.calibration import DEFAULT_COUNT, DEFAULT_SEED, calibration_record, saved_or_drawn_indices
 from export.formats import FORMATS, ExportFormat, Tolerance, select_formats
 from export.micro import BUNDLE_FILES, write_micro_bundle
@@ -18,6 +16,9 @@ from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_
 from runtime.manifest import artifact_entry, sha256_of, write_manifest
 from runtime.mnist_data import load_mnist, to_model_input
 from runtime.predictor import load_predictor
+from runtime.progress import batches
+from runtime.progress import progress as report_progress
+from runtime.quiet import native_output_silenced
 
 CALIBRATION_FILE = "calibration_indices.json"
 MICRO_DIR = "micro"
@@ -86,8 +87,9 @@ def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progr
     """Run the int8 model in the TFLM interpreter on every image; compare with LiteRT image by image."""
     predictor = load_predictor(path, backend="tflm", verify=False)
     step = 100  # TFLM runs one image at a time (~9 ms each here): predict in slices to show progress
-    probs = np.concatenate([predictor.predict(images[i:i + step])
-                            for i in tqdm(range(0, len(images), step), desc="TFLM", disable=not progress, leave=False)])
+    probs = np.concatenate([predictor.predict(images[s]) for s in report_progress(
+        batches(len(images), step), total=len(images), desc="TFLM check", unit="images", enabled=progress,
+        weights=lambda s: s.stop - s.start)])
     same = probs.argmax(1) == litert_probs.argmax(1)
     return {"images": int(len(images)), "top1_same_as_litert": float(same.mean()), "differing_images": int((~same).sum()),
             "max_abs_prob_diff_vs_litert": float(np.abs(probs - litert_probs).max())}
@@ -107,7 +109,8 @@ def export_one(fmt: ExportFormat, model, path: Path, calibration: np.ndarray, mn
                tolerance: Tolerance, force: bool = False, progress: bool = True) -> Exported:
     """Convert to one format, write the file, run it on the test set, check it against the float model."""
     started = time.perf_counter()
-    blob = fmt.converter()(model, calibration if fmt.needs_calibration else None)
+    with native_output_silenced():  # the converters' "Saved artifact ..." and I0000/W0000 lines (-v shows them)
+        blob = fmt.converter()(model, calibration if fmt.needs_calibration else None)
     convert_s = time.perf_counter() - started
     atomic_write_bytes(path, blob, overwrite=force)
     predictor = load_predictor(path, backend=fmt.runtime, verify=False)
@@ -183,7 +186,7 @@ def export_model(
 
     report = ExportReport(out_dir)
     entries = []
-    for fmt in tqdm(selected, desc="export", disable=not progress):
+    for fmt in report_progress(selected, total=len(selected), desc="export", unit="formats", enabled=progress):
         try:
             done = export_one(fmt, model, out_dir / f"{stem}{fmt.suffix}", calibration, mnist, float_probs,
                               (tolerances or {}).get(fmt.name, fmt.tolerance), force, progress)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.quant import Int8Params, params_or_none
+from runtime.quiet import native_output_silenced
 
 
 class BackendUnavailableError(ImportError):
@@ -50,8 +51,9 @@ def import_tflite_interpreter():
 def tflite_operators(model: bytes | str | Path) -> tuple[object, list[dict]]:
     """A TFLite model's interpreter (tensors allocated) and its operators in order (op_name, inputs, outputs)."""
     cls, _ = import_tflite_interpreter()
-    interpreter = cls(model_content=model) if isinstance(model, bytes) else cls(model_path=str(model))
-    interpreter.allocate_tensors()
+    with native_output_silenced():
+        interpreter = cls(model_content=model) if isinstance(model, bytes) else cls(model_path=str(model))
+        interpreter.allocate_tensors()
     return interpreter, interpreter._get_ops_details()  # the public API has no op list
 
 
@@ -82,8 +84,9 @@ class LiteRTBackend:
         _check_tflite_bytes(self.path, data)
         interpreter_class, self.library = import_tflite_interpreter()
         try:
-            self._interp = interpreter_class(model_content=data, num_threads=threads)
-            self._interp.allocate_tensors()
+            with native_output_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." from C++
+                self._interp = interpreter_class(model_content=data, num_threads=threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{self.path}: {self.library} cannot load this model ({exc})") from exc
         self._in = self._interp.get_input_details()[0]

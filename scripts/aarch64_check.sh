@@ -84,7 +84,7 @@ if [ ! -f "$CACHE/.complete" ]; then
   log "fetching bookworm arm64 python3.11, its libraries and the runtime's aarch64 wheels into $CACHE"
   mkdir -p "$TMP/apt/lists/partial" "$TMP/apt/cache/archives/partial" "$TMP/debs" "$TMP/root" "$TMP/site" "$TMP/wheels"
   APT_OPTS=(-o APT::Architecture=arm64 -o APT::Architectures=arm64 -o "Dir::State::Lists=$TMP/apt/lists"
-            -o "Dir::Cache=$TMP/apt/cache" -o Debug::NoLocking=1)
+            -o "Dir::Cache=$TMP/apt/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
   apt-get "${APT_OPTS[@]}" update -q >/dev/null
   (cd "$TMP/debs" && apt-get "${APT_OPTS[@]}" download "${DEBS[@]/%/:arm64}" >/dev/null)
   for deb in "$TMP"/debs/*.deb; do dpkg -x "$deb" "$TMP/root"; done

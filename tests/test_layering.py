@@ -24,6 +24,7 @@ DEVICE_THIRD_PARTY = {
     "cv2": "opencv-python-headless",
     "ai_edge_litert": "ai-edge-litert",
     "onnxruntime": "onnxruntime",
+    "tqdm": "tqdm",  # progress bars (runtime/progress.py)
     "tflite_runtime": None,  # the older TFLite interpreter, a fallback when a device has it instead of LiteRT
     "tflite_micro": None,  # the TFLM interpreter: x86_64 dev builds only, in the export extra
     "picamera2": None,  # Raspberry Pi OS package (apt install python3-picamera2), not on PyPI for the Pi

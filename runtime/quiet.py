@@ -1,0 +1,49 @@
+"""Quiet by default: what C/C++ libraries print (a converter, LiteRT's delegate line) kept off the terminal.
+
+Those libraries write to file descriptors 1 and 2 directly, so redirecting
+sys.stdout is not enough: the descriptors themselves point at /dev/null for the
+block. A command's `-v` sets SHOW_NATIVE_OUTPUT to let it through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+
+SHOW_NATIVE_OUTPUT = False
+
+
+@contextlib.contextmanager
+def native_output_silenced(enabled: bool | None = None):
+    """Within the block, everything written to stdout and stderr (Python's and the C libraries') is dropped."""
+    if SHOW_NATIVE_OUTPUT if enabled is None else not enabled:
+        yield
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = []
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        devnull = None
+    try:
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                saved.append((fd, os.dup(fd)))
+                if devnull is not None:
+                    os.dup2(devnull, fd)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        if devnull is not None:
+            os.close(devnull)
+
