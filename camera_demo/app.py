@@ -299,6 +299,7 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         source.close()
         summary.recorded = outputs.close()
     summary.stage_ms = {k: float(np.median(v)) for k, v in stage_times.items() if v}
+    summary.shots.close()
     return summary
 
 

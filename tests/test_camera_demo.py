@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_demo.app import DemoConfig, choose_source, run_demo, save_snapshot
+from camera_demo.app import DemoConfig, choose_source, format_summary, run_demo, save_snapshot
 from camera_demo.cli import main as camera_main
 from camera_demo.sample import SAMPLE_DIR, load_labels
+from camera_demo.shots import ShotTally
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import Frame, FrameSource, ImagesSource, SourceLost, open_source
 from runtime.predictor import load_predictor
@@ -48,6 +49,10 @@ def test_headless_run_reads_the_right_digits(sample_run):
             right += sum(a == b for a, b in zip(read, number))
     assert right / total >= 0.98, f"{right} of {total} digits read right"
     assert summary.accuracy() >= 0.95
+    # What a user sees: each of the 96 shots ends showing its number, settled within a few frames.
+    shots = summary.shots.results
+    assert len(shots) == 96 and sum(r.settled_after is not None for r in shots) >= 0.95 * 96
+    assert max(r.settled_after for r in shots if r.settled_after is not None) <= 3
 
 
 def test_multi_digit_frames_give_the_right_number(sample_run):
@@ -175,6 +180,12 @@ def test_image_folder_source(tmp_path, twenty_frames, int8, mnist):
     assert summary.frames == 3
     expected = [str(int(mnist.y_test[i])) for i in range(3)]
     assert [line["number"] for line in lines] == expected
+    # Each image is a shot of its own: named in its JSON line, shown as read (no vote across unrelated images).
+    assert [Path(line["file"]).name for line in lines] == ["00.png", "01.png", "02.png"]
+    assert [line["shown"] for line in lines] == expected
+    single = run_demo(DemoConfig(headless=True, jsonl=str(tmp_path / "one.jsonl")),
+                      source=open_source(str(tmp_path / "01.png")), predictor=int8)
+    assert format_summary(single).startswith("1 frame from")
 
 
 def test_no_camera_falls_back_to_the_sample():
@@ -182,7 +193,9 @@ def test_no_camera_falls_back_to_the_sample():
     source = choose_source("auto", 640, 480, None, say=messages.append)
     try:
         assert source.name.endswith("digits.mp4") and Path(source.name).parent == SAMPLE_DIR
-        assert "no camera found" in messages[0] and "0:" in messages[0]
+        assert "no camera found" in messages[-1] and "0:" in messages[-1]
+        if "picamera2" not in sys.modules:  # not importable here: auto says so before trying the webcam
+            assert "Picamera2 is not importable" in messages[0]
     finally:
         source.close()
 
@@ -231,7 +244,28 @@ def test_cli_headless_run_writes_jsonl_to_stdout(capsys):
     captured = capsys.readouterr()
     lines = [json.loads(line) for line in captured.out.splitlines()]
     assert len(lines) == 12 and set(lines[0]) == JSONL_KEYS
-    assert "12 frames from" in captured.err and "accuracy on the sample's truth" in captured.err
+    # The JSON lines own stdout, so the summary goes to stderr; --max-frames says it ended the run.
+    assert "12 frames from" in captured.err and "stopped after 12 frames (--max-frames)" in captured.err
+    assert "of 2 shots read right" in captured.err
+
+
+def test_cli_summary_is_the_result_on_stdout(tmp_path, capsys):
+    assert camera_main(["--source", "sample", "--headless", "--max-frames", "12", "--jsonl", str(tmp_path / "f.jsonl")]) == 0
+    captured = capsys.readouterr()
+    assert "12 frames from" in captured.out and "shots read right" in captured.out
+    assert "frames from" not in captured.err
+
+
+def test_shot_tally_counts_shots_and_time_to_a_stable_reading():
+    tally = ShotTally()
+    for shot, truth, shown in [(0, "3", None), (0, "3", "3"), (0, "3", "3"),  # right from its 2nd frame
+                               (1, "10", "3"), (1, "10", "10"), (1, "10", "1"), (1, "10", "10"),  # settles on frame 4
+                               (2, "7", "1"), (2, "7", "1")]:  # never right
+        tally.add(shot, truth, shown)
+    tally.close()
+    assert [(r.frames, r.settled_after) for r in tally.results] == [(3, 2), (4, 4), (2, None)]
+    line = tally.summary(fps=30)
+    assert line.startswith("2 of 3 shots read right") and "median of 3 frames (100 ms at 30 FPS), at most 4" in line
 
 
 def test_window_keys_snapshot_freeze_and_quit(tmp_path, monkeypatch, int8):

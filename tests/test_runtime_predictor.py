@@ -206,6 +206,8 @@ def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     assert f"{photo}: 72  [7 (" in out and f"{blank}: no digit" in out
     assert main([str(junk)]) == 2
     assert "not a readable image file" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing.png")]) == 2
+    assert "missing.png: error: does not exist" in capsys.readouterr().err
 
 
 def test_predict_cli_on_the_test_set(mnist_path, capsys):
