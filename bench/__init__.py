@@ -1,0 +1,1 @@
+"""Benchmarks and field tests: may import every package; nothing imports bench/."""
