@@ -21,6 +21,8 @@ SUBCOMMANDS = {
     "camera-bench": ("camera_demo.bench", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
     "bench": ("runtime.bench", "latency, throughput, memory and accuracy of every artifact in every runtime"),
     "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
+    # Temporary name until the `bench` family (issue 10) lands; then it becomes `bench field`.
+    "field-test": ("bench.field_cli", "field test: the reader on generated hard camera frames and pages, per condition"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
 }
 

@@ -622,16 +622,34 @@ def mixed_heights(rng, pool):
     row = []
     for k, tall in enumerate(kinds):
         label = int(rng.choice([7, 9])) if tall else int(rng.choice([0, 2, 5]))
-        g = pool.glyph(rng, height * (rng.uniform(0.95, 1.1) if tall else rng.uniform(0.4, 0.6)), label)
+        g = pool.glyph(rng, height * (rng.uniform(0.95, 1.1) if tall else rng.uniform(0.35, 0.55)), label)
         drop = height * rng.uniform(0.2, 0.35) if tall else 0.0
         row.append(replace(g, alpha=slanted(g.alpha, rng), gap=height * rng.uniform(0.1, 0.3) if k else 0.0, drop=drop))
     return render(base_look(rng), [row], rng, "mixed_heights")
 
 
+def touching_gap(left: Glyph, right: Glyph, overlap: float) -> float:
+    """The gap that makes `right`'s ink overlap `left`'s by `overlap` px where they come closest."""
+    def rows(g: Glyph) -> tuple[int, np.ndarray]:  # top row relative to the baseline, ink mask
+        return int(round(g.drop)) - g.alpha.shape[0], g.alpha > 0.3
+
+    top_a, ink_a = rows(left)
+    top_b, ink_b = rows(right)
+    closest = None
+    for y in range(max(top_a, top_b), min(top_a + len(ink_a), top_b + len(ink_b))):
+        ra, lb = np.flatnonzero(ink_a[y - top_a]), np.flatnonzero(ink_b[y - top_b])
+        if len(ra) and len(lb):
+            d = left.alpha.shape[1] - 1 - ra[-1] + lb[0]
+            closest = d if closest is None else min(closest, d)
+    return -overlap - (closest if closest is not None else 4)
+
+
 def touching_pairs(rng, pool):
+    """2-3 digits whose ink overlaps by 1-5 px where they come closest ("400", "44")."""
     height = rng.uniform(80, 160)
     row = digit_line(pool, rng, int(rng.integers(2, 4)), height)
-    row = [replace(g, gap=-rng.uniform(2, 8) if k else 0.0) for k, g in enumerate(row)]
+    for k in range(1, len(row)):
+        row[k] = replace(row[k], gap=touching_gap(row[k - 1], row[k], rng.uniform(1, 5)))
     return render(base_look(rng), [row], rng, "touching_pairs")
 
 
@@ -703,7 +721,7 @@ DESCRIPTIONS = {
     "blur": "1-3 digits, out of focus and/or with camera shake",
     "jpeg": "1-3 digits, JPEG quality 5-25, sometimes sent at half size",
     "mixed_heights": "small 0/2/5 beside tall 7/9 with tails below the line",
-    "touching_pairs": "2-3 digits overlapping by 2-8 px",
+    "touching_pairs": "2-3 digits whose ink overlaps by 1-5 px",
     "multi_digit": "numbers of 2-4 digits",
     "pages": "pages of 2-6 lines, up to 40 digits, 1024x768 to 1600x1200",
     "letters_mixed": "digits with letters or symbols on the same line; only the digits count",
