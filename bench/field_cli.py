@@ -7,6 +7,7 @@ frames read wrong) to --out. Frames are reproducible from --seed; see bench/fiel
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     result.update(model=predictor.name if predictor.artifact is None else f"{args.model} ({predictor.name})",
                   generator="bench/field_scenes.py", digits="MNIST test set",
                   machine={"processor": platform.processor() or platform.machine(), "python": platform.python_version(),
-                           "opencv": cv2.__version__, "threads": 1})
+                           "opencv": cv2.__version__, "threads": 1,
+                           "load_average_1_5_15_min_at_end": [round(v, 2) for v in os.getloadavg()]})
     table = to_markdown(result)
     print(table)
     atomic_write_json(out / "field.json", result, overwrite=True)

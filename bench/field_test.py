@@ -160,7 +160,7 @@ def run_field_test(predictor, pool, conditions: list[str], frames: int, seed: in
 
     threshold = MIN_CONFIDENCE if min_confidence is None else min_confidence
     rows, failures, every = {}, [], []
-    bar = tqdm(total=frames * len(conditions), desc="field test", unit="frame", disable=None if progress is None else not progress)
+    bar = tqdm(total=frames * len(conditions), desc="field test", unit="frame", disable=progress is False, mininterval=2.0)
     try:
         for condition in conditions:
             scores, kept = [], 0
