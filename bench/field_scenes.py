@@ -604,13 +604,13 @@ def perspective_rotation(rng, pool):
 
 
 def blur(rng, pool):
-    look = base_look(rng, defocus=rng.uniform(1.5, 4.5) if rng.random() < 0.8 else 0.0,
-                     motion=rng.uniform(4, 14) if rng.random() < 0.7 else 0.0)
+    look = base_look(rng, defocus=rng.uniform(2.5, 6) if rng.random() < 0.8 else 0.0,
+                     motion=rng.uniform(6, 20) if rng.random() < 0.7 else 0.0)
     return render(look, [digit_line(pool, rng, int(rng.integers(1, 4)), rng.uniform(80, 170))], rng, "blur")
 
 
 def jpeg(rng, pool):
-    look = base_look(rng, jpeg=int(rng.integers(5, 25)), rescale=rng.choice([1.0, 0.5, 0.4]))
+    look = base_look(rng, jpeg=int(rng.integers(4, 16)), rescale=rng.choice([1.0, 0.5, 0.35]))
     return render(look, [digit_line(pool, rng, int(rng.integers(1, 4)), rng.uniform(80, 170))], rng, "jpeg")
 
 
@@ -655,7 +655,7 @@ def touching_pairs(rng, pool):
 
 def multi_digit(rng, pool):
     count = int(rng.integers(2, 5))
-    return render(base_look(rng), [digit_line(pool, rng, count, rng.uniform(60, 130), gap=(0.05, 0.35))], rng, "multi_digit")
+    return render(base_look(rng), [digit_line(pool, rng, count, rng.uniform(50, 120), gap=(0.0, 0.25))], rng, "multi_digit")
 
 
 def pages(rng, pool):
@@ -718,11 +718,11 @@ DESCRIPTIONS = {
     "squared_paper": "1-4 digits on squared paper, grid lines through the digits",
     "specks_dust": "1-3 digits among specks, hairs and blots",
     "perspective_rotation": "1-3 digits, page rotated up to 20 degrees and seen at a slant",
-    "blur": "1-3 digits, out of focus and/or with camera shake",
-    "jpeg": "1-3 digits, JPEG quality 5-25, sometimes sent at half size",
+    "blur": "1-3 digits, out of focus (disc radius 2.5-6 px) and/or camera shake (6-20 px)",
+    "jpeg": "1-3 digits, JPEG quality 4-15, often sent at half or a third of the size",
     "mixed_heights": "small 0/2/5 beside tall 7/9 with tails below the line",
     "touching_pairs": "2-3 digits whose ink overlaps by 1-5 px",
-    "multi_digit": "numbers of 2-4 digits",
+    "multi_digit": "numbers of 2-4 digits, closely spaced (not touching)",
     "pages": "pages of 2-6 lines, up to 40 digits, 1024x768 to 1600x1200",
     "letters_mixed": "digits with letters or symbols on the same line; only the digits count",
     "non_digit": "no digit: words (HELLO), letters, symbols (+=#), scribbles, blobs",
