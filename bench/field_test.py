@@ -233,4 +233,5 @@ def plot_failures(failures: list[tuple[FrameScore, np.ndarray]], path, columns: 
     if not failures:
         axes.flat[0].text(0.5, 0.5, "no failures", ha="center", va="center")
     fig.suptitle("field test: frames read wrong", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     save_figure(fig, path)
