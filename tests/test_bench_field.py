@@ -160,3 +160,9 @@ def test_bad_model_and_out_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--out", str(afile)])
     assert exc.value.code == 2 and "is a file" in capsys.readouterr().err
+
+
+def test_list_names_every_condition(capsys):
+    assert main(["--list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == list(CONDITIONS)
