@@ -1,7 +1,8 @@
 """`mnist-edge bench field`: read generated field-test frames (MNIST test digits under hard conditions).
 
 Prints a Markdown table per condition and writes field.md, field.json and field_failures.png (a grid of
-frames read wrong) to --out. Frames are reproducible from --seed; see bench/field_scenes.py.
+frames read wrong) to --out. Every frame is reproducible from (seed, condition, index): field.json lists
+the failed ones, `bench.field_scenes.generate(condition, index, pool, seed)` redraws one.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-confidence", type=float, default=None, help="the reader's threshold (default: its own)")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, Keras cache, download)")
     parser.add_argument("--out", default="runs/field", help="folder for " + ", ".join(OUTPUTS))
-    parser.add_argument("--failures-per-condition", type=int, default=3, metavar="K", help="frames kept for the PNG grid")
+    parser.add_argument("--failures-per-condition", type=int, default=2, metavar="K", help="frames kept for the PNG grid")
     parser.add_argument("--list", action="store_true", help="list the conditions and exit")
     return parser
 

@@ -85,6 +85,7 @@ class FrameScore:
     confident_digits: int
     ms: float
     error: str | None = None  # a FrameError from the reader
+    index: int = -1  # the frame's index in its condition: (seed, condition, index) regenerates it
 
     @property
     def is_digit_frame(self) -> bool:
@@ -96,7 +97,8 @@ class FrameScore:
         return tuple(self.read) == tuple(self.truth) if self.truth else self.confident_digits == 0
 
 
-def score_frame(condition: str, truth: tuple[str, ...], read: list[str], ms: float, error: str | None = None) -> FrameScore:
+def score_frame(condition: str, truth: tuple[str, ...], read: list[str], ms: float, error: str | None = None,
+                index: int = -1) -> FrameScore:
     unused = Counter(read)
     exact_lines = 0
     for line in truth:
@@ -105,7 +107,7 @@ def score_frame(condition: str, truth: tuple[str, ...], read: list[str], ms: flo
             exact_lines += 1
     confident = sum(ch.isdigit() for line in read for ch in line)
     return FrameScore(condition, tuple(truth), tuple(read), align("".join(truth), "".join(read)), exact_lines,
-                      confident, ms, error)
+                      confident, ms, error, index)
 
 
 def summarize(scores: list[FrameScore]) -> dict:
@@ -150,7 +152,7 @@ def read_frame(predictor, image, min_confidence: float) -> tuple[list[str], floa
 
 
 def run_field_test(predictor, pool, conditions: list[str], frames: int, seed: int = 0,
-                   min_confidence: float | None = None, failures_per_condition: int = 3,
+                   min_confidence: float | None = None, failures_per_condition: int = 2,
                    progress: bool | None = None) -> tuple[dict, list[tuple[FrameScore, np.ndarray]]]:
     """Generate `frames` scenes per condition, read them; returns (result, failures with their frames)."""
     from tqdm import tqdm
@@ -167,13 +169,15 @@ def run_field_test(predictor, pool, conditions: list[str], frames: int, seed: in
             for index in range(frames):
                 sample = generate(condition, index, pool, seed)
                 read, ms, error = read_frame(predictor, sample.image, threshold)
-                score = score_frame(condition, sample.lines, read, ms, error)
+                score = score_frame(condition, sample.lines, read, ms, error, index)
                 scores.append(score)
                 if not score.exact and kept < failures_per_condition:
                     failures.append((score, sample.image))
                     kept += 1
                 bar.update()
             rows[condition] = summarize(scores)
+            rows[condition]["failed_frames"] = [{"index": s.index, "truth": list(s.truth), "read": list(s.read)}
+                                                for s in scores if not s.exact]
             every += scores
     finally:
         bar.close()
@@ -211,7 +215,7 @@ def to_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_failures(failures: list[tuple[FrameScore, np.ndarray]], path, columns: int = 6) -> None:
+def plot_failures(failures: list[tuple[FrameScore, np.ndarray]], path, columns: int = 8) -> None:
     """A grid of failed frames: thumbnail, condition, truth and what was read."""
     import cv2
 
@@ -220,16 +224,16 @@ def plot_failures(failures: list[tuple[FrameScore, np.ndarray]], path, columns: 
     plt = pyplot()
     count = max(1, len(failures))
     rows = (count + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.1 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (score, image) in zip(axes.flat, failures):
         h, w = image.shape[:2]
-        thumb = cv2.resize(image, (240, int(240 * h / w)), interpolation=cv2.INTER_AREA)
+        thumb = cv2.resize(image, (200, int(200 * h / w)), interpolation=cv2.INTER_AREA)
         ax.imshow(cv2.cvtColor(thumb, cv2.COLOR_BGR2RGB))
         truth = "/".join(score.truth) or "(no digit)"
         read = "/".join(score.read) or "(nothing)"
-        ax.set_title(f"{score.condition}\ntruth {truth[:28]}\nread {read[:28]}", fontsize=7)
+        ax.set_title(f"{score.condition} #{score.index}\ntruth {truth[:28]}\nread {read[:28]}", fontsize=7)
     if not failures:
         axes.flat[0].text(0.5, 0.5, "no failures", ha="center", va="center")
     fig.suptitle("field test: frames read wrong", fontsize=10)
