@@ -1,1 +1,1 @@
-"""Benchmarks and field tests: may import every package; nothing imports bench/."""
+"""Benchmarks: runtime latency, training speed, camera FPS, the field test; each prints a Markdown table and writes JSON + PNG."""

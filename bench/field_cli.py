@@ -13,6 +13,8 @@ import platform
 import sys
 from pathlib import Path
 
+from runtime.manifest import DEFAULT_FORMAT
+
 OUTPUTS = ("field.md", "field.json", "field_failures.png")
 
 
@@ -21,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--frames-per-condition", type=int, default=200, metavar="N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--conditions", default="all", help="comma-separated names (see --list), or all")
-    parser.add_argument("--model", "--format", dest="model", default="tflite-int8",
+    parser.add_argument("--model", "--format", dest="model", default=DEFAULT_FORMAT,
                         help="format in models/manifest.json (tflite-int8, onnx-fp32, ...) or a .tflite/.onnx path")
     parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
     parser.add_argument("--min-confidence", type=float, default=None, help="the reader's threshold (default: its own)")

@@ -219,7 +219,7 @@ def plot_failures(failures: list[tuple[FrameScore, np.ndarray]], path, columns: 
     """A grid of failed frames: thumbnail, condition, truth and what was read."""
     import cv2
 
-    from runtime.results import pyplot, save_figure
+    from bench.results import pyplot, save_figure
 
     plt = pyplot()
     count = max(1, len(failures))
