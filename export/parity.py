@@ -71,6 +71,14 @@ def parity_table(rows: list[dict], errors: dict[str, str] | None = None, sizes: 
         lines.append(
             f"| {r['format']} | {r['runtime']} | {status} | {size} | {100 * r['accuracy']:.2f} | {r['accuracy_drop_pp']:+.2f} "
             f"| {100 * r['agreement']:.2f} | {r['max_abs_prob_diff']:.2e} | {'; '.join(r['failures'])} |")
+        tflm = r.get("extra", {}).get("tflm")
+        if tflm:  # the same file in the TFLM interpreter, compared with LiteRT image by image
+            same = tflm["differing_images"] == 0  # then its accuracy is LiteRT's, exactly
+            accuracy, drop = (f"{100 * r['accuracy']:.2f}", f"{r['accuracy_drop_pp']:+.2f}") if same else ("-", "-")
+            lines.append(
+                f"| {r['format']} | tflm | {status} | {size} | {accuracy} | {drop} | {100 * tflm['top1_same_as_litert']:.2f} "
+                f"vs LiteRT | {tflm['max_abs_prob_diff_vs_litert']:.2e} | {tflm['images']:,} images, "
+                f"{tflm['differing_images']} predicted differently from LiteRT |")
     for name, error in (errors or {}).items():
         lines.append(f"| {name} | - | EXPORT FAILED | - | - | - | - | - | {error} |")
     return "\n".join(lines) + "\n"

@@ -203,7 +203,9 @@ def test_fresh_export_of_every_format(fresh_export):
         artifact.verify()
         assert artifact.parity["images"] == 1000
     assert (out / "micro" / "mnist_model_data.cc").exists()
-    assert (out / "parity.md").read_text().count("passed") == len(FORMATS)
+    parity_md = (out / "parity.md").read_text()
+    assert parity_md.count("| passed |") == len(FORMATS) + 1  # + the int8 model's row in TFLM
+    assert "| tflite-int8 | tflm | passed |" in parity_md and "1,000 images, 0 predicted differently from LiteRT" in parity_md
 
 
 def test_manifest_round_trip(fresh_export, small_npz):
