@@ -18,11 +18,16 @@ def int8():
     return load_predictor("tflite-int8")
 
 
-def test_round_trip_of_1000_test_digits_photographed_on_paper(mnist, int8):
-    """Dark ink on light paper, lighting gradient, noise, blur, JPEG: >= 98 % read right."""
+def test_round_trip_of_500_test_digits_photographed_on_paper(mnist, int8):
+    """Dark ink on light paper, lighting gradient, noise, blur, JPEG: >= 98 % read right.
+
+    500 digits spread over the test set (rendering a frame costs 20x reading it; `mnist-edge bench field`
+    measures the reader on thousands of frames).
+    """
     rng = np.random.default_rng(2026)
     correct, no_digit = 0, 0
-    for i in range(1000):
+    indices = range(0, 10000, 20)
+    for i in indices:
         frame = render([mnist.x_test[i]], [int(mnist.y_test[i])], rng)
         image = to_mnist_28x28(frame.image)
         if image is None:
@@ -30,7 +35,7 @@ def test_round_trip_of_1000_test_digits_photographed_on_paper(mnist, int8):
             continue
         assert image.shape == (28, 28) and image.dtype == np.uint8
         correct += int(int8.predict(image[None])[0].argmax() == mnist.y_test[i])
-    assert correct / 1000 >= 0.98, f"{correct} of 1000 right, {no_digit} not found"
+    assert correct / len(indices) >= 0.98, f"{correct} of {len(indices)} right, {no_digit} not found"
 
 
 def test_output_follows_the_mnist_convention(mnist):
