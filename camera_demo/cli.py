@@ -8,11 +8,15 @@ import sys
 from runtime.manifest import DEFAULT_FORMAT
 
 
-def build_parser(prog: str = "mnist-edge camera") -> argparse.ArgumentParser:
+# `mnist-edge demo` is `camera` with these defaults (its --help shows them).
+DEMO_DEFAULTS = {"source": "sample", "headless": True, "jsonl": "runs/demo/frames.jsonl", "force": True}
+
+
+def build_parser(prog: str = "mnist-edge camera", defaults: dict | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="auto",
                         help="auto (Pi camera, webcam 0, else the bundled sample), a webcam index, picam, "
-                             "a video file, an image, a folder of images, or sample")
+                             "a video file, an image, a folder of images, or sample (default: %(default)s)")
     parser.add_argument("--model", default=DEFAULT_FORMAT, help="format in models/manifest.json or a model path")
     parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
     parser.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
@@ -21,15 +25,18 @@ def build_parser(prog: str = "mnist-edge camera") -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=float, default=None, help="capture frame rate (and of the recording)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--headless", dest="headless", action="store_true", default=None,
-                      help="no window: JSON lines per frame (automatic without a display)")
+                      help="no window: JSON lines per frame (automatic without a display; default: %(default)s)")
     mode.add_argument("--window", dest="headless", action="store_false", help="force a window")
-    parser.add_argument("--jsonl", default=None, help="JSON lines to this file ('-' for stdout; headless default: stdout)")
+    parser.add_argument("--jsonl", default=None,
+                        help="JSON lines to this file ('-' for stdout; default: %(default)s, None: stdout when headless)")
     parser.add_argument("--record", default=None, metavar="OUT.mp4", help="write the annotated video")
     parser.add_argument("--snapshots", default="snapshots", help="folder for snapshots (key s)")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--min-confidence", type=float, default=0.6, help="below it a digit is shown as uncertain")
     parser.add_argument("--smooth", type=int, default=5, help="frames the shown number is voted over (1: off)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing --record / --jsonl files")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing --record / --jsonl files (default: %(default)s)")
+    parser.set_defaults(**(defaults or {}))  # also what --help shows
     return parser
 
 
@@ -76,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def demo_main(argv: list[str] | None = None) -> int:
     """The README's main command: the shipped int8 model on the bundled sample, headless, no camera needed."""
-    parser = build_parser("mnist-edge demo")
-    parser.set_defaults(source="sample", headless=True, jsonl="runs/demo/frames.jsonl", force=True)
+    parser = build_parser("mnist-edge demo", DEMO_DEFAULTS)
     args = parser.parse_args(argv)
     _validate(parser, args)
     print(f"mnist-edge demo: {args.model} on {args.source}, headless; one JSON line per frame -> {args.jsonl}",

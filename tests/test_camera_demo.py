@@ -285,3 +285,14 @@ def test_window_keys_snapshot_freeze_and_quit(tmp_path, monkeypatch, int8):
     assert summary.frames == 5 and len(shown) == 5 and shown[0] == (480, 640, 3)
     assert [Path(p).name for p in summary.snapshots] == ["snapshot-000001.json"]
     assert (tmp_path / "snaps" / "snapshot-000001.png").exists()
+
+
+def test_demo_help_shows_the_demos_defaults(capsys):
+    from camera_demo.cli import demo_main
+
+    for entry, expected in ((demo_main, ("(default: sample)", "runs/demo/frames.jsonl")), (camera_main, ("(default: auto)",))):
+        with pytest.raises(SystemExit) as stop:
+            entry(["--help"])
+        assert stop.value.code == 0
+        text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+        assert all(e in text for e in expected), (entry.__name__, text)
