@@ -32,7 +32,7 @@ esac
 # Enough to catch a wrong kernel (under qemu's "max" CPU model int8 models scored near chance) and a demo
 # that reads differently; emulation is slow (most of this check's time), so a sample, not the full set.
 IMAGES=${AARCH64_IMAGES:-100}
-FRAMES=${AARCH64_FRAMES:-120}
+FRAMES=${AARCH64_FRAMES:-150}
 # qemu's CPU models of the two Pis. Not qemu's default "max" CPU: it advertises extensions no Pi
 # has (SVE, I8MM...), XNNPACK then picks int8 kernels that qemu 7.2 gets wrong (int8 and
 # dynamic-range models score near chance), which says nothing about a real Pi.

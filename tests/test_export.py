@@ -278,4 +278,6 @@ def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1
     assert "| onnx-int8 | onnxruntime | FAILED |" in captured.out
+    # Quiet by default: the converters' chatter ("Saved artifact at ...", TensorSpec lists) stays off stdout.
+    assert "Saved artifact" not in captured.out and "TensorSpec" not in captured.out
     assert "FAILED: onnx-int8" in captured.err
