@@ -14,6 +14,7 @@ from tqdm import tqdm
 from export.calibration import DEFAULT_COUNT, DEFAULT_SEED, balanced_indices, calibration_record
 from export.formats import INT8_FORMAT, ExportFormat, Tolerance, select_formats
 from export.micro import BUNDLE_FILES, write_micro_bundle
+from export.micro_check import check_bundle_cpp
 from export.parity import ParityResult, check_parity, parity_table
 from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json, atomic_write_text
 from runtime.manifest import MANIFEST_NAME, SCHEMA_VERSION, sha256_of
@@ -89,15 +90,20 @@ def _converter_versions() -> dict:
     return out
 
 
-def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progress: bool) -> dict:
-    """Run the int8 model in the TFLM interpreter on every image; compare with LiteRT image by image."""
+def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progress: bool) -> tuple[dict, np.ndarray]:
+    """Run the int8 model in the TFLM interpreter on every image; compare with LiteRT image by image.
+
+    Also returns TFLM's raw int8 outputs, which the C++ check compares value by value.
+    """
     predictor = load_predictor(path, backend="tflm", verify=False)
-    step = 100  # TFLM runs one image at a time (~9 ms each here): predict in slices to show progress
-    probs = np.concatenate([predictor.predict(images[i:i + step])
-                            for i in tqdm(range(0, len(images), step), desc="TFLM", disable=not progress, leave=False)])
+    step = 100  # TFLM runs one image at a time (~9 ms each here): run in slices to show progress
+    raw = np.concatenate([predictor.backend.run(predictor.to_model_input(images[i:i + step]))
+                          for i in tqdm(range(0, len(images), step), desc="TFLM", disable=not progress, leave=False)])
+    raw = raw.reshape(len(images), -1)
+    probs = predictor.output_quant.dequantize(raw)
     same = probs.argmax(1) == litert_probs.argmax(1)
-    return {"images": int(len(images)), "top1_same_as_litert": float(same.mean()), "differing_images": int((~same).sum()),
-            "max_abs_prob_diff_vs_litert": float(np.abs(probs - litert_probs).max())}
+    return ({"images": int(len(images)), "top1_same_as_litert": float(same.mean()), "differing_images": int((~same).sum()),
+             "max_abs_prob_diff_vs_litert": float(np.abs(probs - litert_probs).max())}, raw)
 
 
 def export_model(
@@ -112,8 +118,14 @@ def export_model(
     force: bool = False,
     stem: str = "mnist_cnn",
     progress: bool = True,
+    cpp: bool = False,
+    m4_images: int = 1000,
 ) -> ExportReport:
-    """Export, check and describe. One format failing does not stop the others."""
+    """Export, check and describe. One format failing does not stop the others.
+
+    cpp: also prove the TFLM bundle in the real C++ library (export/micro_check.py): every test
+    image on x86-64, the first `m4_images` on an emulated Cortex-M4; needs the TFLM kit and toolchains.
+    """
     model_path, out_dir = Path(model_path), Path(out_dir)
     selected = select_formats(formats)
     micro = micro and any(f.name == INT8_FORMAT for f in selected)
@@ -147,7 +159,7 @@ def export_model(
             tolerance = (tolerances or {}).get(fmt.name, fmt.tolerance)
             result = check_parity(fmt.name, fmt.runtime, probs, float_probs, mnist.y_test, tolerance)
             if fmt.name == INT8_FORMAT:
-                tflm = _tflm_parity(path, mnist.x_test, probs, progress)
+                tflm, tflm_raw = _tflm_parity(path, mnist.x_test, probs, progress)
                 result.extra["tflm"] = tflm
                 if tflm["differing_images"]:
                     result.failures.append(f"TFLM and LiteRT disagree on {tflm['differing_images']} test images")
@@ -161,12 +173,17 @@ def export_model(
                 "convert_seconds": round(convert_s, 2), "parity": result.to_dict(),
             })
             if fmt.name == INT8_FORMAT and micro and result.passed:
+                check = None
+                if cpp:
+                    def check(bundle, raw=tflm_raw):
+                        return check_bundle_cpp(bundle, mnist.x_test, mnist.y_test, raw, m4_images)
                 report.micro = write_micro_bundle(
                     blob, out_dir / MICRO_DIR, predictor.input_quant, predictor.output_quant,
                     source=model_path.name, source_sha=sha256_of(model_path), accuracy=result.accuracy,
-                    overwrite=force)
+                    overwrite=force, title=f"MNIST digits, `{model.name}`", cpp_check=check)
                 entries[-1]["extra"] = {"micro_bundle": f"{MICRO_DIR}/", "tflm": result.extra["tflm"],
-                                        "arena": report.micro["arena"], "ops": report.micro["ops"]}
+                                        "arena": report.micro["arena"], "ops": report.micro["ops"],
+                                        "cpp": report.micro.get("cpp")}
         except Exception as exc:  # isolate: report this format, go on with the others
             report.errors[fmt.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
 
