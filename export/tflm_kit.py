@@ -80,7 +80,8 @@ def _copy_bundle(bundle: Path, work: Path) -> None:
         shutil.copy(bundle / name, work / name)
 
 
-def _sh(script: str, work: Path) -> None:
+def run_script(script: str, work: Path) -> None:
+    """Run README shell lines in `work` with $TFLM set to the kit."""
     _run(["bash", "-euo", "pipefail", "-c", script], work, env={**os.environ, "TFLM": str(kit_dir())})
 
 
@@ -92,7 +93,7 @@ def build_host(bundle: Path, work: Path) -> Path:
         raise KitError(f"{bundle}/README.md: expected 3 sh blocks (flags, PC, Cortex-M4) and a cpp program")
     _copy_bundle(bundle, work)
     (work / APP_SOURCE).write_text(cpp[0])
-    _sh(sh[0] + sh[1], work)
+    run_script(sh[0] + sh[1], work)
     return work / "mnist_app"
 
 
@@ -127,7 +128,7 @@ def build_firmware(bundle: Path, work: Path, images: np.ndarray, labels: np.ndar
     readme = (bundle / "README.md").read_text()
     sh = readme_blocks(readme, "sh")
     _copy_bundle(bundle, work)
-    _sh(sh[0] + sh[2], work)  # -> mnist_classifier.o mnist_model_data.o
+    run_script(sh[0] + sh[2], work)  # -> mnist_classifier.o mnist_model_data.o
     kit, target = kit_dir(), kit_dir() / "targets" / "cortex-m4"
     cpu = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]
     inc = [f"-I{kit / p}" for p in ("include", "include/third_party/flatbuffers/include",

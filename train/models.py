@@ -86,11 +86,13 @@ def build_cnn(name: str = "cnn") -> keras.Model:
 
 
 def build_edge_cnn(name: str = "edge_cnn", num_classes: int = NUM_CLASSES) -> keras.Model:
-    """A CNN sized for int8 on microcontrollers: 0.77 M MACs, 17.7 k parameters.
+    """A CNN sized for int8 on microcontrollers: 773,504 MACs per image, 17,894 parameters (17,758 after folding).
 
     Only operators TFLM and CMSIS-NN run well: 3x3 convolutions (batch norm,
     folded into them by the TFLite converter, then ReLU), 2x2 max pooling, one
     dense layer, softmax. Dropout only acts in training; the converter drops it.
+    Its recipe (models/edge/README.md): augmentation, 40 epochs, batch 64, Adam
+    3e-3 with cosine decay.
     """
     stack = [keras.Input(INPUT_SHAPE, name="image")]
     for filters, padding, pool in ((12, "same", True), (24, "same", True), (32, "valid", False)):
@@ -110,7 +112,7 @@ class ModelSpec:
     build: Callable[[], keras.Model]
     augment: bool
     params: int
-    notebook_test_accuracy: float
+    notebook_test_accuracy: float | None
 
 
 MODEL_ZOO: dict[str, ModelSpec] = {
@@ -123,7 +125,7 @@ MODEL_ZOO: dict[str, ModelSpec] = {
         ModelSpec("mlp_dropout", build_mlp_dropout, False, 244_522, 0.9812),
         ModelSpec("cnn", build_cnn, False, 342_522, 0.9941),
         ModelSpec("cnn_aug", lambda: build_cnn("cnn_aug"), True, 342_522, 0.9946),
-        ModelSpec("edge_cnn", build_edge_cnn, True, 0, 0.0),
+        ModelSpec("edge_cnn", build_edge_cnn, True, 17_894, None),  # not in the notebook
     )
 }
 SHIPPED_MODEL = "cnn_aug"
