@@ -113,9 +113,10 @@ def _test_data_asm(work: Path, images: np.ndarray, labels: np.ndarray) -> Path:
     (work / "y_test.u8").write_bytes(np.ascontiguousarray(labels, np.uint8).tobytes())
     asm = work / "test_data.S"
     asm.write_text(f"""    .section .extmem.testdata, "a"
-    .global g_test_count, g_test_x, g_test_y
+    .global g_test_count, g_test_item_bytes, g_test_x, g_test_y
     .balign 4
 g_test_count: .word {len(images)}
+g_test_item_bytes: .word {images[0].size}
     .balign 16
 g_test_x: .incbin "x_test.u8"
 g_test_y: .incbin "y_test.u8"
@@ -142,6 +143,44 @@ def build_firmware(bundle: Path, work: Path, images: np.ndarray, labels: np.ndar
           str(kit / "lib" / "cortex-m4" / "libtensorflow-microlite.a"),
           "--specs=nano.specs", "--specs=rdimon.specs", "-lm", "-o", "firmware.elf"], work)
     return work / "firmware.elf"
+
+
+def build_op_profiler(bundle: Path, work: Path, images: np.ndarray, labels: np.ndarray, arena: int,
+                      library: str = "cortex-m4") -> Path:
+    """The kit's bundle_eval firmware with a mark around every operator (-DKIT_PROFILE_OPS).
+
+    library: "cortex-m4" (CMSIS-NN kernels) or "cortex-m4-reference" (TFLM's reference kernels).
+    """
+    kit, target = kit_dir(), kit_dir() / "targets" / "cortex-m4"
+    work.mkdir(parents=True, exist_ok=True)
+    cpu = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]
+    flags = [*cpu, "-std=c++17", "-O2", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics",
+             "-DTF_LITE_STATIC_MEMORY", "-ffunction-sections", "-fdata-sections",
+             *(["-DCMSIS_NN"] if library == "cortex-m4" else []),
+             f"-I{bundle}", *[f"-I{kit / p}" for p in ("include", "include/third_party/flatbuffers/include",
+                                                        "include/third_party/gemmlowp", "include/third_party/ruy")]]
+    defines = ['-DBUNDLE_DATA_H="mnist_model_data.h"', '-DBUNDLE_OPS_H="mnist_model_ops.h"',
+               "-DBUNDLE_MODEL=g_mnist_model_data", "-DBUNDLE_RESOLVER=MnistOpResolver",
+               "-DBUNDLE_REGISTER=RegisterMnistModelOps", f"-DBUNDLE_ARENA_BYTES={arena}",
+               "-DKIT_EMBEDDED_TESTDATA", "-DKIT_CORTEX_M", "-DKIT_PROFILE_OPS"]
+    _run(["arm-none-eabi-gcc", *cpu, "-c", str(_test_data_asm(work, images, labels)), "-o", "test_data.o"], work)
+    _run(["arm-none-eabi-g++", *flags, *defines, "-c", str(kit / "examples" / "bundle_eval" / "bundle_eval.cc"),
+          "-o", "bundle_eval.o"], work)
+    _run(["arm-none-eabi-g++", *flags, "-c", str(bundle / "mnist_model_data.cc"), "-o", "model.o"], work)
+    _run(["arm-none-eabi-gcc", *cpu, "-O2", "-c", str(target / "startup_mps2_an386.c"), "-o", "startup.o"], work)
+    _run(["arm-none-eabi-g++", *cpu, "-nostartfiles", "-T", str(target / "mps2_an386.ld"), "-Wl,--gc-sections",
+          "startup.o", "bundle_eval.o", "model.o", "test_data.o", str(kit / "lib" / library / "libtensorflow-microlite.a"),
+          "--specs=nano.specs", "--specs=rdimon.specs", "-lm", "-o", "op_profile.elf"], work)
+    return work / "op_profile.elf"
+
+
+def parse_op_profile(log: str) -> list[tuple[str, int]]:
+    """(operator name, mean instructions) in execution order, from bundle_eval's OP lines and the plugin's groups."""
+    names = re.findall(r"^OP \d+ (\S+)", log, re.M)
+    means = [int(m) for m in re.findall(r"^insn_marker: group \d+ n=\d+ mean=(\d+)", log, re.M)]
+    if not names or len(means) != len(names):
+        raise KitError(f"per-operator profile: {len(names)} OP lines, {len(means)} plugin groups:\n{log[-1500:]}")
+    return list(zip(names, means))
 
 
 def insn_plugin(work: Path) -> Path:
