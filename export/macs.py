@@ -22,10 +22,11 @@ def operator_macs(model: bytes | str | Path) -> list[OperatorMacs]:
     CONV_2D: output pixels x output channels x kernel height x width x input channels;
     DEPTHWISE_CONV_2D: output elements x kernel height x width; FULLY_CONNECTED: weight elements.
     """
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     data = model if isinstance(model, bytes) else Path(model).read_bytes()
-    interp = Interpreter(model_content=data)
+    # Without the default XNNPACK delegate, whose node would be listed as one more operator.
+    interp = Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     interp.allocate_tensors()
     shapes = {t["index"]: tuple(int(d) for d in t["shape"]) for t in interp.get_tensor_details()}
     rows = []

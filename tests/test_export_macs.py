@@ -17,6 +17,8 @@ def test_seed_cnn_macs():
     # dense 2352->128 = 301,056; dense 128->10 = 1,280
     assert [(r.op, r.macs) for r in rows if r.macs] == [
         ("CONV_2D", 1_229_312), ("CONV_2D", 7_526_400), ("FULLY_CONNECTED", 301_056), ("FULLY_CONNECTED", 1_280)]
+    assert [r.op for r in rows] == ["CONV_2D", "MAX_POOL_2D", "CONV_2D", "MAX_POOL_2D", "RESHAPE",
+                                    "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX"]
     assert model_macs(MODELS / "mnist_cnn.int8.tflite") == 9_058_048
     assert rows[0].shape == "7x7x1->32 on 28x28"
 
@@ -45,4 +47,5 @@ def test_tiny_model_macs(tiny_tflite):
     assert [(r.op, r.macs) for r in rows if r.macs] == [
         ("CONV_2D", 3_042), ("DEPTHWISE_CONV_2D", 3_042), ("CONV_2D", 1_352), ("FULLY_CONNECTED", 720)]
     assert model_macs(tiny_tflite) == 8_156
-    assert any(r.op == "MAX_POOL_2D" and r.macs == 0 for r in rows)
+    assert [r.op for r in rows][:4] == ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "MAX_POOL_2D"]
+    assert rows[3].macs == 0 and "DELEGATE" not in [r.op for r in rows]
