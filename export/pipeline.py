@@ -22,6 +22,11 @@ from runtime.mnist_data import load_mnist
 from runtime.predictor import load_predictor
 
 CALIBRATION_FILE = "calibration_indices.json"
+# TFLM's kernels and LiteRT's (XNNPACK by default) are two implementations of the same int8 arithmetic
+# that round a few requantizations differently by one int8 step: on edge_cnn 70 of 100,000 output values
+# differ (32 images), which flips the top-1 class of 1 image. More than 2 in 10,000 means a real fault.
+# The C++ library is held to bit-exactness instead (export/micro_check.py, tests/test_micro_cpp.py).
+TFLM_MAX_DIFFERING_FRACTION = 0.0002
 MICRO_DIR = "micro"
 
 
@@ -161,7 +166,7 @@ def export_model(
             if fmt.name == INT8_FORMAT:
                 tflm, tflm_raw = _tflm_parity(path, mnist.x_test, probs, progress)
                 result.extra["tflm"] = tflm
-                if tflm["differing_images"]:
+                if tflm["differing_images"] > TFLM_MAX_DIFFERING_FRACTION * len(mnist.x_test):
                     result.failures.append(f"TFLM and LiteRT disagree on {tflm['differing_images']} test images")
             report.results.append(result)
             report.sizes[fmt.name] = len(blob)
