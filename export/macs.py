@@ -22,15 +22,12 @@ def operator_macs(model: bytes | str | Path) -> list[OperatorMacs]:
     CONV_2D: output pixels x output channels x kernel height x width x input channels;
     DEPTHWISE_CONV_2D: output elements x kernel height x width; FULLY_CONNECTED: weight elements.
     """
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from runtime.backends import tflite_operators
 
-    data = model if isinstance(model, bytes) else Path(model).read_bytes()
-    # Without the default XNNPACK delegate, whose node would be listed as one more operator.
-    interp = Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interp.allocate_tensors()
+    interp, ops = tflite_operators(model if isinstance(model, bytes) else Path(model).read_bytes())
     shapes = {t["index"]: tuple(int(d) for d in t["shape"]) for t in interp.get_tensor_details()}
     rows = []
-    for op in interp._get_ops_details():  # the public API has no op list
+    for op in ops:
         name, out = op["op_name"], shapes[op["outputs"][0]]
         macs, shape = 0, ""
         if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
