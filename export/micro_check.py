@@ -57,7 +57,7 @@ def check_bundle_cpp(bundle: Path, images: np.ndarray, labels: np.ndarray, tflm_
     vs_python = compare_scores(x86.scores, tflm_scores)
     vs_x86 = compare_scores(m4.scores, x86.scores[:m])
     return {
-        "kit": str(tflm_kit.kit_dir()),
+        "kit": f"prebuilt TFLM kit ({tflm_kit.kit_version()})",
         "x86_64": {"library": "lib/x86_64 (reference kernels)", "images": int(len(images)),
                    "accuracy": float((x86.digits == labels).mean()), "arena_used_bytes": x86.arena_used_bytes,
                    **vs_python, "compared_with": "TFLM Python interpreter (tflite-micro), int8 scores"},

@@ -52,6 +52,13 @@ def kit_dir() -> Path:
     return Path(os.environ.get(KIT_ENV) or REPO.parent / "shared" / "tflm").resolve()
 
 
+def kit_version() -> str:
+    """The kit's TFLM commit, from its README's provenance table ("tflite-micro@90b983c2b3f1")."""
+    readme = kit_dir() / "README.md"
+    match = re.search(r"tflite-micro \| `([0-9a-f]{12})", readme.read_text()) if readme.exists() else None
+    return f"tflite-micro@{match.group(1)}" if match else "unknown"
+
+
 def missing_tools(target: str) -> list[str]:
     """Tools (or the kit) that building for 'host' or 'm4' lacks here."""
     tools = HOST_TOOLS if target == "host" else M4_TOOLS
@@ -151,7 +158,7 @@ def build_op_profiler(bundle: Path, work: Path, images: np.ndarray, labels: np.n
 
     library: "cortex-m4" (CMSIS-NN kernels) or "cortex-m4-reference" (TFLM's reference kernels).
     """
-    kit, target = kit_dir(), kit_dir() / "targets" / "cortex-m4"
+    kit, target, bundle = kit_dir(), kit_dir() / "targets" / "cortex-m4", Path(bundle).resolve()
     work.mkdir(parents=True, exist_ok=True)
     cpu = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]
     flags = [*cpu, "-std=c++17", "-O2", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics",
