@@ -43,8 +43,9 @@ def model_folders(models: Path) -> list[Path]:
 def _accuracies(folder: Path) -> dict:
     manifest = json.loads((folder / "manifest.json").read_text())
     int8 = next(a for a in manifest["artifacts"] if a["format"] == "tflite-int8")
+    cpp = json.loads((folder / "micro" / "bundle.json").read_text()).get("cpp") or {}
     return {"fp32": manifest["source_model"]["test_accuracy"], "int8_litert": int8["parity"]["accuracy"],
-            "int8_tflm_top1_same_as_litert": int8["parity"].get("extra", {}).get("tflm", {}).get("top1_same_as_litert")}
+            "int8_tflm_cpp": cpp.get("x86_64", {}).get("accuracy"), "int8_tflm_cpp_images": cpp.get("x86_64", {}).get("images")}
 
 
 def measure_model(folder: Path, work: Path, images: np.ndarray, labels: np.ndarray, ref_images: int) -> dict:
@@ -107,7 +108,10 @@ def to_markdown(result: dict) -> str:
         f"`mps2-an386`, CMSIS-NN kernels, {models[0]['images']} MNIST test images per model.", "",
         head, sep,
         row("test accuracy fp32 (Keras)", acc("fp32")),
-        row("test accuracy int8 (LiteRT; TFLM identical)", acc("int8_litert")),
+        row("test accuracy int8, LiteRT (XNNPACK)", acc("int8_litert")),
+        row("test accuracy int8, TFLM C++ library (x86-64, at export)",
+            lambda m: f"{100 * m['accuracy']['int8_tflm_cpp']:.2f} % of {m['accuracy']['int8_tflm_cpp_images']:,}"
+            if m["accuracy"].get("int8_tflm_cpp") is not None else "-"),
         row("MACs per image", lambda m: f"{m['macs']:,}"),
         row("int8 model file", lambda m: f"{m['int8_file_bytes']:,} B"),
         row("tensor arena used, Cortex-M4", lambda m: f"{m['arena_bytes']['cortex_m4']:,} B"),
@@ -147,9 +151,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="images for the reference-kernel profile (slow: ~1.5 s each for the seed CNN)")
     parser.add_argument("--out", default="benchmarks", help="folder for mcu_costs.md / .json (default benchmarks/)")
     parser.add_argument("--data", default=None, help="mnist.npz (default: $MNIST_NPZ ...)")
+    parser.add_argument("--table-only", action="store_true", help="rewrite mcu_costs.md from mcu_costs.json, measure nothing")
     args = parser.parse_args(argv)
     if args.images <= 0 or args.reference_images <= 0:
         parser.error("--images and --reference-images must be positive")
+    if args.table_only:
+        from runtime.files import atomic_write_text
+
+        result = json.loads((Path(args.out) / "mcu_costs.json").read_text())
+        atomic_write_text(Path(args.out) / "mcu_costs.md", to_markdown(result), overwrite=True)
+        print(to_markdown(result))
+        return 0
     models = Path(args.models)
     if not models.is_dir():
         parser.error(f"--models {models}: no such folder")
