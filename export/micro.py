@@ -6,6 +6,7 @@ import math
 import os
 import re
 import tempfile
+import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -154,13 +155,14 @@ def render_sources(model: bytes, input_q: Int8Params, output_q: Int8Params, aren
                     f"{m4['identical_to_x86_images']:,}.")
         flash_text = (f" Linked for a Cortex-M4 with CMSIS-NN kernels (`-Os`/`-O2` library, `--gc-sections`): "
                       f"{m4['flash_bytes']:,} bytes of code and read-only data in all, of which "
-                      f"{m4['flash_bytes'] - len(model):,} are code (TFLM, kernels, newlib, start-up).")
+                      f"{m4['flash_bytes'] - len(model):,} are code (TFLM, kernels, newlib, start-up, the test firmware's printf).")
     out = {
         "mnist_classifier.h": CLASSIFIER_H.format(
             classes=classes, classes_note="digits 0-9" if classes == 10 else "digits 0-9, then 10 = not a digit",
             out_scale=output_q.scale, out_zp=output_q.zero_point),
         "mnist_classifier.cc": CLASSIFIER_CC.format(
-            arena_comment=arena_comment, arena=arena.recommended_bytes, formula=input_q.pixel_formula(),
+            arena_comment="\n".join(textwrap.wrap(arena_comment, 100, initial_indent="// ", subsequent_indent="// ")),
+            arena=arena.recommended_bytes, formula=input_q.pixel_formula(),
             lut=format_lut(pixel_lut(input_q)), array=ARRAY_NAME),
         "README.md": README.format(
             title=title, source=source, source_sha=source_sha[:16],
