@@ -133,7 +133,9 @@ def test_micro_arena_is_measured_and_runs(manifest):
     with pytest.raises(RuntimeError):
         tflm.Interpreter.from_bytes(model, arena_size=arena["measured_bytes"] // 2)
     readme = (MODELS / "micro" / "README.md").read_text()
-    assert f"{arena['recommended_bytes']}" in readme and "q = pixel + (-128)" in readme
+    assert f"{arena['recommended_bytes']:,} bytes" in readme and "q = pixel + (-128)" in readme
+    source = (MODELS / "micro" / "mnist_classifier.cc").read_text()
+    assert f"kTensorArenaSize = {arena['recommended_bytes']};" in source
 
 
 def test_saved_calibration_list_is_replayed(tmp_path, mnist):
