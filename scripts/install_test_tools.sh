@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond pip, installed and fetched BEFORE pytest (the README's test command and
 # .ci/run run this), so no test downloads or installs anything:
-#   - apt packages: qemu-user-static (the aarch64 check); g++, the Arm bare-metal toolchain with newlib and
-#     qemu-system-arm (the microcontroller tests); chromium and its driver (the browser tests of `camera --serve`);
+#   - apt packages: qemu-user-static (the aarch64 check); chromium and its driver (the browser tests of
+#     `camera --serve`); g++, the Arm bare-metal toolchain and qemu-system-arm (the microcontroller tests:
+#     scripts/install_mcu_toolchain.sh, run from here);
 #   - the aarch64 check's bookworm arm64 Python and the runtime's aarch64 wheels, into a cache shared by every
 #     clone on the machine (scripts/aarch64_check.sh --fetch; about 190 MB, fetched once per set of pins).
 # Debian 12 / Ubuntu; apt needs root. Does nothing that is already done. Without root or apt it names what is
@@ -15,19 +16,11 @@ log() { printf '[test-tools] %s\n' "$*" >&2; }
 # command that proves a package is there -> the package
 declare -A PACKAGE_FOR=(
   [qemu-aarch64-static]=qemu-user-static
-  [g++]=g++
-  [arm-none-eabi-gcc]=gcc-arm-none-eabi
-  [arm-none-eabi-g++]=libstdc++-arm-none-eabi-newlib
-  [qemu-system-arm]=qemu-system-arm
   [chromium]=chromium
   [chromedriver]=chromium-driver
 )
 missing=()
 for tool in "${!PACKAGE_FOR[@]}"; do command -v "$tool" >/dev/null || missing+=("${PACKAGE_FOR[$tool]}"); done
-# newlib's nano specs come with libnewlib-arm-none-eabi: a compiler without them cannot link firmware.
-if ! command -v arm-none-eabi-gcc >/dev/null || [ ! -f "$(arm-none-eabi-gcc -print-file-name=nano.specs)" ]; then
-  missing+=(libnewlib-arm-none-eabi)
-fi
 status=0
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -41,6 +34,8 @@ if [ ${#missing[@]} -gt 0 ]; then
       { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
   fi
 fi
+
+scripts/install_mcu_toolchain.sh || status=2
 
 if command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
   PYTHON=$PY scripts/aarch64_check.sh --fetch
