@@ -34,16 +34,17 @@ ALIASES = {"train-bench": ["bench", "train"], "camera-bench": ["bench", "camera"
 
 
 def check_aarch64(argv: list[str]) -> int:
-    """Run scripts/aarch64_check.sh (it takes no options; AARCH64_* variables tune it)."""
+    """Run scripts/aarch64_check.sh (--fetch: only fill the cache; AARCH64_* variables tune it)."""
     script = Path(__file__).resolve().parent / "scripts" / "aarch64_check.sh"
     if argv in (["-h"], ["--help"]):
-        print("usage: mnist-edge check-aarch64\n\n" + (check_aarch64.__doc__ or "") +
-              "\nTuned by AARCH64_IMAGES, AARCH64_FRAMES, AARCH64_CPUS, AARCH64_WORK (see the script's header).")
+        print("usage: mnist-edge check-aarch64 [--fetch]\n\n" + (check_aarch64.__doc__ or "") +
+              "\nTuned by AARCH64_IMAGES, AARCH64_FRAMES, AARCH64_CPUS, AARCH64_WORK, AARCH64_CACHE "
+              "(see the script's header).")
         return 0
-    if argv:
-        print("mnist-edge check-aarch64 takes no options (see the header of scripts/aarch64_check.sh)", file=sys.stderr)
+    if argv not in ([], ["--fetch"]):
+        print("mnist-edge check-aarch64 takes only --fetch (see the header of scripts/aarch64_check.sh)", file=sys.stderr)
         return 2
-    return subprocess.call(["bash", str(script)], env={**os.environ, "PYTHON": sys.executable})
+    return subprocess.call(["bash", str(script), *argv], env={**os.environ, "PYTHON": sys.executable})
 
 
 def version() -> str:
