@@ -10,7 +10,6 @@ nobody watches.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 from collections import deque

@@ -40,7 +40,8 @@ def build_parser(prog: str = "mnist-edge camera") -> argparse.ArgumentParser:
     web.add_argument("--token", default=None,
                      help="access token (else $MNIST_EDGE_TOKEN, else one is generated and printed when --host is "
                           "not loopback); at least 16 characters")
-    web.add_argument("--max-clients", type=int, default=8, help="connections at once; beyond, 503 (default 8)")
+    web.add_argument("--max-clients", type=int, default=12,
+                     help="connections at once, a page holds two; beyond, 503 (default 12)")
     web.add_argument("--client-timeout", type=float, default=5.0,
                      help="seconds a client may stall before it is dropped (default 5)")
     return parser
@@ -70,7 +71,7 @@ def _validate(parser, args) -> None:
 
 def run(args) -> int:
     from camera_demo.app import DemoConfig, format_summary, run_demo
-    from camera_demo.serve import ServeError
+    from camera_demo.web_server import ServeError
     from camera_demo.sources import SourceError
     from runtime.backends import BackendUnavailableError, ModelLoadError
     from runtime.files import ArtifactExistsError
@@ -94,7 +95,8 @@ def run(args) -> int:
 
 
 def _serve(config, args):
-    from camera_demo.serve import ServeSettings, choose_token, serve_demo
+    from camera_demo.serve import choose_token, serve_demo
+    from camera_demo.web_server import ServeSettings
 
     host = args.host or "127.0.0.1"
     token, generated = choose_token(host, args.token)
