@@ -15,7 +15,7 @@ import numpy as np
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 READ_RETRIES = 5  # consecutive failed reads before a live camera counts as gone
 RETRY_PAUSE_S = 0.2
-MAX_LAG_S = 0.5  # a paced file source further behind its clock than this restarts the clock
+MAX_LAG_S = 0.1  # a paced file source further behind its clock restarts it (a camera buffers a few frames, then drops)
 
 
 class SourceError(RuntimeError):
