@@ -213,7 +213,13 @@ def test_freeze_holds_the_picture_and_snapshot_downloads_it(page, server):
     _wait(lambda: browser.find_element("id", "status").text == "frozen", what="the page to say frozen")
     time.sleep(0.3)  # the loop applies the freeze at its next frame
     frozen_reading = json.loads(server.request("/api/reading")[2])
-    picture = _stream_picture(browser)
+
+    def still_picture():  # frames already on their way may still arrive: wait for the picture to hold
+        first = _stream_picture(browser)
+        time.sleep(0.5)
+        return _stream_picture(browser) == first and first
+
+    picture = _wait(still_picture, timeout=10, what="the stream to hold still")
     time.sleep(0.7)
     assert _stream_picture(browser) == picture
     again = json.loads(server.request("/api/reading")[2])
