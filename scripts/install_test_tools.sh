@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond pip, installed and fetched BEFORE pytest (the README's test command and
 # .ci/run run this), so no test downloads or installs anything:
-#   - apt packages: qemu-user-static (the aarch64 check); chromium and its driver (the browser tests of
-#     `camera --serve`); g++, the Arm bare-metal toolchain and qemu-system-arm (the microcontroller tests:
-#     scripts/install_mcu_toolchain.sh, run from here);
+#   - apt packages: qemu-user-static (the aarch64 check); g++, the Arm bare-metal toolchain and qemu-system-arm
+#     (the microcontroller tests: scripts/install_mcu_toolchain.sh); chromium and chromium-driver (the browser
+#     tests of `camera --serve`: scripts/install_browser.sh);
 #   - the aarch64 check's bookworm arm64 Python and the runtime's aarch64 wheels, into a cache shared by every
 #     clone on the machine (scripts/aarch64_check.sh --fetch; about 190 MB, fetched once per set of pins).
 # Debian 12 / Ubuntu; apt needs root. Does nothing that is already done. Without root or apt it names what is
@@ -13,17 +13,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 log() { printf '[test-tools] %s\n' "$*" >&2; }
 
-# command that proves a package is there -> the package
-declare -A PACKAGE_FOR=(
-  [qemu-aarch64-static]=qemu-user-static
-  [chromium]=chromium
-  [chromedriver]=chromium-driver
-)
-missing=()
-for tool in "${!PACKAGE_FOR[@]}"; do command -v "$tool" >/dev/null || missing+=("${PACKAGE_FOR[$tool]}"); done
 status=0
+missing=()
+command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
 if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     log "missing, needs root and apt: apt-get install -y ${missing[*]}"
     status=2
@@ -36,6 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 scripts/install_mcu_toolchain.sh || status=2
+scripts/install_browser.sh || status=2
 
 if command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
   PYTHON=$PY scripts/aarch64_check.sh --fetch
