@@ -119,7 +119,8 @@ emulated() {  # run the aarch64 python3.11 on the repo, with the aarch64 wheels,
 
 log "host run: every artifact on $IMAGES MNIST test digits"
 "$PY" -m runtime.selfcheck --images "$IMAGES" --out "$WORK/host.npz"
-"$PY" -m camera_demo --source sample --headless --max-frames "$FRAMES" --jsonl "$WORK/host.jsonl" --force >/dev/null 2>&1
+"$PY" -m camera_demo --source sample --headless --max-frames "$FRAMES" --jsonl "$WORK/host.jsonl" --force \
+  > "$WORK/host-demo.log" 2>&1 || { cat "$WORK/host-demo.log" >&2; log "FAIL: the host's demo run"; exit 1; }
 
 check_cpu() {  # every check under one CPU model; its output goes to $WORK/<cpu>.log
   local cpu=$1
