@@ -1,0 +1,238 @@
+"""Ink components -> digits: pieces joined, specks dropped, touching digits split by recognition.
+
+Per text line (runtime/lines.py), pieces whose x-ranges overlap are one digit
+(a 5's detached bar, a stroke broken by faint ink). A box wider than a digit,
+or boxes almost touching, are read as a run: candidate cuts are the valleys of
+the ink's column profile, every digit-wide span between cuts is classified in
+one batch, and the cuts with the best joint score win (segmentation by
+recognition). Without a classifier a wide box is cut at its deepest valleys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from runtime.ink import stroke_width
+from runtime.lines import group_lines
+from runtime.mnist_style import fit_to_mnist, stroke_image
+
+MIN_DIGIT_PX = 7  # at working size; smaller is a speck (or unreadable anyway)
+MIN_HEIGHT_VS_LINE = 0.4  # of the line's digit height; smaller is a speck, a dot, a comma
+MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow, object), unless thin like a 1
+MIN_FILL = 0.04
+MAX_DIGITS_IN_A_RUN = 6  # a box wider than this many digits is not writing (an edge, a smear)
+RUN_WIDTH = 0.95  # a box wider than this x its height may hold several digits
+JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a broken stroke, a touch)
+MAX_DIGIT_WIDTH = 1.25  # no single digit is wider than this x the line height
+DIGIT_COST = 1.0  # log-probability each extra digit in a split must earn
+CUT_COST = 1.0  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
+WIDE_COST = 6.0  # per unit of width / line height above 1
+MAX_STROKE_VS_HEIGHT = 0.3  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
+MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
+MAX_CANDIDATES = 400  # more boxes than this is texture, not writing
+
+Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
+
+
+@dataclass
+class Found:
+    """One digit at working size: box (x, y, w, h), text line, image, and its probabilities if already classified."""
+
+    box: tuple[int, int, int, int]
+    line: int
+    image: np.ndarray
+    probabilities: np.ndarray | None = None
+
+
+def _components(stats: np.ndarray) -> list[int]:
+    return [i for i in range(1, len(stats)) if stats[i, 4] >= 3 and stats[i, 3] >= 3]
+
+
+def _merge_overlapping(boxes: list[tuple], members: list[list[int]]):
+    """Join boxes (x0, y0, x1, y1) whose x-ranges overlap by half the narrower one; sorted by x."""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    out_boxes: list[list[int]] = []
+    out_members: list[list[int]] = []
+    for i in order:
+        x0, y0, x1, y1 = boxes[i]
+        if out_boxes:
+            last = out_boxes[-1]
+            overlap = min(last[2], x1) - max(last[0], x0)
+            if overlap > 0.5 * min(last[2] - last[0], x1 - x0):
+                out_boxes[-1] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
+                out_members[-1] = out_members[-1] + members[i]
+                continue
+        out_boxes.append([x0, y0, x1, y1])
+        out_members.append(list(members[i]))
+    return out_boxes, out_members
+
+
+class _Line:
+    """The ink of one text line's digit boxes, and how to render any column span of a run of them."""
+
+    def __init__(self, labels, signal, boxes, members, height):
+        self.labels, self.signal, self.boxes, self.members, self.height = labels, signal, boxes, members, height
+
+    def render(self, first: int, last: int, x0: int, x1: int):
+        """Image and box of the ink of boxes first..last (inclusive) between columns x0 and x1."""
+        if first > last or x1 <= x0:
+            return None, None
+        ids = [m for k in range(first, last + 1) for m in self.members[k]]
+        y0 = min(self.boxes[k][1] for k in range(first, last + 1))
+        y1 = max(self.boxes[k][3] for k in range(first, last + 1))
+        lab = self.labels[y0:y1, x0:x1]
+        mask = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        if not len(rows):
+            return None, None
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        crop = mask[r0:r1, c0:c1].view(np.uint8)
+        image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
+        return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
+
+    def cuts(self, k: int) -> list[tuple[int, int]]:
+        """Candidate cuts inside box k: (column, strokes it crosses) at the valleys of its ink's column profile."""
+        x0, y0, x1, y1 = self.boxes[k]
+        lab = self.labels[y0:y1, x0:x1]
+        ids = self.members[k]
+        ink = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        crossings = ink[0].astype(np.int32) + (ink[1:] & ~ink[:-1]).sum(axis=0)
+        profile = np.convolve(ink.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
+        margin = max(2, int(MIN_CUT_PIECE * self.height))
+        valleys = [x for x in range(margin, len(profile) - margin)
+                   if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]]
+        valleys.sort(key=lambda x: profile[x])
+        chosen: list[int] = []
+        for x in valleys:
+            if all(abs(x - c) >= margin for c in chosen):
+                chosen.append(x)
+            if len(chosen) >= 2 * int(np.ceil((x1 - x0) / self.height)) + 1:
+                break
+        return sorted((x0 + c, int(crossings[c])) for c in chosen)
+
+
+def _digit_score(probabilities: np.ndarray, box, line_height: float) -> float:
+    """How much a span looks like one digit: log confidence over the ten digits, minus a cost per digit
+    (so a wide digit is not read as two confident halves), for being wider than a digit, for being a
+    fragment much shorter than the line."""
+    p = float(probabilities[:10].max())
+    _, _, w, h = box
+    short = max(0.0, 0.5 - h / line_height)
+    return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * max(0.0, w / h - 1.0) - 10.0 * short
+
+
+def _read_run(line: _Line, first: int, last: int, classify: Classify | None) -> list[tuple]:
+    """Split boxes first..last of a line into digits: [(image, box, probabilities or None)]."""
+    # (column, box on the left of the cut, box on the right, cost of cutting there)
+    bounds = [(line.boxes[first][0], first, first, 0.0)]
+    for k in range(first, last + 1):
+        box_h = line.boxes[k][3] - line.boxes[k][1]
+        if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
+            bounds += [(c, k, k, CUT_COST * max(0, strokes - 1)) for c, strokes in line.cuts(k)]
+        if k < last:
+            bounds.append((line.boxes[k][2], k, k + 1, 0.0))
+    bounds.append((line.boxes[last][2], last, last, 0.0))
+    bounds.sort(key=lambda b: b[0])
+    if classify is None:
+        return _split_without_classifier(line, first, last, bounds)
+    spans, images, boxes = [], [], []
+    for i in range(len(bounds) - 1):
+        for j in range(i + 1, len(bounds)):
+            if bounds[j][0] - bounds[i][0] > MAX_DIGIT_WIDTH * line.height:
+                break
+            image, box = line.render(bounds[i][2], bounds[j][1], bounds[i][0], bounds[j][0])
+            if image is not None:
+                spans.append((i, j))
+                images.append(image)
+                boxes.append(box)
+    if not spans:
+        return []
+    probs = classify(np.stack(images))
+    best = {0: (0.0, None)}  # bound index -> (score of the best reading up to it, (previous bound, span index))
+    for s, (i, j) in enumerate(spans):  # spans are ordered by i, so best[i] is final when used
+        if i not in best:
+            continue
+        score = best[i][0] + _digit_score(probs[s], boxes[s], line.height) - bounds[j][3]
+        if j not in best or score > best[j][0]:
+            best[j] = (score, (i, s))
+    end = len(bounds) - 1
+    while end not in best and end > 0:
+        end -= 1
+    chosen = []
+    while end > 0 and best[end][1] is not None:
+        i, s = best[end][1]
+        chosen.append((images[s], boxes[s], probs[s]))
+        end = i
+    return chosen[::-1]
+
+
+def _split_without_classifier(line: _Line, first: int, last: int, bounds: list[tuple]) -> list[tuple]:
+    """Cut each box at its deepest valleys, as many as its width in digits; no joins."""
+    out = []
+    for k in range(first, last + 1):
+        x0, _, x1, _ = line.boxes[k]
+        n = int(np.clip(round((x1 - x0) / (0.8 * line.height)), 1, MAX_DIGITS_IN_A_RUN))
+        inside = sorted((cost, c) for c, left, right, cost in bounds if left == right == k and x0 < c < x1)
+        cuts = [c for _, c in inside[: n - 1]]
+        edges = [x0] + sorted(cuts) + [x1]
+        for a, b in zip(edges[:-1], edges[1:]):
+            image, box = line.render(k, k, a, b)
+            if image is not None:
+                out.append((image, box, None))
+    return out
+
+
+def _line_height(heights: list[int]) -> float:
+    """The line's digit height: the median of its boxes at least half as tall as the tallest."""
+    tallest = max(heights)
+    return float(np.median([h for h in heights if h >= 0.5 * tallest]))
+
+
+def _looks_like_ink_of_a_digit(mask: np.ndarray, box, height: float) -> bool:
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    if h < max(MIN_DIGIT_PX, MIN_HEIGHT_VS_LINE * height) or w > MAX_DIGITS_IN_A_RUN * height:
+        return False
+    ink = mask[y0:y1, x0:x1]
+    fill = np.count_nonzero(ink) / float(w * h)
+    if fill < MIN_FILL or (fill > MAX_FILL and w >= 0.35 * h):
+        return False
+    return stroke_width((ink > 0).view(np.uint8)) <= MAX_STROKE_VS_HEIGHT * h
+
+
+def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray,
+                 classify: Classify | None = None) -> list[Found]:
+    """Every digit in a working-size ink mask, in reading order (lines top to bottom, left to right)."""
+    ids = _components(stats)
+    if not ids or len(ids) > MAX_CANDIDATES:
+        return []
+    boxes = [tuple(int(v) for v in stats[i, :4]) for i in ids]
+    found: list[Found] = []
+    for members in group_lines(boxes):
+        line_boxes = [(boxes[m][0], boxes[m][1], boxes[m][0] + boxes[m][2], boxes[m][1] + boxes[m][3]) for m in members]
+        merged, merged_members = _merge_overlapping(line_boxes, [[ids[m]] for m in members])
+        height = _line_height([b[3] - b[1] for b in merged])
+        if height < MIN_DIGIT_PX:
+            continue
+        keep = [k for k, b in enumerate(merged) if _looks_like_ink_of_a_digit(mask, b, height)]
+        if not keep:
+            continue
+        line = _Line(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
+        line_index = len({f.line for f in found})
+        k = 0
+        while k < len(line.boxes):  # runs: boxes that are wide or that almost touch the next one
+            end = k
+            while end + 1 < len(line.boxes) and line.boxes[end + 1][0] - line.boxes[end][2] < JOIN_GAP * height:
+                end += 1
+            x0, y0, x1, y1 = line.boxes[k]
+            if end == k and x1 - x0 <= RUN_WIDTH * (y1 - y0):
+                image, box = line.render(k, k, x0, x1)
+                if image is not None:
+                    found.append(Found(box, line_index, image))
+            else:
+                found += [Found(box, line_index, image, p) for image, box, p in _read_run(line, k, end, classify)]
+            k = end + 1
+    return found
