@@ -107,8 +107,9 @@ def ink_signal(gray: np.ndarray) -> np.ndarray:
     return flatten(gray)[0]
 
 
-def ink_masks(signal: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """(weak, strong) masks: pixels KEEP_SIGMAS and SEED_SIGMAS noise sigmas above the paper.
+def ink_masks(signal: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weak, strong, any) masks: pixels KEEP_SIGMAS and SEED_SIGMAS noise sigmas above the paper, and
+    every pixel KEEP_SIGMAS above it whatever is near (where ruled lines are looked for: whole).
 
     A weak pixel must also reach STROKE_EDGE of the strongest ink near it, so the
     blur halo round a dark stroke does not fatten it (and join it to its neighbour)
@@ -116,9 +117,10 @@ def ink_masks(signal: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]
     """
     med = float(np.median(_sample(signal)))
     nearby = cv2.dilate(signal, np.ones((STROKE_NEIGHBOURHOOD, STROKE_NEIGHBOURHOOD), np.uint8))
-    weak = ((signal >= med + KEEP_SIGMAS * sigma) & (signal >= STROKE_EDGE * nearby)).view(np.uint8)
+    above = signal >= med + KEEP_SIGMAS * sigma
+    weak = (above & (signal >= STROKE_EDGE * nearby)).view(np.uint8)
     strong = signal >= med + SEED_SIGMAS * sigma
-    return weak, strong
+    return weak, strong, above.view(np.uint8)
 
 
 def hysteresis(weak: np.ndarray, strong: np.ndarray):

@@ -77,16 +77,16 @@ def working_gray(frame) -> tuple[np.ndarray, float]:
 
 def ink_mask(signal: np.ndarray) -> np.ndarray:
     """Binary ink mask (255 = ink): noise-relative hysteresis thresholds, ruled lines removed."""
-    weak, strong = ink_masks(signal, noise_of_signal(signal))
-    mask, _, _ = hysteresis(remove_rules(weak), strong)
+    weak, strong, above = ink_masks(signal, noise_of_signal(signal))
+    mask, _, _ = hysteresis(remove_rules(weak, above), strong)
     return mask
 
 
 def _found(frame, classify: Classify | None):
     gray, factor = working_gray(frame)
     signal, sigma = flatten(gray)
-    weak, strong = ink_masks(signal, sigma)
-    mask, labels, stats = hysteresis(remove_rules(weak), strong)
+    weak, strong, above = ink_masks(signal, sigma)
+    mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
     return find_in_mask(mask, labels, stats, signal, classify), factor
 
 

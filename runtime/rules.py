@@ -31,26 +31,49 @@ def _long_lines(mask: np.ndarray, horizontal: bool) -> tuple[np.ndarray, float]:
         return runs, 0.0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
     length = stats[:, 2] if horizontal else stats[:, 3]
-    thickness = stats[:, 4] / np.maximum(length, 1)
-    is_line = (length >= need) & (thickness <= MAX_THICKNESS)
+    is_line = length >= need
     is_line[0] = False
-    if not is_line[1:].any():
+    thickness = np.zeros(count, np.float32)
+    for i in np.nonzero(is_line)[0]:  # the median cross-section: a digit the line passes does not count,
+        x, y, w, h = stats[i, :4]       # nor a second line joined to it through a digit
+        part = labels[y:y + h, x:x + w] == i
+        if not horizontal:
+            part = part.T
+        runs_across = part[0].astype(np.int32) + (part[1:] & ~part[:-1]).sum(axis=0)
+        section = part.sum(axis=0)[runs_across > 0] / runs_across[runs_across > 0]
+        thickness[i] = np.median(section)
+    is_line &= thickness <= MAX_THICKNESS
+    if not is_line.any():
         return np.zeros_like(mask), 0.0
     return is_line.view(np.uint8).take(labels), float(np.median(thickness[is_line]))
 
 
-def remove_rules(mask: np.ndarray) -> np.ndarray:
-    """`mask` (0/1 uint8) without ruled or squared paper lines; strokes crossing them are kept."""
+def _thin(lines: np.ndarray, ink: np.ndarray, thickness: float, horizontal: bool) -> np.ndarray:
+    """The pixels of `lines` where `ink` is no thicker across the line than the line itself."""
+    reach = int(round(thickness)) + 3
+    cross = cv2.getStructuringElement(cv2.MORPH_RECT, (1, reach) if horizontal else (reach, 1))
+    return lines & ~cv2.morphologyEx(ink, cv2.MORPH_OPEN, cross)
+
+
+def remove_rules(mask: np.ndarray, found_in: np.ndarray | None = None) -> np.ndarray:
+    """`mask` (0/1 uint8) without ruled or squared paper lines; strokes crossing them are kept.
+
+    `found_in` (default: `mask`) is where the lines are looked for: a mask that
+    keeps the lines whole where they pass a digit. Where a stroke crosses a line
+    or a bar lies on it, the ink is thicker across the line than the line, and
+    stays; the other direction's thin lines do not count as such a stroke (so the
+    crossings of squared paper go too).
+    """
     if min(mask.shape) < 32:
         return mask
-    out = mask
-    for horizontal in (True, False):
-        lines, thickness = _long_lines(mask, horizontal)
-        if not lines.any():
-            continue
-        # Ink thicker across the line than the line itself (a crossing stroke, a bar on the line) stays.
-        thickness = max(2, int(round(thickness)))
-        cross = cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * thickness + 2) if horizontal else (2 * thickness + 2, 1))
-        stroke = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cross)
-        out = out & ~(lines & ~stroke)
-    return out
+    source = mask if found_in is None else found_in
+    rows, row_thickness = _long_lines(source, True)
+    cols, col_thickness = _long_lines(source, False)
+    if not rows.any() and not cols.any():
+        return mask
+    thin_rows = _thin(rows, source, row_thickness, True) if rows.any() else rows
+    thin_cols = _thin(cols, source, col_thickness, False) if cols.any() else cols
+    if rows.any() and cols.any():
+        thin_rows, thin_cols = (_thin(rows, source & ~thin_cols, row_thickness, True),
+                                _thin(cols, source & ~thin_rows, col_thickness, False))
+    return mask & ~(thin_rows | thin_cols)

@@ -24,11 +24,13 @@ MIN_HEIGHT_VS_LINE = 0.4  # of the line's digit height; smaller is a speck, a do
 MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow, object), unless thin like a 1
 MIN_FILL = 0.04
 MAX_DIGITS_IN_A_RUN = 6  # a box wider than this many digits is not writing (an edge, a smear)
-RUN_WIDTH = 0.95  # a box wider than this x its height may hold several digits
+RUN_WIDTH = 0.8  # a box wider than this x its height may hold several digits
 JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a broken stroke, a touch)
-MAX_DIGIT_WIDTH = 1.25  # no single digit is wider than this x the line height
-DIGIT_COST = 1.0  # log-probability each extra digit in a split must earn
-CUT_COST = 1.0  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
+MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
+SKIP_HEIGHT = 0.55  # a piece shorter than this x the line height may be left out of a run...
+SKIP_COST = 2.0  # ...at this cost (log-probability)
+DIGIT_COST = 0.3  # log-probability each extra digit in a split must earn
+CUT_COST = 3.0  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
 WIDE_COST = 6.0  # per unit of width / line height above 1
 MAX_STROKE_VS_HEIGHT = 0.3  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
@@ -120,8 +122,8 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float) -> float:
     fragment much shorter than the line."""
     p = float(probabilities[:10].max())
     _, _, w, h = box
-    short = max(0.0, 0.5 - h / line_height)
-    return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * max(0.0, w / h - 1.0) - 10.0 * short
+    short = max(0.0, 0.55 - h / line_height)
+    return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * max(0.0, w / h - 1.0) - 20.0 * short
 
 
 def _read_run(line: _Line, first: int, last: int, classify: Classify | None) -> list[tuple]:
@@ -151,20 +153,25 @@ def _read_run(line: _Line, first: int, last: int, classify: Classify | None) -> 
     if not spans:
         return []
     probs = classify(np.stack(images))
-    best = {0: (0.0, None)}  # bound index -> (score of the best reading up to it, (previous bound, span index))
+    # bound index -> (score of the best reading up to it, (previous bound, span index or None if skipped))
+    best = {0: (0.0, None)}
     for s, (i, j) in enumerate(spans):  # spans are ordered by i, so best[i] is final when used
         if i not in best:
             continue
-        score = best[i][0] + _digit_score(probs[s], boxes[s], line.height) - bounds[j][3]
-        if j not in best or score > best[j][0]:
-            best[j] = (score, (i, s))
+        options = [(best[i][0] + _digit_score(probs[s], boxes[s], line.height) - bounds[j][3], (i, s))]
+        if boxes[s][3] < SKIP_HEIGHT * line.height:  # a short piece may be no digit at all (a bar, a tick)
+            options.append((best[i][0] - SKIP_COST - bounds[j][3], (i, None)))
+        for score, step in options:
+            if j not in best or score > best[j][0]:
+                best[j] = (score, step)
     end = len(bounds) - 1
     while end not in best and end > 0:
         end -= 1
     chosen = []
     while end > 0 and best[end][1] is not None:
         i, s = best[end][1]
-        chosen.append((images[s], boxes[s], probs[s]))
+        if s is not None:
+            chosen.append((images[s], boxes[s], probs[s]))
         end = i
     return chosen[::-1]
 
@@ -200,7 +207,10 @@ def _looks_like_ink_of_a_digit(mask: np.ndarray, box, height: float) -> bool:
     fill = np.count_nonzero(ink) / float(w * h)
     if fill < MIN_FILL or (fill > MAX_FILL and w >= 0.35 * h):
         return False
-    return stroke_width((ink > 0).view(np.uint8)) <= MAX_STROKE_VS_HEIGHT * h
+    if h < 2 * MIN_DIGIT_PX and w > 1.5 * h and h < 0.6 * height:
+        return False  # a dash, or a 5's bar far from its body
+    # Too few pixels for the stroke width to say much below 2 x MIN_DIGIT_PX.
+    return h < 3 * MIN_DIGIT_PX or stroke_width((ink > 0).view(np.uint8)) <= MAX_STROKE_VS_HEIGHT * h
 
 
 def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray,
