@@ -33,6 +33,5 @@ def stroke_image(signal: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Ink of one digit (signal and its 0/1 mask, same crop): background zeroed, core stretched to 255 as in MNIST."""
     strokes = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     ink = signal.astype(np.float32) * (strokes > 0)
-    inside = ink[mask > 0]
-    core = float(np.percentile(inside, 60)) if inside.size else 1.0
+    core = 1.1 * cv2.mean(ink, mask)[0]  # about the 60th percentile of the ink, without a sort
     return np.clip(ink * (255.0 / max(core, 1.0)), 0, 255).astype(np.uint8)

@@ -25,6 +25,7 @@ MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow,
 MIN_FILL = 0.04
 MAX_DIGITS_IN_A_RUN = 6  # a box wider than this many digits is not writing (an edge, a smear)
 RUN_WIDTH = 0.8  # a box wider than this x its height may hold several digits
+ONE_DIGIT_WIDTH = 1.2  # up to this x its height, a box no cut could split in one stroke is one digit
 JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a broken stroke, a touch)
 MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
 SKIP_HEIGHT = 0.55  # a piece shorter than this x the line height may be left out of a run...
@@ -95,6 +96,12 @@ class _Line:
         image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
         return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
 
+    def one_digit(self, k: int) -> bool:
+        """A box somewhat wide for a digit that every candidate cut would cut through two strokes: one digit
+        (a wide 0, a flat 2); a touching pair meets in a single stroke somewhere."""
+        x0, y0, x1, y1 = self.boxes[k]
+        return x1 - x0 <= ONE_DIGIT_WIDTH * (y1 - y0) and all(strokes >= 2 for _, strokes in self.cuts(k))
+
     def cuts(self, k: int) -> list[tuple[int, int]]:
         """Candidate cuts inside box k: (column, strokes it crosses) at the valleys of its ink's column profile."""
         x0, y0, x1, y1 = self.boxes[k]
@@ -126,60 +133,67 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float) -> float:
     return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * max(0.0, w / h - 1.0) - 20.0 * short
 
 
-def _read_run(line: _Line, first: int, last: int, classify: Classify | None) -> list[tuple]:
-    """Split boxes first..last of a line into digits: [(image, box, probabilities or None)]."""
-    # (column, box on the left of the cut, box on the right, cost of cutting there)
-    bounds = [(line.boxes[first][0], first, first, 0.0)]
-    for k in range(first, last + 1):
-        box_h = line.boxes[k][3] - line.boxes[k][1]
-        if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
-            bounds += [(c, k, k, CUT_COST * max(0, strokes - 1)) for c, strokes in line.cuts(k)]
-        if k < last:
-            bounds.append((line.boxes[k][2], k, k + 1, 0.0))
-    bounds.append((line.boxes[last][2], last, last, 0.0))
-    bounds.sort(key=lambda b: b[0])
-    if classify is None:
-        return _split_without_classifier(line, first, last, bounds)
-    spans, images, boxes = [], [], []
-    for i in range(len(bounds) - 1):
-        for j in range(i + 1, len(bounds)):
-            if bounds[j][0] - bounds[i][0] > MAX_DIGIT_WIDTH * line.height:
-                break
-            image, box = line.render(bounds[i][2], bounds[j][1], bounds[i][0], bounds[j][0])
-            if image is not None:
-                spans.append((i, j))
-                images.append(image)
-                boxes.append(box)
-    if not spans:
-        return []
-    probs = classify(np.stack(images))
-    # bound index -> (score of the best reading up to it, (previous bound, span index or None if skipped))
-    best = {0: (0.0, None)}
-    for s, (i, j) in enumerate(spans):  # spans are ordered by i, so best[i] is final when used
-        if i not in best:
-            continue
-        options = [(best[i][0] + _digit_score(probs[s], boxes[s], line.height) - bounds[j][3], (i, s))]
-        if boxes[s][3] < SKIP_HEIGHT * line.height:  # a short piece may be no digit at all (a bar, a tick)
-            options.append((best[i][0] - SKIP_COST - bounds[j][3], (i, None)))
-        for score, step in options:
-            if j not in best or score > best[j][0]:
-                best[j] = (score, step)
-    end = len(bounds) - 1
-    while end not in best and end > 0:
-        end -= 1
-    chosen = []
-    while end > 0 and best[end][1] is not None:
-        i, s = best[end][1]
-        if s is not None:
-            chosen.append((images[s], boxes[s], probs[s]))
-        end = i
-    return chosen[::-1]
+class _Run:
+    """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
+
+    def __init__(self, line: _Line, first: int, last: int):
+        self.line, self.first, self.last = line, first, last
+        # (column, box on the left of the cut, box on the right, cost of cutting there)
+        bounds = [(line.boxes[first][0], first, first, 0.0)]
+        for k in range(first, last + 1):
+            box_h = line.boxes[k][3] - line.boxes[k][1]
+            if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
+                bounds += [(c, k, k, CUT_COST * max(0, strokes - 1)) for c, strokes in line.cuts(k)]
+            if k < last:
+                bounds.append((line.boxes[k][2], k, k + 1, 0.0))
+        bounds.append((line.boxes[last][2], last, last, 0.0))
+        self.bounds = sorted(bounds, key=lambda b: b[0])
+        self.spans, self.images, self.boxes = [], [], []
+
+    def render_spans(self) -> list[np.ndarray]:
+        """Render every span no wider than a digit (the images to classify, in span order)."""
+        bounds, line = self.bounds, self.line
+        for i in range(len(bounds) - 1):
+            for j in range(i + 1, len(bounds)):
+                if bounds[j][0] - bounds[i][0] > MAX_DIGIT_WIDTH * line.height:
+                    break
+                image, box = line.render(bounds[i][2], bounds[j][1], bounds[i][0], bounds[j][0])
+                if image is not None:
+                    self.spans.append((i, j))
+                    self.images.append(image)
+                    self.boxes.append(box)
+        return self.images
+
+    def best_reading(self, probs: np.ndarray) -> list[tuple]:
+        """The spans, chosen left to right, whose digits score best together: [(image, box, probabilities)]."""
+        bounds, height = self.bounds, self.line.height
+        # bound index -> (score of the best reading up to it, (previous bound, span index or None if skipped))
+        best = {0: (0.0, None)}
+        for s, (i, j) in enumerate(self.spans):  # spans are ordered by i, so best[i] is final when used
+            if i not in best:
+                continue
+            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height) - bounds[j][3], (i, s))]
+            if self.boxes[s][3] < SKIP_HEIGHT * height:  # a short piece may be no digit at all (a bar, a tick)
+                options.append((best[i][0] - SKIP_COST - bounds[j][3], (i, None)))
+            for score, step in options:
+                if j not in best or score > best[j][0]:
+                    best[j] = (score, step)
+        end = len(bounds) - 1
+        while end not in best and end > 0:
+            end -= 1
+        chosen = []
+        while end > 0 and best[end][1] is not None:
+            i, s = best[end][1]
+            if s is not None:
+                chosen.append((self.images[s], self.boxes[s], probs[s]))
+            end = i
+        return chosen[::-1]
 
 
-def _split_without_classifier(line: _Line, first: int, last: int, bounds: list[tuple]) -> list[tuple]:
-    """Cut each box at its deepest valleys, as many as its width in digits; no joins."""
-    out = []
-    for k in range(first, last + 1):
+def _split_without_classifier(run: _Run) -> list[tuple]:
+    """Cut each box at its cheapest valleys, as many as its width in digits; no joins."""
+    line, bounds, out = run.line, run.bounds, []
+    for k in range(run.first, run.last + 1):
         x0, _, x1, _ = line.boxes[k]
         n = int(np.clip(round((x1 - x0) / (0.8 * line.height)), 1, MAX_DIGITS_IN_A_RUN))
         inside = sorted((cost, c) for c, left, right, cost in bounds if left == right == k and x0 < c < x1)
@@ -231,18 +245,42 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
         if not keep:
             continue
         line = _Line(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
-        line_index = len({f.line for f in found})
+        line_index = len({f.line for f in found if isinstance(f, Found)} | {f[1] for f in found if isinstance(f, tuple)})
         k = 0
         while k < len(line.boxes):  # runs: boxes that are wide or that almost touch the next one
             end = k
             while end + 1 < len(line.boxes) and line.boxes[end + 1][0] - line.boxes[end][2] < JOIN_GAP * height:
                 end += 1
             x0, y0, x1, y1 = line.boxes[k]
-            if end == k and x1 - x0 <= RUN_WIDTH * (y1 - y0):
+            if end == k and (x1 - x0 <= RUN_WIDTH * (y1 - y0) or line.one_digit(k)):
                 image, box = line.render(k, k, x0, x1)
                 if image is not None:
                     found.append(Found(box, line_index, image))
             else:
-                found += [Found(box, line_index, image, p) for image, box, p in _read_run(line, k, end, classify)]
+                found.append((_Run(line, k, end), line_index))
             k = end + 1
-    return found
+    return _resolve_runs(found, classify)
+
+
+def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
+    """Replace each run by its digits; every run's spans are classified in one batch."""
+    runs = [item[0] for item in found if isinstance(item, tuple)]
+    if not runs:
+        return found
+    if classify is not None:
+        images = [image for run in runs for image in run.render_spans()]
+        probs = classify(np.stack(images)) if images else np.zeros((0, 10), np.float32)
+        start = 0
+        for run in runs:
+            run.probs = probs[start:start + len(run.images)]
+            start += len(run.images)
+    out = []
+    for item in found:
+        if isinstance(item, Found):
+            out.append(item)
+            continue
+        run, line_index = item
+        digits = run.best_reading(run.probs) if classify is not None else _split_without_classifier(run)
+        out += [Found(box, line_index, image, p) for image, box, p in digits]
+    return out
+
