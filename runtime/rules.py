@@ -27,9 +27,9 @@ def _long_lines(mask: np.ndarray, horizontal: bool) -> tuple[np.ndarray, float]:
     tilt = np.ones((3, 1) if horizontal else (1, 3), np.uint8)  # a tilted line steps one pixel now and then
     straight = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1) if horizontal else (1, run))
     runs = cv2.morphologyEx(cv2.dilate(mask, tilt), cv2.MORPH_OPEN, straight) & mask
-    if not runs.any():
-        return runs, 0.0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+    if np.count_nonzero(runs.any(axis=0 if horizontal else 1)) < need:  # nothing reaches far enough
+        return np.zeros_like(mask), 0.0
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(runs, 8, cv2.CV_32S, cv2.CCL_GRANA)
     length = stats[:, 2] if horizontal else stats[:, 3]
     is_line = length >= need
     is_line[0] = False

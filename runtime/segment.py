@@ -35,7 +35,7 @@ CUT_COST = 3.0  # per stroke crossed beyond the first (two touching digits meet 
 WIDE_COST = 6.0  # per unit of width / line height above 1
 MAX_STROKE_VS_HEIGHT = 0.3  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
-MAX_CANDIDATES = 400  # more boxes than this is texture, not writing
+MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
 
@@ -231,7 +231,7 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
                  classify: Classify | None = None) -> list[Found]:
     """Every digit in a working-size ink mask, in reading order (lines top to bottom, left to right)."""
     ids = _components(stats)
-    if not ids or len(ids) > MAX_CANDIDATES:
+    if not ids or len(ids) > MAX_CANDIDATES * max(1.0, mask.size / (320 * 240)):
         return []
     boxes = [tuple(int(v) for v in stats[i, :4]) for i in ids]
     found: list[Found] = []
