@@ -80,15 +80,24 @@ def _ink_tile(digit: np.ndarray, height: int, thin: bool) -> np.ndarray:
     crop = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32) / 255.0
     width = max(1, round(crop.shape[1] * height / crop.shape[0]))
     tile = np.clip(cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC), 0, 1)
-    if thin:  # a pen line about 1.5-2.5 % of the digit height wide, whatever the MNIST stroke
-        skeleton = cv2.ximgproc.thinning((tile > 0.5).astype(np.uint8) * 255) if hasattr(cv2, "ximgproc") else None
-        if skeleton is None:
-            k = max(1, int(0.08 * height))
-            skeleton = cv2.erode((tile > 0.5).astype(np.uint8) * 255, np.ones((k, k), np.uint8))
+    if thin:  # a pen line about 2 % of the digit height wide, whatever the MNIST stroke
         pen = max(1.0, 0.02 * height)
-        tile = cv2.GaussianBlur(skeleton.astype(np.float32) / 255.0, (0, 0), pen / 2)
-        tile = np.clip(tile / max(tile.max(), 1e-6), 0, 1)
+        line = cv2.dilate(_skeleton(tile > 0.5), np.ones((2, 2), np.uint8)).astype(np.float32)
+        tile = cv2.GaussianBlur(line, (0, 0), pen / 2)
+        tile = np.clip(1.5 * tile / max(tile.max(), 1e-6), 0, 1)
     return tile
+
+
+def _skeleton(ink: np.ndarray) -> np.ndarray:
+    """Morphological skeleton (Lantuejoul) of a boolean mask, as 0/1 uint8."""
+    img = ink.astype(np.uint8)
+    skeleton = np.zeros_like(img)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    while img.any():
+        eroded = cv2.erode(img, cross)
+        skeleton |= img & ~cv2.dilate(eroded, cross)
+        img = eroded
+    return skeleton
 
 
 def _layout(mnist, cond: Condition, rng: np.random.Generator, h: int, w: int):
