@@ -91,9 +91,9 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     sigma = noise_of_signal(g)
     if side < SMALL_FRAME_SIDE:
         return cv2.subtract(np.full_like(g, median_u8(g)), g), sigma
-    k = int(np.clip(side // 8, 7, 31)) | 1
+    k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
     signal = cv2.subtract(_paper(g, k), g)
-    narrower = int(np.clip(2.5 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
+    narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
     if narrower < k - 4:
         signal = cv2.subtract(_paper(g, narrower), g)
     return signal, sigma

@@ -31,7 +31,7 @@ MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
 SKIP_HEIGHT = 0.55  # a piece shorter than this x the line height may be left out of a run...
 SKIP_COST = 2.0  # ...at this cost (log-probability)
 DIGIT_COST = 0.3  # log-probability each extra digit in a split must earn
-CUT_COST = 3.0  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
+CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
 WIDE_COST = 6.0  # per unit of width / line height above 1
 MAX_STROKE_VS_HEIGHT = 0.3  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
@@ -234,13 +234,16 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
     if not ids or len(ids) > MAX_CANDIDATES * max(1.0, mask.size / (320 * 240)):
         return []
     boxes = [tuple(int(v) for v in stats[i, :4]) for i in ids]
-    found: list[Found] = []
+    found: list = []
+    lines = []
     for members in group_lines(boxes):
         line_boxes = [(boxes[m][0], boxes[m][1], boxes[m][0] + boxes[m][2], boxes[m][1] + boxes[m][3]) for m in members]
         merged, merged_members = _merge_overlapping(line_boxes, [[ids[m]] for m in members])
-        height = _line_height([b[3] - b[1] for b in merged])
-        if height < MIN_DIGIT_PX:
-            continue
+        lines.append((merged, merged_members, _line_height([b[3] - b[1] for b in merged])))
+    writing = [height for merged, _, height in lines if len(merged) >= 3] or [0.0]
+    for merged, merged_members, height in lines:
+        if height < MIN_DIGIT_PX or (len(merged) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
+            continue  # a speck or two away from the writing, much smaller than its lines
         keep = [k for k, b in enumerate(merged) if _looks_like_ink_of_a_digit(mask, b, height)]
         if not keep:
             continue
