@@ -93,6 +93,10 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
         return cv2.subtract(np.full_like(g, median_u8(g)), g), sigma
     k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
     signal = cv2.subtract(_paper(g, k), g)
+    # Texture (paper grain, fabric) is smooth at the pixel scale, so neighbour differences miss it: the
+    # signal's own robust spread on the paper counts too.
+    sample = _sample(signal)
+    sigma = max(sigma, 1.4826 * float(np.median(cv2.absdiff(sample, np.full_like(sample, median_u8(sample))))))
     narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
     if narrower < k - 4:
         signal = cv2.subtract(_paper(g, narrower), g)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from runtime.ink import WORK_SIDE, flatten, hysteresis, ink_masks, ink_signal, noise_of_signal
+from runtime.ink import SMALL_FRAME_SIDE, WORK_SIDE, flatten, hysteresis, ink_masks, ink_signal, noise_of_signal
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
 from runtime.rules import remove_rules
-from runtime.segment import Classify, find_in_mask
+from runtime.segment import Classify, find_in_mask, one_digit_in_mask
 
 __all__ = ["FrameError", "DigitCrop", "to_gray", "working_gray", "ink_signal", "ink_mask",
            "fit_to_mnist", "find_digits", "to_mnist_28x28", "WORK_SIDE"]
@@ -87,6 +87,8 @@ def _found(frame, classify: Classify | None):
     signal, sigma = flatten(gray)
     weak, strong, above = ink_masks(signal, sigma)
     mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
+    if min(gray.shape) < SMALL_FRAME_SIDE:  # an MNIST-style crop of one digit: all its ink is that digit
+        return one_digit_in_mask(mask, labels, stats, signal), factor
     return find_in_mask(mask, labels, stats, signal, classify), factor
 
 

@@ -265,6 +265,20 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
     return _resolve_runs(found, classify)
 
 
+def one_digit_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray) -> list[Found]:
+    """A crop of one digit (an MNIST-style image): all pieces taller than a speck, as one digit, or none."""
+    ids = [i for i in _components(stats) if stats[i, 3] >= MIN_DIGIT_PX]
+    if not ids:
+        return []
+    x0, y0 = min(stats[i, 0] for i in ids), min(stats[i, 1] for i in ids)
+    x1, y1 = max(stats[i, 0] + stats[i, 2] for i in ids), max(stats[i, 1] + stats[i, 3] for i in ids)
+    line = _Line(labels, signal, [(int(x0), int(y0), int(x1), int(y1))], [ids], float(y1 - y0))
+    if not _looks_like_ink_of_a_digit(mask, line.boxes[0], line.height):
+        return []
+    image, box = line.render(0, 0, int(x0), int(x1))
+    return [Found(box, 0, image)] if image is not None else []
+
+
 def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
     """Replace each run by its digits; every run's spans are classified in one batch."""
     runs = [item[0] for item in found if isinstance(item, tuple)]
