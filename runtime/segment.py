@@ -224,7 +224,9 @@ def _looks_like_ink_of_a_digit(mask: np.ndarray, box, height: float) -> bool:
     if h < 2 * MIN_DIGIT_PX and w > 1.5 * h and h < 0.6 * height:
         return False  # a dash, or a 5's bar far from its body
     # Too few pixels for the stroke width to say much below 2 x MIN_DIGIT_PX.
-    return h < 3 * MIN_DIGIT_PX or stroke_width((ink > 0).view(np.uint8)) <= MAX_STROKE_VS_HEIGHT * h
+    if h < 3 * MIN_DIGIT_PX or w < 0.5 * h:  # few pixels, or a single upright stroke (a bold 1)
+        return True
+    return stroke_width((ink > 0).view(np.uint8)) <= MAX_STROKE_VS_HEIGHT * h
 
 
 def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray,
