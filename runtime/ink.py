@@ -87,10 +87,11 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     """
     dark = ink_is_dark(gray)
     side = min(gray.shape)
-    g = cv2.GaussianBlur(gray if dark else 255 - gray, (3, 3), 0)  # from here on: dark ink on light paper
+    g = gray if dark else 255 - gray  # from here on: dark ink on light paper
+    if side < SMALL_FRAME_SIDE:  # a crop of one digit: not blurred, its strokes are few pixels wide
+        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g)
+    g = cv2.GaussianBlur(g, (3, 3), 0)
     sigma = noise_of_signal(g)
-    if side < SMALL_FRAME_SIDE:
-        return cv2.subtract(np.full_like(g, median_u8(g)), g), sigma
     k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
     signal = cv2.subtract(_paper(g, k), g)
     # Texture (paper grain, fabric) is smooth at the pixel scale, so neighbour differences miss it: the

@@ -64,7 +64,7 @@ def test_each_condition_is_read(condition, mnist, int8):
     lines = 100 * totals["exact_lines"] / totals["lines"]
     floor_digits, floor_lines = FLOORS[condition]
     assert digits >= floor_digits and lines >= floor_lines, f"{condition}: {digits:.1f} % digits, {lines:.1f} % lines"
-    assert totals["no_digit"] == 0
+    assert totals["no_digit"] <= FRAMES_PER_CONDITION // 10, f"{condition}: {totals['no_digit']} frames without a digit"
 
 
 def test_faint_pencil_is_read_where_the_old_contrast_floor_saw_nothing(mnist, int8):
