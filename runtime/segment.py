@@ -33,7 +33,7 @@ SKIP_COST = 2.0  # ...at this cost (log-probability)
 DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
 CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
 WIDE_COST = 6.0  # per unit of width / line height above 1
-MAX_STROKE_VS_HEIGHT = 0.3  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
+MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
 
