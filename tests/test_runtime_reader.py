@@ -171,7 +171,8 @@ def test_cost_grows_linearly_with_frame_length(mnist, int8):
         times.append(time.thread_time() - start)
         written = len(range(100, strip.shape[1] - 200, 150))
         assert abs(len(crops) - written) <= written // 50, (len(crops), written)  # the digits are found, not skipped
-    assert times[1] < 2.0 and times[1] < 7 * max(times[0], 0.01), times
+    # Linear would be 4x, quadratic 16x; memory traffic on the big arrays costs a little more than 4x.
+    assert times[1] < 2.0 and times[1] < 10 * max(times[0], 0.01), times
 
 
 @pytest.mark.parametrize("frame, message", [(None, "no frame"), (np.zeros((0, 0, 3), np.uint8), "empty frame"),
