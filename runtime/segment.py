@@ -23,6 +23,7 @@ MIN_DIGIT_PX = 7  # at working size; smaller is a speck (or unreadable anyway)
 MIN_HEIGHT_VS_LINE = 0.4  # of the line's digit height; smaller is a speck, a dot, a comma
 MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow, object), unless thin like a 1
 MIN_FILL = 0.04
+RELATIVE_INK = 0.35  # a box whose darkest ink is fainter than this x the frame's darkest is a stain, grain or JPEG block
 MAX_DIGITS_IN_A_RUN = 6  # a box wider than this many digits is not writing (an edge, a smear)
 RUN_WIDTH = 0.8  # a box wider than this x its height may hold several digits
 ONE_DIGIT_WIDTH = 1.2  # up to this x its height, a box no cut could split in one stroke is one digit
@@ -243,10 +244,14 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
         merged, merged_members = _merge_overlapping(line_boxes, [[ids[m]] for m in members])
         lines.append((merged, merged_members, _line_height([b[3] - b[1] for b in merged])))
     writing = [height for merged, _, height in lines if len(merged) >= 3] or [0.0]
-    for merged, merged_members, height in lines:
+    peaks = [[int(signal[y0:y1, x0:x1][mask[y0:y1, x0:x1] > 0].max(initial=0)) for x0, y0, x1, y1 in merged]
+             for merged, _, _ in lines]
+    strongest = max((p for line_peaks in peaks for p in line_peaks), default=0)
+    for (merged, merged_members, height), line_peaks in zip(lines, peaks):
         if height < MIN_DIGIT_PX or (len(merged) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
             continue  # a speck or two away from the writing, much smaller than its lines
-        keep = [k for k, b in enumerate(merged) if _looks_like_ink_of_a_digit(mask, b, height)]
+        keep = [k for k, b in enumerate(merged) if line_peaks[k] >= RELATIVE_INK * strongest
+                and _looks_like_ink_of_a_digit(mask, b, height)]
         if not keep:
             continue
         line = _Line(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
