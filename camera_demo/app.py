@@ -205,7 +205,7 @@ def read_frame(frame, capture_ms: float, predictor, smoother: NumberSmoother, mi
     t1 = time.perf_counter()
     frame_error = None
     try:
-        crops = find_digits(frame.image)
+        crops = find_digits(frame.image, classify=predictor.predict)  # touching digits split by the model
     except FrameError as exc:  # a frame that cannot hold a digit: say so, keep going
         crops, frame_error = [], str(exc)
     t2 = time.perf_counter()

@@ -68,18 +68,33 @@ class DigitPrediction:
     input_28x28: np.ndarray | None = None  # exactly what the model saw (uint8, white on black)
 
 
+def _spelled(digits: list[DigitPrediction]) -> str | None:
+    if not digits or any(d.status != OK for d in digits):
+        return None
+    return "".join(str(d.digit) for d in digits)
+
+
 @dataclass(frozen=True)
 class Reading:
-    """All digits of a frame, left to right."""
+    """All digits of a frame in reading order, and the same digits per text line (top to bottom)."""
 
     digits: list[DigitPrediction] = field(default_factory=list)
+    lines: list[list[DigitPrediction]] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.digits and not self.lines:  # a reading made from digits alone is one line
+            object.__setattr__(self, "lines", [list(self.digits)])
 
     @property
     def number(self) -> str | None:
-        """The digits spelled left to right, or None when there is none or one is uncertain."""
-        if not self.digits or any(d.status != OK for d in self.digits):
-            return None
-        return "".join(str(d.digit) for d in self.digits)
+        """The digits of a one-line frame spelled left to right; None when there is none, one is uncertain,
+        or the frame holds several lines (see `numbers`)."""
+        return _spelled(self.digits) if len(self.lines) == 1 else None
+
+    @property
+    def numbers(self) -> list[str | None]:
+        """Each line's number, top to bottom (None for a line with an uncertain digit)."""
+        return [_spelled(line) for line in self.lines]
 
 
 class Predictor:
@@ -129,20 +144,27 @@ class Predictor:
         """Find every digit in a camera frame, MNIST-normalize each, predict them in one batch."""
         from runtime.preprocess import find_digits  # OpenCV: loaded only by what reads frames
 
-        return self.read_crops(find_digits(frame), min_confidence)
+        return self.read_crops(find_digits(frame, classify=self.predict), min_confidence)
 
     def read_crops(self, crops: list, min_confidence: float = MIN_CONFIDENCE) -> Reading:
-        """Predict digits already found by runtime.preprocess.find_digits (one batch)."""
+        """Predict digits found by runtime.preprocess.find_digits (one batch; crops already read while
+        splitting touching digits keep their probabilities)."""
         if not crops:
             return Reading([])
-        probs = self.predict(np.stack([c.image for c in crops]))
-        digits = []
-        for crop, p in zip(crops, probs):
+        known = [getattr(c, "probabilities", None) for c in crops]
+        todo = [i for i, p in enumerate(known) if p is None]
+        if todo:
+            for i, p in zip(todo, self.predict(np.stack([crops[i].image for i in todo]))):
+                known[i] = p
+        digits, lines = [], {}
+        for crop, p in zip(crops, known):
             best, confidence = int(p.argmax()), float(p.max())
             confident = confidence >= min_confidence
-            digits.append(DigitPrediction(OK if confident else LOW_CONFIDENCE, best if confident else None,
-                                          confidence, best, p, crop.box, crop.image))
-        return Reading(digits)
+            digit = DigitPrediction(OK if confident else LOW_CONFIDENCE, best if confident else None,
+                                    confidence, best, p, crop.box, crop.image)
+            digits.append(digit)
+            lines.setdefault(getattr(crop, "line", 0), []).append(digit)
+        return Reading(digits, [lines[k] for k in sorted(lines)])
 
     def predict_digit(self, frame, min_confidence: float = MIN_CONFIDENCE) -> DigitPrediction:
         """The frame's main (largest) digit, or status "no digit" when it holds none."""
