@@ -47,9 +47,12 @@ def _validate(parser, args) -> None:
 def run(args) -> int:
     from camera_demo.app import DemoConfig, format_summary, run_demo
     from camera_demo.sources import SourceError
+    from camera_demo.stopping import exit_code
+    from camera_demo.writers import OutputError
     from runtime.backends import BackendUnavailableError, ModelLoadError
     from runtime.files import ArtifactExistsError
     from runtime.manifest import ManifestError
+    from runtime.predictor import InputError
 
     config = DemoConfig(source=args.source, model=args.model, backend=args.backend, threads=args.threads,
                         width=args.width, height=args.height, fps=args.fps, headless=args.headless, jsonl=args.jsonl,
@@ -57,13 +60,17 @@ def run(args) -> int:
                         min_confidence=args.min_confidence, smooth_window=args.smooth, force=args.force)
     try:
         summary = run_demo(config)
-    except (SourceError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError) as exc:
+    except (SourceError, OutputError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError,
+            InputError) as exc:
         print(f"mnist-edge camera: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a stop signal while the model or the camera was still opening
+        print("mnist-edge camera: interrupted before the first frame", file=sys.stderr)
+        return 130
     print(format_summary(summary), file=sys.stderr)
     if summary.ended_by.startswith("source lost"):
         return 3
-    return 130 if summary.ended_by.startswith("interrupted") else 0
+    return exit_code(summary.signal)
 
 
 def main(argv: list[str] | None = None) -> int:
