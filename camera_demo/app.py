@@ -40,6 +40,8 @@ class DemoConfig:
     min_confidence: float = 0.6
     smooth_window: int = 5
     force: bool = False
+    verify: bool = True  # the model's sha256 against its manifest
+    allow_failed: bool = False  # load a model that failed its parity check at export
 
 
 @dataclass
@@ -217,7 +219,8 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     if predictor is None:
         from runtime.predictor import load_predictor
 
-        predictor = load_predictor(config.model, backend=config.backend, threads=config.threads)
+        predictor = load_predictor(config.model, backend=config.backend, threads=config.threads,
+                                   verify=config.verify, allow_failed=config.allow_failed)
     if source is None:
         source = choose_source(config.source, config.width, config.height, config.fps, say)
     if labels is None:

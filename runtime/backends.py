@@ -16,6 +16,17 @@ import numpy as np
 from runtime.quant import Int8Params, params_or_none
 
 
+MAX_THREADS = 64  # interpreter threads; far more segfaulted LiteRT and hung onnxruntime (issue 11)
+
+
+def check_threads(threads: int | None) -> None:
+    """None (the library's default) or 1..MAX_THREADS; anything else a ValueError that says the range."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be an integer from 1 to {MAX_THREADS}, got {threads!r}")
+
+
 class BackendUnavailableError(ImportError):
     """The library a backend needs is not installed; the message names the pip package."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError
-from runtime.manifest import DEFAULT_FORMAT, Artifact, ManifestError, load_manifest
+from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError, check_threads
+from runtime.manifest import DEFAULT_FORMAT, MANIFEST_NAME, Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
 MIN_CONFIDENCE = 0.60  # below this a prediction is reported as "low confidence", not as a digit
@@ -83,10 +84,17 @@ class Reading:
 
 
 class Predictor:
-    """A loaded model: built once, reused for every call."""
+    """A loaded model: built once, reused for every call.
+
+    Thread-safe: one Predictor may be shared by threads; calls into the
+    interpreter take turns under a lock (an interpreter is not reentrant:
+    LiteRT raised or returned another image's class without it, issue 11).
+    The lock costs little beside an interpreter per thread (bench/predictor_threads.py).
+    """
 
     def __init__(self, backend, artifact: Artifact | None = None):
         self.backend = backend
+        self._lock = threading.Lock()
         self.artifact = artifact
         self.format = artifact.format if artifact else Path(backend.path).suffix.lstrip(".")
         self.input_quant: Int8Params | None = backend.input.quant if backend.input.dtype == np.int8 else None
@@ -115,10 +123,11 @@ class Predictor:
     def predict(self, images, chunk: int = 256) -> np.ndarray:
         """Class probabilities, float32 (N, 10); large batches run in chunks to bound memory."""
         x = self.to_model_input(images)
-        if len(x) <= chunk:
-            raw = self.backend.run(x)
-        else:
-            raw = np.concatenate([self.backend.run(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+        with self._lock:  # resize, set, invoke, get: one thread at a time
+            if len(x) <= chunk:
+                raw = self.backend.run(x)
+            else:
+                raw = np.concatenate([self.backend.run(x[i:i + chunk]) for i in range(0, len(x), chunk)])
         if self._output_table is not None:
             probs = self._output_table.take(raw.view(np.uint8))
         else:
@@ -163,18 +172,33 @@ def _backend_for(path: Path, backend: str) -> str:
         raise ModelLoadError(f"{path}: unknown model type {path.suffix!r}; expected .tflite or .onnx") from None
 
 
+def _artifact_beside(path: Path, manifest) -> Artifact | None:
+    """The manifest entry of a model file: from `manifest`, else from a manifest.json beside it (None: a loose file).
+
+    Fails closed: a manifest that exists but cannot be read or validated is an error, not a reason to skip the check.
+    """
+    if manifest is None and not (path.parent / MANIFEST_NAME).exists():
+        return None
+    return load_manifest(manifest or path.parent).artifact_for_file(path)
+
+
 def load_predictor(
     model: str | os.PathLike = DEFAULT_FORMAT,
     backend: str = "auto",
     threads: int | None = None,
     manifest: str | os.PathLike | None = None,
     verify: bool = True,
+    allow_failed: bool = False,
 ) -> Predictor:
     """Load a format named in the manifest ("tflite-int8", "onnx-fp32"...) or a model file.
 
     A file listed in a manifest beside it (or in `manifest`) has its sha256
-    checked first, so a modified or corrupted model fails loudly.
+    checked first, so a modified or corrupted model fails loudly; a manifest
+    that is there but unreadable is an error. verify=False skips both, by
+    choice. An artifact that failed its parity check at export is refused
+    unless allow_failed=True.
     """
+    check_threads(threads)
     artifact = None
     candidate = Path(model)
     if candidate.suffix in SUFFIX_BACKEND or candidate.exists():
@@ -182,14 +206,18 @@ def load_predictor(
         if not path.is_file():
             raise ModelLoadError(f"{path}: no such model file")
         try:
-            artifact = load_manifest(manifest or path.parent).artifact_for_file(path)
+            artifact = _artifact_beside(path, manifest)
         except ManifestError:
-            if manifest is not None:
+            if verify:
                 raise
     else:
         artifact = load_manifest(manifest).artifact(str(model))
         path = artifact.path
     if artifact is not None and verify:
         artifact.verify()
+    if artifact is not None and not artifact.passed and not allow_failed:
+        raise ManifestError(f"{artifact.path}: {artifact.format} failed its parity check at export "
+                            f"({'; '.join(artifact.parity.get('failures', [])) or 'marked failed'}); "
+                            "pass allow_failed=True (--allow-failed) to load it anyway")
     name = _backend_for(path, backend)
     return Predictor(BACKENDS[name](path, threads=threads), artifact)
