@@ -272,3 +272,27 @@ def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys):
     assert code == 1
     assert "| onnx-int8 | onnxruntime | FAILED |" in captured.out
     assert "FAILED: onnx-int8" in captured.err
+
+
+def test_a_failing_export_is_marked_and_never_replaces_a_passing_file(small_npz, tmp_path):
+    from export.formats import Tolerance
+
+    impossible = {"tflite-dynamic": Tolerance(min_agreement=1.0, max_accuracy_drop_pp=-1.0)}
+    fresh = tmp_path / "fresh"
+    report = export_model(SOURCE, fresh, formats=["tflite-dynamic"], data=str(small_npz), tolerances=impossible,
+                          progress=False)
+    assert not report.ok
+    assert load_manifest(fresh).artifact("tflite-dynamic").status == "failed"  # no passing file to keep: marked
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for path in MODELS.glob("mnist_cnn.*"):
+        shutil.copy(path, shipped / path.name)
+    shutil.copy(MODELS / "manifest.json", shipped / "manifest.json")
+    before = sha256_of(shipped / "mnist_cnn.dynamic.tflite")
+    report = export_model(SOURCE, shipped, formats=["tflite-dynamic"], data=str(small_npz), tolerances=impossible,
+                          force=True, progress=False)
+    assert not report.ok and "tflite-dynamic" in report.kept
+    assert sha256_of(shipped / "mnist_cnn.dynamic.tflite") == before
+    artifact = load_manifest(shipped).artifact("tflite-dynamic")
+    assert artifact.passed
+    artifact.verify()
