@@ -14,7 +14,7 @@ import numpy as np
 from camera_demo.overlay import draw
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
-from camera_demo.stopping import Stopped, catch_stop_signals
+from camera_demo.stopping import catch_stop_signals, describe
 from camera_demo.writers import JsonLines, OutputError, Recorder, same_file  # noqa: F401 (Recorder: public here too)
 from runtime.files import atomic_write_bytes, atomic_write_json
 from runtime.manifest import DEFAULT_FORMAT
@@ -231,10 +231,10 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
     frozen = False
     started = time.perf_counter()
-    restore_signals = catch_stop_signals()  # SIGTERM and SIGHUP stop the loop as Ctrl-C does
+    stop = catch_stop_signals()  # Ctrl-C, SIGTERM and SIGHUP: the loop ends after the frame in hand
     try:
         frames = source.frames()
-        while config.max_frames is None or summary.frames < config.max_frames:
+        while (config.max_frames is None or summary.frames < config.max_frames) and not stop.requested:
             t0 = time.perf_counter()
             frame = next(frames, None)
             if frame is None:
@@ -258,19 +258,18 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     except SourceLost as exc:
         summary.ended_by = f"source lost: {exc}"
         say(f"camera lost: {exc}; closing cleanly")
-    except Stopped as exc:
-        summary.signal = exc.signum
-        summary.ended_by = "interrupted (Ctrl-C)" if exc.signum == signal.SIGINT else f"stopped by {exc}"
-    except KeyboardInterrupt:
-        summary.signal = int(signal.SIGINT)
-        summary.ended_by = "interrupted (Ctrl-C)"
+    except KeyboardInterrupt:  # a second stop signal (Stopped) while the loop was stuck, or a raw Ctrl-C
+        stop.signum = stop.signum or int(signal.SIGINT)
     finally:
+        stop.closing()
         summary.seconds = time.perf_counter() - started
         source.close()
         try:
             summary.recorded = outputs.close()
         finally:
-            restore_signals()
+            stop.restore()
+    if stop.requested:
+        summary.signal, summary.ended_by = stop.signum, describe(stop.signum)
     summary.stage_ms = {k: float(np.median(v)) for k, v in stage_times.items() if v}
     return summary
 

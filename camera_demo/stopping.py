@@ -1,58 +1,81 @@
-"""Every way a process is asked to stop ends the loop as Ctrl-C does: SIGINT, SIGTERM (systemctl stop, `timeout`), SIGHUP (a lost SSH session)."""
+"""Every way a process is asked to stop ends the loop as Ctrl-C does: SIGINT, SIGTERM (systemctl stop, `timeout`), SIGHUP (a lost SSH session).
+
+The first signal sets a flag the loop checks once per frame, so the frame in
+hand is finished (its JSON line and its video frame both written); a second
+one raises `Stopped` (a KeyboardInterrupt) to break out of a loop that is
+stuck; once cleanup has begun, further signals are ignored so the recording
+is always finished.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
-from typing import Callable
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class Stopped(KeyboardInterrupt):
-    """Raised in the main thread by a stop signal; a KeyboardInterrupt, so Ctrl-C's cleanup path handles it."""
+    """Raised in the main thread by a second stop signal; a KeyboardInterrupt, so Ctrl-C's cleanup path handles it."""
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = int(signum)
 
 
-def catch_stop_signals(signals=STOP_SIGNALS) -> Callable[[], None]:
-    """Make the stop signals raise `Stopped` in the main thread; returns the function that restores the earlier handlers.
+class StopRequest:
+    """The stop signals caught while a loop runs: `signum` is None until one arrives; `restore()` puts the old handlers back."""
 
-    Only the first signal raises: a second one while the first is being
-    handled is ignored, so the cleanup (finishing a recording) is not cut
-    short. Outside the main thread (where Python cannot set handlers) it does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    raised: list[int] = []
+    def __init__(self, signals=STOP_SIGNALS):
+        self.signum: int | None = None
+        self._closing = False
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():  # Python sets handlers only there
+            self._previous = {s: signal.signal(s, self._handle) for s in signals}
 
-    def handler(signum, _frame):
-        if not raised:
-            raised.append(signum)
-            raise Stopped(signum)
+    def _handle(self, signum, _frame) -> None:
+        if self._closing:
+            return
+        if self.signum is None:
+            self.signum = int(signum)
+            return
+        raise Stopped(signum)
 
-    previous = {signum: signal.signal(signum, handler) for signum in signals}
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
 
-    def restore() -> None:
-        for signum, old in previous.items():
+    def closing(self) -> None:
+        """Cleanup has begun: ignore further stop signals until restore()."""
+        self._closing = True
+
+    def restore(self) -> None:
+        for signum, old in self._previous.items():
             signal.signal(signum, old if old is not None else signal.SIG_DFL)
+        self._previous = {}
 
-    return restore
+
+def catch_stop_signals(signals=STOP_SIGNALS) -> StopRequest:
+    """Start catching the stop signals; check `.requested` in the loop, call `.closing()` then `.restore()` after."""
+    return StopRequest(signals)
 
 
 @contextlib.contextmanager
 def stop_on_signals(signals=STOP_SIGNALS):
-    """`with stop_on_signals():` the block ends by `Stopped` on any stop signal; handlers restored after."""
-    restore = catch_stop_signals(signals)
+    """`with stop_on_signals() as stop:` loop while not stop.requested; old handlers restored after the block."""
+    stop = StopRequest(signals)
     try:
-        yield
+        yield stop
     finally:
-        restore()
+        stop.closing()
+        stop.restore()
 
 
 def exit_code(signum: int | None) -> int:
     """The shell's convention for a run ended by a signal: 128 + its number (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
     return 128 + int(signum) if signum else 0
+
+
+def describe(signum: int) -> str:
+    return "interrupted (Ctrl-C)" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"

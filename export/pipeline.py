@@ -193,7 +193,7 @@ def export_model(
         report = _export_into(staging, out_dir, model, model_path, selected, micro, mnist, float_probs,
                               calibration_size, calibration_seed, tolerances, stem, progress)
         fault_point("before-commit")
-        commit(staging, out_dir)
+        commit(staging, out_dir, remove=_stale_micro(staging, out_dir, report))
     finally:
         if staging.exists() and not (out_dir / SWAP_JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -233,6 +233,16 @@ def _export_into(staging: Path, out_dir: Path, model, model_path: Path, selected
                               converters=_converter_versions(), order=list(FORMATS), write_to=staging)
     _write_parity_files(staging, model_path, manifest, report.errors)
     return report
+
+
+def _stale_micro(staging: Path, out_dir: Path, report: ExportReport) -> list[str]:
+    """micro/ goes with the int8 model it was made from: a new int8 model without a new bundle retires the old one."""
+    from export.formats import INT8_FORMAT
+
+    new_int8 = any(r.format == INT8_FORMAT for r in report.results) and INT8_FORMAT not in report.kept
+    if new_int8 and not (staging / MICRO_DIR).exists() and (out_dir / MICRO_DIR).exists():
+        return [MICRO_DIR]
+    return []
 
 
 def _passing_entries(out_dir: Path) -> dict[str, dict]:

@@ -65,6 +65,9 @@ def _roll_forward(out_dir: Path, journal: dict) -> None:
     """Finish a swap from the journal; every step can be repeated, so a kill during recovery is recovered too."""
     staging, backup = out_dir / journal["staging"], out_dir / journal["backup"]
     backup.mkdir(exist_ok=True)
+    for name in journal.get("remove", []):  # stale files of the old set the new one has no counterpart for
+        if (out_dir / name).exists() and not (backup / name).exists():
+            os.replace(out_dir / name, backup / name)
     for name in journal["entries"]:
         new, old = staging / name, out_dir / name
         if not new.exists() and not new.is_symlink():
@@ -95,7 +98,8 @@ def recover(out_dir: str | Path) -> str | None:
         try:
             journal = json.loads(journal_path.read_text())
             entries = journal["entries"]
-            if not all(isinstance(n, str) and "/" not in n and n not in ("", ".", "..") for n in entries):
+            if not all(isinstance(n, str) and "/" not in n and n not in ("", ".", "..")
+                       for n in [*entries, *journal.get("remove", [])]):
                 raise ValueError("bad entry names")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RuntimeError(f"{journal_path}: unreadable swap journal ({exc}); "
@@ -110,8 +114,9 @@ def recover(out_dir: str | Path) -> str | None:
     return done
 
 
-def commit(staging: Path, out_dir: Path) -> list[str]:
-    """Swap everything in `staging` into `out_dir` as one set (see the module docstring); the names swapped."""
+def commit(staging: Path, out_dir: Path, remove: list[str] = ()) -> list[str]:
+    """Swap everything in `staging` into `out_dir` as one set (see the module docstring), removing the old files
+    named in `remove` in the same swap; the names swapped in."""
     staging, out_dir = Path(staging), Path(out_dir)
     entries = sorted(p.name for p in staging.iterdir())
     for path in staging.rglob("*"):
@@ -121,9 +126,10 @@ def commit(staging: Path, out_dir: Path) -> list[str]:
     _fsync_dir(staging)
     backup = Path(tempfile.mkdtemp(prefix=BACKUP_PREFIX, dir=out_dir))
     fault_point("staged")
-    atomic_write_json(out_dir / SWAP_JOURNAL, {"staging": staging.name, "backup": backup.name, "entries": entries},
-                      overwrite=True)
+    journal = {"staging": staging.name, "backup": backup.name, "entries": entries,
+               "remove": sorted(set(remove) - set(entries))}
+    atomic_write_json(out_dir / SWAP_JOURNAL, journal, overwrite=True)
     _fsync_dir(out_dir)
     fault_point("committed")
-    _roll_forward(out_dir, {"staging": staging.name, "backup": backup.name, "entries": entries})
+    _roll_forward(out_dir, journal)
     return entries

@@ -296,3 +296,16 @@ def test_a_failing_export_is_marked_and_never_replaces_a_passing_file(small_npz,
     artifact = load_manifest(shipped).artifact("tflite-dynamic")
     assert artifact.passed
     artifact.verify()
+
+
+def test_a_new_int8_model_without_a_bundle_retires_the_old_bundle(small_npz, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copytree(MODELS / "micro", out / "micro")
+    shutil.copy(MODELS / "mnist_cnn.int8.tflite", out / "mnist_cnn.int8.tflite")
+    report = export_model(SOURCE, out, formats=[INT8_FORMAT], micro=False, data=str(small_npz),
+                          calibration_size=100, calibration_seed=5, force=True, progress=False)
+    assert report.ok, report.table
+    assert not (out / "micro").exists()  # a bundle of another int8 model would be silently wrong
+    load_manifest(out).artifact(INT8_FORMAT).verify()
+    assert not list(out.glob(".export-*"))

@@ -82,15 +82,18 @@ def test_every_stop_signal_finishes_the_recording(tmp_path, long_video, how):
     assert not list(tmp_path.glob(".*part*"))  # temp files moved into place, none left behind
 
 
-def test_stop_signal_handlers_are_restored(tmp_path, mnist):
-    from camera_demo.stopping import stop_on_signals
+def test_first_signal_asks_second_breaks_handlers_restored():
+    from camera_demo.stopping import Stopped, stop_on_signals
 
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt):
-        with stop_on_signals():
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)
-    assert signal.getsignal(signal.SIGTERM) is before
+    before, before_hup = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    with pytest.raises(Stopped):
+        with stop_on_signals() as stop:
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.2)  # the handler runs at the next bytecode: the first signal only asks
+            assert stop.signum == signal.SIGHUP
+            os.kill(os.getpid(), signal.SIGTERM)  # the second breaks out of a loop that is stuck
+            time.sleep(5)
+    assert signal.getsignal(signal.SIGTERM) == before and signal.getsignal(signal.SIGHUP) == before_hup
 
 
 # ---- kills during an export ------------------------------------------------------------------------------
