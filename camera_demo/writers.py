@@ -38,10 +38,12 @@ def _is_stream(path: Path) -> bool:
         return False
 
 
-def check_target(path: Path, what: str, force: bool) -> None:
-    """Fail early, with the reason, unless `path` can become the output file."""
+def check_target(path: Path, what: str, force: bool, streams: bool = True) -> None:
+    """Fail early, with the reason, unless `path` can become the output file (or, with `streams`, be written in place)."""
     if path.is_dir():
         raise OutputError(f"{what} {path}: is a directory; give a file name")
+    if not streams and _is_stream(path):
+        raise OutputError(f"{what} {path}: not a regular file (a device or pipe); give a file name")
     if path.exists() and not force and not _is_stream(path):
         raise ArtifactExistsError(f"{path} exists; pass --force to overwrite it")
 
@@ -73,7 +75,7 @@ class Recorder:
 
     def __init__(self, path: str, fps: float, force: bool):
         self.path = Path(path)
-        check_target(self.path, "--record", force)
+        check_target(self.path, "--record", force, streams=False)  # a video is finished by renaming it into place
         self._tmp = make_temp(self.path, "the recording")
         self._fps, self._writer, self.frames = fps, None, 0
 

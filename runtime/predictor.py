@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError, check_threads
-from runtime.manifest import DEFAULT_FORMAT, MANIFEST_NAME, Artifact, ManifestError, load_manifest
+from runtime.manifest import DEFAULT_FORMAT, MANIFEST_NAME, SWAP_JOURNAL, Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
 MIN_CONFIDENCE = 0.60  # below this a prediction is reported as "low confidence", not as a digit
@@ -177,7 +177,8 @@ def _artifact_beside(path: Path, manifest) -> Artifact | None:
 
     Fails closed: a manifest that exists but cannot be read or validated is an error, not a reason to skip the check.
     """
-    if manifest is None and not (path.parent / MANIFEST_NAME).exists():
+    folder = path.parent
+    if manifest is None and not (folder / MANIFEST_NAME).exists() and not (folder / SWAP_JOURNAL).exists():
         return None
     return load_manifest(manifest or path.parent).artifact_for_file(path)
 

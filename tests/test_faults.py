@@ -164,8 +164,9 @@ def test_a_killed_export_leaves_the_old_set_or_the_new_one(tmp_path, small_npz):
                              env={**ENV, "MNIST_EDGE_EXPORT_KILL_AT": point}, capture_output=True, timeout=60)
         assert run.returncode == -signal.SIGKILL, run.stderr.decode()
         if (case / SWAP_JOURNAL).exists():
-            with pytest.raises(ManifestError, match="stopped while swapping"):
-                load_predictor("tflite-int8", manifest=case)
+            for model, manifest in (("tflite-int8", case), (case / "mnist_cnn.int8.tflite", None)):
+                with pytest.raises(ManifestError, match="stopped while swapping"):
+                    load_predictor(model, manifest=manifest)
         else:
             news.add(_export_set(case))
         recover(case)
@@ -231,6 +232,9 @@ def test_jsonl_onto_a_full_disk(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "/dev/full: disk full" in err and "Traceback" not in err
     assert not (tmp_path / "r.mp4").exists() and not list(tmp_path.glob(".*part*"))  # nothing half-written
+    assert _camera(tmp_path, "--record", "/dev/full") == 2  # never a temp file in /dev renamed over the device
+    assert "not a regular file" in capsys.readouterr().err
+    assert Path("/dev/full").is_char_device()
 
 
 def test_record_and_jsonl_on_the_same_path_are_refused(tmp_path, capsys):
