@@ -9,7 +9,7 @@ import sys
 BENCHMARKS = {
     "latency": ("bench.latency", "latency, throughput, memory and accuracy of every artifact in every runtime"),
     "train": ("bench.train_speed", "training speed with and without augmentation (TensorFlow)"),
-    "threads": ("bench.predictor_threads", "one Predictor shared by threads (its lock) against a Predictor per thread"),
+    "threads": ("bench.predictor_threads", "one Predictor shared by threads: one interpreter under a lock vs one per thread"),
     "camera": ("bench.camera_fps", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
 }
 

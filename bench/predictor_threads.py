@@ -1,14 +1,14 @@
-"""`mnist-edge bench threads`: what sharing one Predictor between threads costs (its lock) against a Predictor per thread.
+"""`mnist-edge bench threads`: one Predictor shared by threads, its two safe designs: one interpreter under a lock, or one per thread.
 
 Each thread runs single-image predict() calls on real MNIST test digits, as
 a server or camera pipeline would; throughput is the median of the repeats,
-all variants measured side by side in one run.
+both variants measured side by side, alternating, in one run.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import os
 import sys
 import threading
 import time
@@ -39,37 +39,31 @@ def _throughput(predictors: list, images: np.ndarray, calls: int) -> float:
 
 
 def measure(fmt: str, thread_counts: list[int], calls: int, repeats: int, images: np.ndarray) -> dict:
-    from runtime.predictor import load_predictor
+    """Calls/s of one shared Predictor: one interpreter under a lock, against an interpreter per thread (the default)."""
+    from runtime.predictor import Predictor, load_predictor
 
-    shared = load_predictor(fmt, threads=1)
-    unlocked = load_predictor(fmt, threads=1)
-    unlocked._lock = contextlib.nullcontext()  # reference only: one thread, so nothing to protect
     t0 = time.perf_counter()
-    own = [load_predictor(fmt, threads=1) for _ in range(max(thread_counts))]
-    load_ms = 1000 * (time.perf_counter() - t0) / len(own)
-    for p in [shared, unlocked, *own]:  # warm up
-        p.predict(images[:8])
+    per_thread = load_predictor(fmt, threads=1)
+    load_ms = 1000 * (time.perf_counter() - t0)
+    locked = Predictor(per_thread.backend, per_thread.artifact)  # no make_backend: threads take turns, under its lock
+    variants = {"one interpreter, lock": locked, "interpreter per thread": per_thread}
+    for predictor in variants.values():  # warm up, and build each thread's interpreter before timing
+        _throughput([predictor] * max(thread_counts), images, 8)
     rows = []
-    single = {"lock": [], "no lock": []}
-    for _ in range(repeats):
-        single["lock"].append(_throughput([shared], images, calls))
-        single["no lock"].append(_throughput([unlocked], images, calls))
-    rows.append({"threads": 1, "variant": "one predictor, no lock (reference)", "calls_per_s": float(np.median(single["no lock"]))})
-    rows.append({"threads": 1, "variant": "one predictor, lock", "calls_per_s": float(np.median(single["lock"]))})
-    for n in thread_counts:
-        shared_runs, own_runs = [], []
-        for _ in range(repeats):
-            shared_runs.append(_throughput([shared] * n, images, calls))
-            own_runs.append(_throughput(own[:n], images, calls))
-        rows.append({"threads": n, "variant": "shared predictor (lock)", "calls_per_s": float(np.median(shared_runs))})
-        rows.append({"threads": n, "variant": "predictor per thread", "calls_per_s": float(np.median(own_runs))})
-    return {"format": fmt, "calls_per_thread": calls, "repeats": repeats, "load_ms_per_predictor": load_ms,
-            "rows": rows}
+    for n in [1, *thread_counts]:
+        runs = {name: [] for name in variants}
+        for _ in range(repeats):  # the variants alternate, so a busy moment hits both alike
+            for name, predictor in variants.items():
+                runs[name].append(_throughput([predictor] * n, images, calls))
+        rows += [{"threads": n, "variant": name, "calls_per_s": float(np.median(v))} for name, v in runs.items()]
+    return {"format": fmt, "calls_per_thread": calls, "repeats": repeats, "load_ms": load_ms,
+            "cpus": os.cpu_count(), "rows": rows}
 
 
 def table(result: dict) -> str:
-    lines = [f"Single-image predict() on {result['format']}, {result['calls_per_thread']} calls per thread, "
-             f"median of {result['repeats']} runs; loading a predictor takes {result['load_ms_per_predictor']:.0f} ms",
+    lines = [f"One Predictor shared by threads: single-image predict() on {result['format']}, "
+             f"{result['calls_per_thread']} calls per thread, median of {result['repeats']} runs, {result['cpus']} CPUs; "
+             f"loading takes {result['load_ms']:.0f} ms",
              "", "| threads | variant | calls/s |", "|---:|---|---:|"]
     lines += [f"| {r['threads']} | {r['variant']} | {r['calls_per_s']:,.0f} |" for r in result["rows"]]
     return "\n".join(lines) + "\n"

@@ -177,9 +177,13 @@ def test_a_killed_export_leaves_the_old_set_or_the_new_one(tmp_path, small_npz):
 
 # ---- threads sharing one predictor -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("fmt", ["tflite-int8", "onnx-fp32"])
-def test_one_predictor_shared_by_threads_answers_as_one_thread(mnist, fmt):
+@pytest.mark.parametrize("fmt, design", [("tflite-int8", "per thread"), ("tflite-int8", "lock"), ("onnx-fp32", "per thread")])
+def test_one_predictor_shared_by_threads_answers_as_one_thread(mnist, fmt, design):
+    from runtime.predictor import Predictor
+
     predictor = load_predictor(fmt, threads=1)
+    if design == "lock":  # no way to build more interpreters: the threads take turns on the one
+        predictor = Predictor(predictor.backend, predictor.artifact)
     images = mnist.x_test[:600]
     expected = np.stack([predictor.predict(images[i:i + 1 + i % 3])[0] for i in range(len(images))])
     answers, errors = {}, []
