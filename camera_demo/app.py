@@ -14,7 +14,7 @@ import numpy as np
 from camera_demo.overlay import draw
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
-from camera_demo.stopping import catch_stop_signals, describe
+from camera_demo.stopping import STOP_SIGNALS, catch_stop_signals, describe
 from camera_demo.writers import JsonLines, OutputError, Recorder, same_file  # noqa: F401 (Recorder: public here too)
 from runtime.files import atomic_write_bytes, atomic_write_json
 from runtime.manifest import DEFAULT_FORMAT
@@ -123,9 +123,15 @@ def sample_labels(source: FrameSource) -> list[str] | None:
 
 
 class Outputs:
-    """Where each annotated frame goes (JSON lines, recording, window); closed whatever ends the run."""
+    """Where each annotated frame goes (JSON lines, recording, window, a web sink); closed whatever ends the run.
 
-    def __init__(self, config: DemoConfig):
+    A sink (camera_demo.broadcast.Broadcast) gets every annotated frame with its reading, and may
+    send actions back ("freeze", "quit") like keys in the window.
+    """
+
+    def __init__(self, config: DemoConfig, sink=None):
+        self.sink = sink
+        self.quit_reason = "q pressed"
         self.window = not (config.headless if config.headless is not None else not has_display())
         target = config.jsonl if config.jsonl is not None else (None if self.window else "-")
         if same_file(target, config.record):
@@ -139,7 +145,9 @@ class Outputs:
             raise
         self._failed: set[str] = set()  # outputs whose write failed: their temp file is dropped, not kept
 
-    def write(self, record: dict, annotated) -> None:
+    def write(self, record: dict, annotated: np.ndarray, reading=None) -> None:
+        if self.sink is not None:
+            self.sink.publish(record, annotated, reading)
         for name, output, item in (("jsonl", self.jsonl, record), ("record", self.recorder, annotated)):
             if output is None:
                 continue
@@ -152,8 +160,13 @@ class Outputs:
             cv2.imshow(WINDOW, annotated)
 
     def key(self) -> str | None:
-        """The action of the key pressed since the last frame (None headless)."""
-        return KEYS.get(cv2.waitKey(1) & 0xFF) if self.window else None
+        """The action of the key pressed since the last frame, else the sink's (None headless without one)."""
+        action = KEYS.get(cv2.waitKey(1) & 0xFF) if self.window else None
+        if action is None and self.sink is not None:
+            action = self.sink.action()
+            if action == "quit":
+                self.quit_reason = self.sink.stop_reason or "stopped"
+        return action
 
     def close(self) -> str | None:
         """Close everything (each output even if another fails); the recording's path, if one was written."""
@@ -210,11 +223,12 @@ def _tally(summary: DemoSummary, stage_times: dict, record: dict, labels: list[s
 
 
 def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=None, labels: list[str] | None = None,
-             say=lambda msg: print(msg, file=sys.stderr)) -> DemoSummary:
+             say=lambda msg: print(msg, file=sys.stderr), sink=None) -> DemoSummary:
     """Run until the source ends, q is pressed, max_frames, a stop signal or a lost camera; outputs are always closed.
 
     Ctrl-C, SIGTERM and SIGHUP all end the loop the same orderly way (camera_demo/stopping.py),
     so the recording and the JSON lines are finished whichever of them arrives.
+    `sink`: where else each annotated frame goes, and actions come from (the web server's Broadcast).
     """
     if predictor is None:
         from runtime.predictor import load_predictor
@@ -225,13 +239,15 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         source = choose_source(config.source, config.width, config.height, config.fps, say)
     if labels is None:
         labels = sample_labels(source)
-    outputs = Outputs(config)
+    outputs = Outputs(config, sink)
     smoother = NumberSmoother(config.smooth_window, (config.smooth_window // 2) + 1)
     summary = DemoSummary(source.name)
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
     frozen = False
     started = time.perf_counter()
-    stop = catch_stop_signals()  # Ctrl-C, SIGTERM and SIGHUP: the loop ends after the frame in hand
+    # Ctrl-C, SIGTERM and SIGHUP: the loop ends after the frame in hand. With a sink, its owner
+    # (camera_demo/serve.py) handles them and asks the loop to stop through the sink.
+    stop = catch_stop_signals(STOP_SIGNALS if sink is None else ())
     try:
         frames = source.frames()
         while (config.max_frames is None or summary.frames < config.max_frames) and not stop.requested:
@@ -244,11 +260,11 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
                 elapsed = time.perf_counter() - started
                 reading, _, annotated, record = read_frame(frame, capture_ms, predictor, smoother, config.min_confidence,
                                                            (summary.frames + 1) / elapsed if elapsed else None)
-                outputs.write(record, annotated)
+                outputs.write(record, annotated, reading)
                 _tally(summary, stage_times, record, labels, frame.index)
             action = outputs.key()
             if action == "quit":
-                summary.ended_by = "q pressed"
+                summary.ended_by = outputs.quit_reason
                 break
             if action == "snapshot" and not frozen:
                 summary.snapshots.append(save_snapshot(Path(config.snapshot_dir), frame, reading, record))

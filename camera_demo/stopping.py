@@ -73,9 +73,13 @@ def stop_on_signals(signals=STOP_SIGNALS):
 
 
 def exit_code(signum: int | None) -> int:
-    """The shell's convention for a run ended by a signal: 128 + its number (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
-    return 128 + int(signum) if signum else 0
+    """0 for SIGTERM (asked to stop, as systemd and docker do: a clean end); else the shell's 128 + its number
+    (130 Ctrl-C, 129 SIGHUP)."""
+    if not signum or signum == signal.SIGTERM:
+        return 0
+    return 128 + int(signum)
 
 
 def describe(signum: int) -> str:
-    return "interrupted (Ctrl-C)" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    """How a summary says what ended the run: "interrupted (Ctrl-C)", "SIGTERM", "SIGHUP"."""
+    return "interrupted (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name
