@@ -59,6 +59,9 @@ def to_gray(frame) -> np.ndarray:
     elif np.issubdtype(frame.dtype, np.floating):
         if not np.isfinite(frame).all():
             raise FrameError("frame contains NaN or infinite values")
+        if frame.min() < -1e-6 or frame.max() > 1.0 + 1e-6:  # the rule of predict()'s check_images
+            raise FrameError(f"float frames must lie in [0, 1], got [{frame.min():.3g}, {frame.max():.3g}]; "
+                             "pass uint8 for 0-255")
         frame = np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
     elif frame.dtype == np.bool_:
         frame = frame.astype(np.uint8) * 255
