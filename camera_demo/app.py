@@ -265,7 +265,7 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         labels = sample_labels(source)
     outputs = Outputs(config, sink)
     smoother = NumberSmoother(config.smooth_window, (config.smooth_window // 2) + 1)
-    summary = DemoSummary(source.name, jsonl_on_stdout=outputs.jsonl is sys.stdout,
+    summary = DemoSummary(source.name, jsonl_on_stdout=outputs.jsonl is not None and outputs.jsonl.path is None,
                           source_fps=sample_fps() if labels is not None else None)
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
     frozen = False

@@ -21,12 +21,12 @@ def int8():
 def test_round_trip_of_500_test_digits_photographed_on_paper(mnist, int8):
     """Dark ink on light paper, lighting gradient, noise, blur, JPEG: >= 98 % read right.
 
-    500 digits spread over the test set (rendering a frame costs 20x reading it; `mnist-edge bench field`
-    measures the reader on thousands of frames).
+    The first 500 digits (rendering a frame costs 20x reading it; `mnist-edge bench field` measures the
+    reader on thousands of frames).
     """
     rng = np.random.default_rng(2026)
     correct, no_digit = 0, 0
-    indices = range(0, 10000, 20)
+    indices = range(500)
     for i in indices:
         frame = render([mnist.x_test[i]], [int(mnist.y_test[i])], rng)
         image = to_mnist_28x28(frame.image)
