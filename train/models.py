@@ -115,6 +115,9 @@ def build_edge_cnn(name: str = "edge_cnn", num_classes: int = NUM_CLASSES) -> ke
     Its recipe (models/edge/README.md): augmentation, 40 epochs, batch 64, Adam
     3e-3 with cosine decay.
     """
+    import keras
+    from keras import layers
+
     stack = [keras.Input(INPUT_SHAPE, name="image")]
     for filters, pool in ((16, True), (32, True), (64, False)):
         stack += [layers.Conv2D(filters, 3, use_bias=False), layers.BatchNormalization(), layers.ReLU()]
