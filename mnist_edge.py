@@ -22,6 +22,9 @@ SUBCOMMANDS = {
     "bench": ("runtime.bench", "latency, throughput, memory and accuracy of every artifact in every runtime"),
     "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
+    "zoo": ("bench.zoo", "every notebook model in every export format: accuracy, size, MACs, latency, TFLM arena, Pareto charts"),
+    "explain": ("train.explain", "attributions (SHAP), filters, activations and errors of the shipped CNN; int8 against float"),
+    "quant-report": ("export.quant_report", "where int8 loses precision, layer by layer, and what keeping a layer float buys"),
 }
 
 
