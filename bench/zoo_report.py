@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from runtime.files import atomic_write_json, atomic_write_text
-from runtime.results import pyplot, save_figure
+from runtime.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from runtime.results import pyplot
+
+CHART_INCHES, CHART_DPI = (10, 6.5), 100  # fixed size, no tight cropping: every chart is 1000 x 650 pixels
 
 CHARTS = {"latency_ms": ("accuracy_vs_latency.png", "median batch-1 latency here, ms (log scale)"),
           "bytes": ("accuracy_vs_size.png", "file size, KiB (log scale)")}
@@ -67,7 +70,7 @@ def plot_tradeoff(rows: list[dict], cost: str, xlabel: str, path: Path) -> Path:
     colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(models)}
     markers = dict(zip(formats, "osD^vP*Xh<>"))
     scale = 1 / 1024 if cost == "bytes" else 1.0
-    fig, ax = plt.subplots(figsize=(10, 6.5))
+    fig, ax = plt.subplots(figsize=CHART_INCHES)
     for r in rows:
         ax.scatter(r[cost] * scale, 100 * r["test_accuracy"], color=colours[r["model"]],
                    marker=markers[r["format"]], s=55, alpha=0.85, edgecolors="none")
@@ -86,7 +89,11 @@ def plot_tradeoff(rows: list[dict], cost: str, xlabel: str, path: Path) -> Path:
     ax.set(xlabel=xlabel, ylabel="test accuracy %", title=f"mnist-edge zoo: accuracy against {xlabel.split(',')[0]}")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="lower right", ncol=2)
-    return save_figure(fig, path)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=CHART_DPI)
+    plt.close(fig)
+    return atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
 
 
 def write_report(result: dict, out_dir: Path) -> str:
