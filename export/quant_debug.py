@@ -64,8 +64,11 @@ def tflite_debugger(model, calibration: np.ndarray, debug_images: np.ndarray):
     """A QuantizationDebugger over the model quantized as export does, run on `debug_images`."""
     import tensorflow as tf
 
+    import warnings
+
     tf.get_logger().setLevel("ERROR")
-    with c_stdout_to_stderr():
+    with c_stdout_to_stderr(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice: the debugger uses it inside
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=_int8_converter(model, calibration),
             debug_dataset=lambda: ([image[None].astype(np.float32)] for image in debug_images))
