@@ -11,7 +11,9 @@ timed in interleaved rounds) and, for int8, the TFLM arena.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -24,14 +26,27 @@ DEFAULT_RUNS_DIR = Path("runs/zoo")
 INT8_FORMATS = ("tflite-int8", "onnx-int8")
 
 
-@dataclass
-class ZooModel:
-    """Where one zoo model's float Keras file and exports live, and how we got them."""
-
-    name: str
-    keras_path: Path
-    export_dir: Path  # holds manifest.json
-    origin: str  # "shipped", "cached run", "trained now"
+@contextlib.contextmanager
+def output_to(log_path: Path, enabled: bool = True):
+    """Send everything printed meanwhile, by Python or by C code (TensorFlow, tf2onnx), to a log file."""
+    if not enabled:
+        yield
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            log.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def shipped_sources(models_dir: Path) -> dict[str, Path]:
@@ -141,7 +156,8 @@ def median_latencies_ms(predictors: dict, image: np.ndarray, rounds: int, per_ro
 
 def run_zoo(models: list[str] | None = None, formats: list[str] | None = None, models_dir: Path = Path("models"),
             runs_dir: Path = DEFAULT_RUNS_DIR, data: str | None = None, train_missing: bool = True,
-            epochs: int = 20, limit: int | None = None, latency_runs: int = 200, progress: bool = True) -> dict:
+            epochs: int = 20, limit: int | None = None, latency_runs: int = 200, progress: bool = True,
+            verbose: bool = False) -> dict:
     """Gather one row per (model, format); returns the result dict the report writers take."""
     from runtime.bench_costs import model_macs
     from runtime.manifest import load_manifest
@@ -163,12 +179,14 @@ def run_zoo(models: list[str] | None = None, formats: list[str] | None = None, m
     bar = tqdm(names, desc="zoo", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
-        found = trained_model(name, Path(runs_dir), shipped, train_missing, data, epochs, limit)
-        if found is None:
-            skipped[name] = f"no run in {runs_dir / name} (pass --train to train it)"
-            continue
-        keras_path, origin = found
-        export_dir = exported(name, keras_path, Path(runs_dir) / name, shipped, formats, data)
+        log = Path(runs_dir) / f"{name}.log"  # training and converter chatter, kept out of the terminal
+        with output_to(log, enabled=not verbose):
+            found = trained_model(name, Path(runs_dir), shipped, train_missing, data, epochs, limit)
+            if found is None:
+                skipped[name] = f"no shipped model and no run in {Path(runs_dir) / name} (drop --no-train to train it)"
+                continue
+            keras_path, origin = found
+            export_dir = exported(name, keras_path, Path(runs_dir) / name, shipped, formats, data)
         manifest = load_manifest(export_dir)
         evaluated = float_eval(keras_path, mnist)
         float_pred = evaluated["test_probs"].argmax(1)
@@ -222,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-runs", type=int, default=200, help="timed single-image calls per artifact")
     parser.add_argument("--out", default="models/zoo", help="folder for zoo.{md,json} and the two PNGs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show training and converter output (else in <runs-dir>/<model>.log)")
     args = parser.parse_args(argv)
     for option in ("epochs", "latency_runs", "limit"):
         value = getattr(args, option)
@@ -235,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     try:
         result = run_zoo(split(args.models), split(args.formats), Path(args.models_dir), Path(args.runs_dir), args.data,
-                         not args.no_train, args.epochs, args.limit, args.latency_runs, not args.no_progress)
+                         not args.no_train, args.epochs, args.limit, args.latency_runs, not args.no_progress, args.verbose)
     except (ValueError, ManifestError, MnistDataError, FileNotFoundError) as exc:
         print(f"mnist-edge zoo: error: {exc}", file=sys.stderr)
         return 2
