@@ -202,7 +202,7 @@ def run_zoo(models: list[str] | None = None, formats: list[str] | None = None, m
                    "bytes": artifact.path.stat().st_size, "outputs": evaluated["outputs"],
                    "float_train_accuracy": evaluated["train_accuracy"], "float_test_accuracy": float_acc,
                    "test_accuracy": float((pred == mnist.y_test).mean()),
-                   "agreement_with_float": float((pred == float_pred).mean()), "file": str(artifact.path)}
+                   "agreement_with_float": float((pred == float_pred).mean()), "file": _shown(artifact.path)}
             row["accuracy_drop_pp"] = 100 * (float_acc - row["test_accuracy"])
             if fmt == "tflite-int8":
                 row["tflm_arena"] = tflm_arena(artifact)
@@ -217,6 +217,14 @@ def run_zoo(models: list[str] | None = None, formats: list[str] | None = None, m
             "test_images": int(len(mnist.y_test)), "latency": {"batch": 1, "threads": 1, "timed_calls": 10 * per_round,
                                                               "statistic": "median", "what": "Predictor.predict"},
             "machine": _machine(), "rows": rows, "skipped": skipped}
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when it lies below it (so the committed JSON holds no home folders)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _machine() -> dict:

@@ -79,8 +79,14 @@ def plot_tradeoff(rows: list[dict], cost: str, xlabel: str, path: Path) -> Path:
             color="black", lw=1.2, ls="--", zorder=0, label="Pareto front")
     for i in front:
         ax.scatter(rows[i][cost] * scale, 100 * rows[i]["test_accuracy"], s=160, facecolors="none", edgecolors="black")
-        ax.annotate(f"{rows[i]['model']}\n{rows[i]['format']}", (rows[i][cost] * scale, 100 * rows[i]["test_accuracy"]),
-                    textcoords="offset points", xytext=(6, -14), fontsize=7)
+    by_model: dict[str, list[int]] = {}
+    for i in front:
+        by_model.setdefault(rows[i]["model"], []).append(i)
+    for n, (model, members) in enumerate(by_model.items()):  # one label per model, alternately above and below
+        first = members[0]
+        ax.annotate(f"{model}: {', '.join(rows[i]['format'] for i in members)}",
+                    (rows[first][cost] * scale, 100 * rows[first]["test_accuracy"]), textcoords="offset points",
+                    xytext=(10, 8 if n % 2 else -16), fontsize=8)
     for m in models:
         ax.scatter([], [], color=colours[m], marker="o", label=m)
     for f in formats:
