@@ -16,14 +16,12 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 DEFAULT_RUNS_DIR = Path("runs/zoo")
-INT8_FORMATS = ("tflite-int8", "onnx-int8")
 
 
 @contextlib.contextmanager

@@ -11,8 +11,8 @@ digits on which the int8 model and the float model disagree.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +74,8 @@ def filter_maps(layer) -> tuple[np.ndarray, list[str]]:
     return np.stack(maps), captions
 
 
-def format_probs(fmt: str, model, float_probs: np.ndarray, images: np.ndarray, models_dir: Path) -> np.ndarray:
-    """Test-set probabilities of a format: the float Keras model, or an artifact from the manifest."""
+def format_probs(fmt: str, float_probs: np.ndarray, images: np.ndarray, models_dir: Path) -> np.ndarray:
+    """Test-set probabilities of a format: the float Keras model's, or an artifact's from the manifest."""
     if fmt == FLOAT_FORMAT:
         return float_probs
     from runtime.predictor import load_predictor
@@ -90,6 +90,100 @@ def pair_table(labels: np.ndarray, preds: np.ndarray) -> list[dict]:
     return [{"true": int(pairs[i, 0]), "predicted": int(pairs[i, 1]), "count": int(counts[i])} for i in order]
 
 
+@dataclass
+class Inputs:
+    """What every section of the report works from."""
+
+    model: object  # the float Keras model
+    images: np.ndarray  # uint8 (N, 28, 28) test images
+    labels: np.ndarray
+    x: np.ndarray  # the same as the model's float input (N, 28, 28, 1)
+    float_probs: np.ndarray
+    background: np.ndarray  # SHAP's reference sample of training images
+    method: str
+    out_dir: Path
+
+
+def attribution_section(d: Inputs) -> tuple[dict, dict]:
+    """Attributions for a correct and a misclassified digit of each class; (summary, files)."""
+    from train.explain_figures import plot_attributions
+
+    summary, files = {}, {}
+    for kind, indices in zip(("correct", "misclassified"), pick_examples(d.labels, d.float_probs.argmax(1))):
+        if not indices:
+            continue
+        result = attribute(d.model, d.x[indices], d.method, d.background)
+        summary[f"attributions_{kind}"] = {"indices": indices, "method": result.method, "note": result.note,
+                                           "max_sum_error": result.sum_error(d.float_probs[indices])}
+        files[f"attributions_{kind}"] = plot_attributions(
+            d.x[indices], result.values, d.float_probs[indices], d.labels[indices],
+            f"{result.method}: {kind} test digits, per candidate class (red favours, blue opposes)",
+            d.out_dir / f"attributions_{kind}.png").name
+    return summary, files
+
+
+def layer_section(d: Inputs, digit: int) -> tuple[dict, dict]:
+    """Filters of each convolution layer and its activations for one test digit."""
+    import keras
+
+    from train.explain_figures import plot_maps
+
+    files = {}
+    for layer in conv_layers(d.model):
+        maps, captions = filter_maps(layer)
+        files[f"filters_{layer.name}"] = plot_maps(
+            maps, captions, f"{layer.name}: {maps.shape[0]} filters {maps.shape[1]}x{maps.shape[2]}",
+            d.out_dir / f"filters_{layer.name}.png", cmap="bwr", symmetric=True).name
+        activation = keras.Model(d.model.inputs, layer.output).predict(d.x[digit:digit + 1], verbose=0)[0]
+        files[f"activations_{layer.name}"] = plot_maps(
+            np.moveaxis(activation, -1, 0), [f"#{c}" for c in range(activation.shape[-1])],
+            f"{layer.name} activations for test image {digit} (true {d.labels[digit]})",
+            d.out_dir / f"activations_{layer.name}.png", cmap="magma").name
+    return {"activation_digit": {"index": digit, "label": int(d.labels[digit])}}, files
+
+
+def error_section(d: Inputs, fmt: str, probs: np.ndarray) -> tuple[dict, dict]:
+    """A format's misclassified digits, by true class and by (true, predicted) pair."""
+    from train.explain_figures import plot_errors_by_pair
+    from train.report import plot_misclassified
+
+    preds = probs.argmax(1)
+    tag = fmt.replace("-", "_")
+    files = {
+        "errors_by_true_class": plot_misclassified(d.images, d.labels, preds,
+                                                   d.out_dir / f"errors_by_true_class_{tag}.png", fmt).name,
+        "errors_by_pair": plot_errors_by_pair(d.images, d.labels, preds,
+                                              f"{fmt}: misclassified test digits by (true, predicted) pair",
+                                              d.out_dir / f"errors_by_pair_{tag}.png").name,
+    }
+    return {"errors": {"format": fmt, "accuracy": float((preds == d.labels).mean()),
+                       "misclassified": int((preds != d.labels).sum()), "pairs": pair_table(d.labels, preds)}}, files
+
+
+def int8_section(d: Inputs, int8_format: str, int8_probs: np.ndarray) -> tuple[dict, dict]:
+    """The digits the int8 and the float model read differently: float-model attributions, both probability vectors."""
+    from train.explain_figures import plot_disagreements
+
+    float_pred = d.float_probs.argmax(1)
+    differ = np.flatnonzero(int8_probs.argmax(1) != float_pred)
+    summary = {"format": int8_format, "disagreements": int(len(differ)),
+               "agreement": float(1 - len(differ) / len(d.labels)),
+               "images": [{"index": int(i), "true": int(d.labels[i]), "float": int(float_pred[i]),
+                           "int8": int(int8_probs[i].argmax()),
+                           "float_probs": [round(float(p), 4) for p in d.float_probs[i]],
+                           "int8_probs": [round(float(p), 4) for p in int8_probs[i]]} for i in differ]}
+    shown = differ[:MAX_DISAGREEMENTS_SHOWN]
+    if not len(shown):
+        return {"int8_vs_float": summary}, {}
+    result = attribute(d.model, d.x[shown], d.method, d.background)
+    summary["attribution"] = f"{result.method} of the float model (the int8 model has no gradients)"
+    path = plot_disagreements(d.x[shown], d.float_probs[shown], int8_probs[shown], d.labels[shown], result.values,
+                              f"{int8_format} vs float: the {len(differ)} test digits they read differently "
+                              f"({result.method} of the float model)", d.out_dir / "int8_disagreements.png",
+                              int8_format)
+    return {"int8_vs_float": summary}, {"int8_disagreements": path.name}
+
+
 def explain(models_dir: Path, out_dir: Path, keras_path: Path | None = None, fmt: str = FLOAT_FORMAT,
             int8_format: str = "tflite-int8", method: str = "auto", digit: int = 0, limit: int | None = None,
             background_size: int = 100, data: str | None = None, progress: bool = True) -> dict:
@@ -100,8 +194,6 @@ def explain(models_dir: Path, out_dir: Path, keras_path: Path | None = None, fmt
     from runtime.manifest import load_manifest
     from runtime.mnist_data import load_mnist
     from train.dataset import to_model_input
-    from train.explain_figures import (plot_attributions, plot_disagreements, plot_errors_by_pair, plot_maps)
-    from train.report import plot_misclassified
 
     models_dir, out_dir = Path(models_dir), Path(out_dir)
     manifest = load_manifest(models_dir)
@@ -111,79 +203,30 @@ def explain(models_dir: Path, out_dir: Path, keras_path: Path | None = None, fmt
         manifest.artifact(name)  # fails early, naming what the manifest has
     method, why = choose_method(method)
     mnist = load_mnist(data)
-    x_test, y_test = (mnist.x_test[:limit], mnist.y_test[:limit]) if limit else (mnist.x_test, mnist.y_test)
-    if not 0 <= digit < len(x_test):
-        raise ValueError(f"--digit must be a test-image index in [0, {len(x_test) - 1}], got {digit}")
-    steps = tqdm(total=7, desc="explain", disable=not progress)
+    images, labels = (mnist.x_test[:limit], mnist.y_test[:limit]) if limit else (mnist.x_test, mnist.y_test)
+    if not 0 <= digit < len(images):
+        raise ValueError(f"--digit must be a test-image index in [0, {len(images) - 1}], got {digit}")
+    steps = tqdm(total=5, desc="explain", disable=not progress)
     model = keras.models.load_model(keras_path)
-    classes = int(model.output_shape[-1])
-    x = to_model_input(x_test)
-    float_probs = model.predict(x, batch_size=512, verbose=0)
-    float_pred = float_probs.argmax(1)
-    rng = np.random.default_rng(BACKGROUND_SEED)
-    background = to_model_input(mnist.x_train[np.sort(rng.choice(len(mnist.x_train), background_size, replace=False))])
+    x = to_model_input(images)
+    picks = np.sort(np.random.default_rng(BACKGROUND_SEED).choice(len(mnist.x_train), background_size, replace=False))
+    d = Inputs(model, images, labels, x, model.predict(x, batch_size=512, verbose=0),
+               to_model_input(mnist.x_train[picks]), method, out_dir)
+    summary = {"model": str(keras_path), "outputs": int(model.output_shape[-1]), "test_images": int(len(labels)),
+               "float_accuracy": float((d.float_probs.argmax(1) == labels).mean()), "method": method,
+               "method_why": why, "files": {}}
     steps.update()
-
-    summary = {"model": str(keras_path), "outputs": classes, "test_images": int(len(y_test)),
-               "float_accuracy": float((float_pred == y_test).mean()), "method": method, "method_why": why, "files": {}}
-    correct, wrong = pick_examples(y_test, float_pred)
-    for kind, indices in (("correct", correct), ("misclassified", wrong)):
-        if not indices:
-            continue
-        result = attribute(model, x[indices], method, background)
-        error = result.sum_error(float_probs[indices])
-        summary[f"attributions_{kind}"] = {"indices": indices, "method": result.method, "note": result.note,
-                                           "max_sum_error": error}
-        path = plot_attributions(x[indices], result.values, float_probs[indices], y_test[indices],
-                                 f"{result.method}: {kind} test digits, per candidate class (red favours, blue opposes)",
-                                 out_dir / f"attributions_{kind}.png")
-        summary["files"][f"attributions_{kind}"] = path.name
+    sections = (lambda: attribution_section(d), lambda: layer_section(d, digit),
+                lambda: error_section(d, fmt, format_probs(fmt, d.float_probs, images, models_dir)),
+                lambda: int8_section(d, int8_format, format_probs(int8_format, d.float_probs, images, models_dir)))
+    for section in sections:
+        part, files = section()
+        summary.update(part)
+        summary["files"].update(files)
         steps.update()
-
-    for layer in conv_layers(model):
-        maps, captions = filter_maps(layer)
-        path = plot_maps(maps, captions, f"{layer.name}: {maps.shape[0]} filters {maps.shape[1]}x{maps.shape[2]}",
-                         out_dir / f"filters_{layer.name}.png", cmap="bwr", symmetric=True)
-        summary["files"][f"filters_{layer.name}"] = path.name
-        activation = keras.Model(model.inputs, layer.output).predict(x[digit:digit + 1], verbose=0)[0]
-        path = plot_maps(np.moveaxis(activation, -1, 0), [f"#{c}" for c in range(activation.shape[-1])],
-                         f"{layer.name} activations for test image {digit} (true {y_test[digit]})",
-                         out_dir / f"activations_{layer.name}.png", cmap="magma")
-        summary["files"][f"activations_{layer.name}"] = path.name
-    summary["activation_digit"] = {"index": digit, "label": int(y_test[digit])}
-    steps.update()
-
-    probs = format_probs(fmt, model, float_probs, x_test, models_dir)
-    preds = probs.argmax(1)
-    summary["errors"] = {"format": fmt, "accuracy": float((preds == y_test).mean()),
-                         "misclassified": int((preds != y_test).sum()), "pairs": pair_table(y_test, preds)}
-    tag = fmt.replace("-", "_")
-    path = plot_misclassified(x_test, y_test, preds, out_dir / f"errors_by_true_class_{tag}.png", fmt)
-    summary["files"]["errors_by_true_class"] = path.name
-    path = plot_errors_by_pair(x_test, y_test, preds, f"{fmt}: misclassified test digits by (true, predicted) pair",
-                               out_dir / f"errors_by_pair_{tag}.png")
-    summary["files"]["errors_by_pair"] = path.name
-    steps.update()
-
-    int8_probs = format_probs(int8_format, model, float_probs, x_test, models_dir)
-    differ = np.flatnonzero(int8_probs.argmax(1) != float_pred)
-    shown = differ[:MAX_DISAGREEMENTS_SHOWN]
-    summary["int8_vs_float"] = {
-        "format": int8_format, "disagreements": int(len(differ)), "agreement": float(1 - len(differ) / len(y_test)),
-        "images": [{"index": int(i), "true": int(y_test[i]), "float": int(float_pred[i]), "int8": int(int8_probs[i].argmax()),
-                    "float_probs": [round(float(p), 4) for p in float_probs[i]],
-                    "int8_probs": [round(float(p), 4) for p in int8_probs[i]]} for i in differ]}
-    if len(shown):
-        result = attribute(model, x[shown], method, background)
-        summary["int8_vs_float"]["attribution"] = f"{result.method} of the float model (the int8 model has no gradients)"
-        path = plot_disagreements(x[shown], float_probs[shown], int8_probs[shown], y_test[shown], result.values,
-                                  f"{int8_format} vs float: the {len(differ)} test digits they read differently "
-                                  f"({result.method} of the float model)", out_dir / "int8_disagreements.png", int8_format)
-        summary["files"]["int8_disagreements"] = path.name
-    steps.update(2)
+    steps.close()
     atomic_write_json(out_dir / "explain.json", summary, overwrite=True)
     atomic_write_text(out_dir / "README.md", readme(summary), overwrite=True)
-    steps.close()
     return summary
 
 
