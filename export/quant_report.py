@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +22,24 @@ from export.quant_debug import IDEAL_RMSE_OVER_SCALE, LOOK_RMSE_OVER_SCALE
 INT8_FORMATS = ("tflite-int8", "onnx-int8")
 
 
-def _evaluate(blob: bytes, suffix: str, images: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
-    """Accuracy, agreement with the shipped artifact's predictions, and size of a model given as bytes."""
+def _evaluate(blob: bytes, suffix: str, images: np.ndarray, labels: np.ndarray, reference: np.ndarray,
+              float_probs: np.ndarray) -> dict:
+    """Size, accuracy, agreement with the shipped artifact and with the float model, of a model given as bytes."""
     from runtime.predictor import load_predictor
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"variant{suffix}"
         path.write_bytes(blob)
-        pred = load_predictor(path, verify=False).predict(images).argmax(1)
+        probs = load_predictor(path, verify=False).predict(images)
+    pred = probs.argmax(1)
     return {"bytes": len(blob), "accuracy": float((pred == labels).mean()),
-            "agreement_with_artifact": float((pred == reference).mean())}
+            "agreement_with_artifact": float((pred == reference).mean()),
+            "agreement_with_float": float((pred == float_probs.argmax(1)).mean()),
+            "mean_abs_prob_diff_vs_float": float(np.abs(probs - float_probs).mean())}
 
 
-def tflite_report(artifact, keras_model, calibration, debug_images, images, labels, worst: int) -> dict:
+def tflite_report(artifact, keras_model, calibration, debug_images, images, labels, float_probs,
+                  worst: int) -> dict:
     from export.quant_debug import quantized_activations_tflite, tflite_debugger, tflite_layer_rows, tflite_variant
     from runtime.predictor import load_predictor
 
@@ -46,10 +52,12 @@ def tflite_report(artifact, keras_model, calibration, debug_images, images, labe
         r["in_artifact"] = r["tensor"] in expected
     ranked = sorted(rows, key=lambda r: -r["rmse_over_scale"])[:worst]
     reference = load_predictor(artifact.path, verify=False).predict(images).argmax(1)
-    variants = [{"kept_float": [], **_evaluate(tflite_variant(debugger, []), ".tflite", images, labels, reference)}]
+    evaluate = partial(_evaluate, suffix=".tflite", images=images, labels=labels, reference=reference,
+                       float_probs=float_probs)
+    variants = [{"kept_float": [], **evaluate(tflite_variant(debugger, []))}]
     for r in ranked:
         try:
-            variant = _evaluate(tflite_variant(debugger, [r["tensor"]]), ".tflite", images, labels, reference)
+            variant = evaluate(tflite_variant(debugger, [r["tensor"]]))
         except Exception as exc:  # the converter refuses some denylists: report it
             variant = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         variants.append({"kept_float": [r["tensor"]], "layer": r["layer"], **variant})
@@ -59,7 +67,8 @@ def tflite_report(artifact, keras_model, calibration, debug_images, images, labe
             "missing_from_report": [t for t in expected if t not in reported], "variants": variants}
 
 
-def onnx_report(artifact, fp32_path: Path, calibration, debug_images, images, labels, worst: int) -> dict:
+def onnx_report(artifact, fp32_path: Path, calibration, debug_images, images, labels, float_probs,
+                worst: int) -> dict:
     from export.quant_debug import onnx_layer_rows, onnx_variant, quantized_activations_onnx
     from runtime.predictor import load_predictor
 
@@ -71,10 +80,12 @@ def onnx_report(artifact, fp32_path: Path, calibration, debug_images, images, la
     candidates = [r for r in rows if r["kind"] == "activation" and r["node"]]
     ranked = sorted(candidates, key=lambda r: r["sqnr_local_db"])[:worst]
     reference = load_predictor(artifact.path, verify=False).predict(images).argmax(1)
-    variants = [{"kept_float": [], **_evaluate(onnx_variant(fp32_path, calibration, []), ".onnx", images, labels, reference)}]
+    evaluate = partial(_evaluate, suffix=".onnx", images=images, labels=labels, reference=reference,
+                       float_probs=float_probs)
+    variants = [{"kept_float": [], **evaluate(onnx_variant(fp32_path, calibration, []))}]
     for r in ranked:
         try:
-            variant = _evaluate(onnx_variant(fp32_path, calibration, [r["node"]]), ".onnx", images, labels, reference)
+            variant = evaluate(onnx_variant(fp32_path, calibration, [r["node"]]))
         except Exception as exc:
             variant = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         variants.append({"kept_float": [r["node"]], "layer": r["layer"], **variant})
@@ -110,15 +121,16 @@ def quant_report(models_dir: Path, out_dir: Path, formats: list[str] | None = No
     debug_images = (images[:debug_count] / np.float32(255))[..., None]
     keras_path = folder / manifest.data["source_model"]["file"]
     model = keras.models.load_model(keras_path)
-    float_accuracy = float((model.predict((images / np.float32(255))[..., None], batch_size=512, verbose=0).argmax(1)
-                            == labels).mean())
+    float_probs = model.predict((images / np.float32(255))[..., None], batch_size=512, verbose=0)
+    float_accuracy = float((float_probs.argmax(1) == labels).mean())
     reports = []
     for artifact in tqdm(artifacts, desc="quant-report", disable=not progress):
         if artifact.format == "tflite-int8":
-            reports.append(tflite_report(artifact, model, calibration, debug_images, images, labels, worst))
+            reports.append(tflite_report(artifact, model, calibration, debug_images, images, labels, float_probs,
+                                         worst))
         else:
             fp32 = manifest.artifact("onnx-fp32").path
-            reports.append(onnx_report(artifact, fp32, calibration, debug_images, images, labels, worst))
+            reports.append(onnx_report(artifact, fp32, calibration, debug_images, images, labels, float_probs, worst))
     result = {"source_model": keras_path.name, "outputs": int(model.output_shape[-1]), "float_accuracy": float_accuracy,
               "test_images": int(len(labels)), "debug_images": int(len(debug_images)),
               "calibration_images": int(len(calibration)), "reports": reports,

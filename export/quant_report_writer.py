@@ -12,20 +12,22 @@ from runtime.results import pyplot, save_figure
 def _variant_lines(report: dict, float_accuracy: float) -> list[str]:
     base = report["variants"][0]
     lines = [
-        "| quantized model | kept float | size KiB | accuracy % | vs all-int8 pp | agreement with artifact % |",
-        "|---|---|---:|---:|---:|---:|",
-        f"| shipped artifact | - | {report['artifact_bytes'] / 1024:.1f} | {100 * report['artifact_accuracy']:.2f} | - | 100.00 |",
+        "| quantized model | kept float | size KiB | accuracy % | vs all-int8 pp | agreement with artifact % "
+        "| agreement with float % | mean abs prob diff vs float |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+        f"| shipped artifact | - | {report['artifact_bytes'] / 1024:.1f} | {100 * report['artifact_accuracy']:.2f} | - | 100.00 | - | - |",
     ]
     for v in report["variants"]:
         label = "all int8 (re-quantized here)" if not v["kept_float"] else f"`{v['layer']}` float"
         if "error" in v:
-            lines.append(f"| {label} | {', '.join(v['kept_float'])} | - | - | - | {v['error']} |")
+            lines.append(f"| {label} | {', '.join(v['kept_float'])} | - | - | - | {v['error']} | - | - |")
             continue
         lines.append(f"| {label} | {'<br>'.join(f'`{k}`' for k in v['kept_float']) or '-'} | {v['bytes'] / 1024:.1f} "
                      f"| {100 * v['accuracy']:.2f} | {100 * (v['accuracy'] - base['accuracy']):+.2f} "
-                     f"| {100 * v['agreement_with_artifact']:.2f} |")
+                     f"| {100 * v['agreement_with_artifact']:.2f} | {100 * v['agreement_with_float']:.2f} "
+                     f"| {v['mean_abs_prob_diff_vs_float']:.2e} |")
     lines.append(f"| float model (Keras) | everything | - | {100 * float_accuracy:.2f} "
-                 f"| {100 * (float_accuracy - base['accuracy']):+.2f} | - |")
+                 f"| {100 * (float_accuracy - base['accuracy']):+.2f} | - | 100.00 | 0 |")
     return lines
 
 
@@ -105,7 +107,8 @@ def summary_lines(result: dict) -> list[str]:
                 lines.append(f"  keep {v['layer']} float: failed ({v['error']})")
             else:
                 lines.append(f"  keep {v['layer']} float: {100 * v['accuracy']:.2f} % "
-                             f"({100 * (v['accuracy'] - base['accuracy']):+.2f} pp), "
+                             f"({100 * (v['accuracy'] - base['accuracy']):+.2f} pp), agreement with float "
+                             f"{100 * v['agreement_with_float']:.2f} % (all int8: {100 * base['agreement_with_float']:.2f} %), "
                              f"{v['bytes'] / 1024:.1f} KiB ({(v['bytes'] - base['bytes']) / 1024:+.1f} KiB)")
     return lines
 
