@@ -8,6 +8,8 @@ from pathlib import Path
 from runtime.files import atomic_write_json, atomic_write_text
 from runtime.results import pyplot, save_figure
 
+SQNR_AXIS_DB = 100
+
 
 def _variant_lines(report: dict, float_accuracy: float) -> list[str]:
     base = report["variants"][0]
@@ -81,12 +83,18 @@ def plot_report(report: dict, result: dict, path: Path) -> Path:
         fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.6))
         labels = [f"{i} {r['layer']} ({r['op']})" for i, r in enumerate(rows)]
         y = range(len(rows))
-        ax.barh([i - 0.2 for i in y], [r["sqnr_local_db"] for r in rows], height=0.4, label="local",
+        shown = lambda v: 0 if math.isnan(v) else min(v, SQNR_AXIS_DB)  # noqa: E731
+        ax.barh([i - 0.2 for i in y], [shown(r["sqnr_local_db"]) for r in rows], height=0.4, label="local",
                 color=["#c44e52" if r["tensor"] in worst else "#4c72b0" for r in rows])
-        ax.barh([i + 0.2 for i in y], [0 if math.isnan(r["sqnr_cumulative_db"]) else r["sqnr_cumulative_db"] for r in rows],
-                height=0.4, label="cumulative", color="#dd8452")
+        ax.barh([i + 0.2 for i in y], [shown(r["sqnr_cumulative_db"]) for r in rows], height=0.4, label="cumulative",
+                color="#dd8452")
+        for i, r in enumerate(rows):
+            if r["sqnr_local_db"] > SQNR_AXIS_DB:
+                ax.text(SQNR_AXIS_DB, i - 0.2, " exact", va="center", fontsize=7)
         ax.set_yticks(list(y), labels)
-        ax.set(xlabel="SQNR, dB (higher is better)")
+        ax.set_xlim(0, SQNR_AXIS_DB * 1.12)
+        ax.set(xlabel=f"SQNR, dB (higher is better; {SQNR_AXIS_DB} and above drawn at {SQNR_AXIS_DB}: no rounding, "
+                      "the tensor shares its input's scale)")
     ax.invert_yaxis()
     ax.tick_params(labelsize=8)
     ax.legend(fontsize=8)
