@@ -1,1 +1,1 @@
-"""Benchmarks: scripts that measure, print a Markdown table and write JSON (+ PNG). Nothing imports bench/."""
+"""Benchmarks: runtime latency, training speed, camera FPS, the model zoo across formats; each prints a Markdown table and writes JSON + PNG."""

@@ -157,7 +157,7 @@ def run_zoo(models: list[str] | None = None, formats: list[str] | None = None, m
             epochs: int = 20, limit: int | None = None, latency_runs: int = 200, progress: bool = True,
             verbose: bool = False) -> dict:
     """Gather one row per (model, format); returns the result dict the report writers take."""
-    from runtime.bench_costs import model_macs
+    from bench.costs import model_macs
     from runtime.manifest import load_manifest
     from runtime.mnist_data import load_mnist
     from runtime.predictor import load_predictor

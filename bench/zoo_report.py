@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from runtime.files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from runtime.results import pyplot
+from train.charts import pyplot
 
 CHART_INCHES, CHART_DPI = (10, 6.5), 100  # fixed size, no tight cropping: every chart is 1000 x 650 pixels
 

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
-from runtime.files import atomic_write_json, atomic_write_text
-from runtime.results import pyplot, save_figure
+from runtime.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 SQNR_AXIS_DB = 100
+
+
+def _pyplot():
+    """matplotlib on the Agg backend (export/ does not import train/, where the other charts' helper lives)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_png(fig, path: Path) -> Path:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
 
 
 def _variant_lines(report: dict, float_accuracy: float) -> list[str]:
@@ -66,7 +83,7 @@ def to_markdown(report: dict, result: dict) -> str:
 
 
 def plot_report(report: dict, result: dict, path: Path) -> Path:
-    plt = pyplot()
+    plt = _pyplot()
     worst = set(report["worst"])
     if report["metric"] == "rmse_over_scale":
         rows = report["rows"]
@@ -100,7 +117,7 @@ def plot_report(report: dict, result: dict, path: Path) -> Path:
     ax.legend(fontsize=8)
     names = ", ".join(next(r["layer"] for r in report["rows"] if r["tensor"] == w) for w in report["worst"])
     ax.set_title(f"{report['format']}: per-tensor quantization error; worst (red): {names}", fontsize=9)
-    return save_figure(fig, path)
+    return _save_png(fig, path)
 
 
 def summary_lines(result: dict) -> list[str]:

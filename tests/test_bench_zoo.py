@@ -71,7 +71,7 @@ def test_params_and_macs_match_the_keras_layers(zoo):
 
 def test_the_seed_cnn_has_the_notebook_mac_count(tmp_path):
     from export.tflite import to_tflite_fp32
-    from runtime.bench_costs import model_macs
+    from bench.costs import model_macs
     from train.models import build_cnn
 
     model = build_cnn()

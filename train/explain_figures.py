@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.files import atomic_write_bytes
-from runtime.results import pyplot
+from train.charts import pyplot
 
 DPI = 100
 CELL = 1.2  # inches per image cell
