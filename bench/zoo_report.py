@@ -82,11 +82,12 @@ def plot_tradeoff(rows: list[dict], cost: str, xlabel: str, path: Path) -> Path:
     by_model: dict[str, list[int]] = {}
     for i in front:
         by_model.setdefault(rows[i]["model"], []).append(i)
-    for n, (model, members) in enumerate(by_model.items()):  # one label per model, alternately above and below
+    ranked = sorted(by_model.items(), key=lambda kv: -rows[kv[1][0]]["test_accuracy"])
+    for n, (model, members) in enumerate(ranked):  # one label per model, most accurate first: above, below, above...
         first = members[0]
         ax.annotate(f"{model}: {', '.join(rows[i]['format'] for i in members)}",
                     (rows[first][cost] * scale, 100 * rows[first]["test_accuracy"]), textcoords="offset points",
-                    xytext=(10, 8 if n % 2 else -16), fontsize=8)
+                    xytext=(10, -16 if n % 2 else 6), fontsize=8)
     for m in models:
         ax.scatter([], [], color=colours[m], marker="o", label=m)
     for f in formats:
