@@ -17,7 +17,7 @@ SUBCOMMANDS = {
     "camera": ("camera_demo.cli", "live digit reading from a webcam, Pi camera, video or images"),
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
-    "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS)"),
+    "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS), field (hard frames)"),
     "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
     "zoo": ("bench.zoo", "every notebook model in every export format: accuracy, size, MACs, latency, TFLM arena, Pareto charts"),
@@ -28,7 +28,7 @@ SUBCOMMANDS = {
 # A missing third-party module -> the extra that installs it (a Pi has only `runtime`).
 EXTRA_FOR_MODULE = {
     "tensorflow": "train", "keras": "train", "tf2onnx": "export", "onnx": "export", "tflite_micro": "tflm",
-    "matplotlib": "bench", "tqdm": "export", "ai_edge_litert": "runtime",
+    "matplotlib": "bench", "PIL": "bench", "tqdm": "export", "ai_edge_litert": "runtime",
     "onnxruntime": "runtime", "cv2": "runtime", "shap": "explain",
 }
 
