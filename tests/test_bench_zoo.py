@@ -122,3 +122,14 @@ def test_pareto_fronts_and_charts(zoo):
 def test_unknown_model_is_a_clear_error(tmp_path, capsys):
     assert zoo_main(["--models", "resnet", "--out", str(tmp_path), "--no-progress"]) == 2
     assert "resnet" in capsys.readouterr().err
+
+
+def test_shipped_models_are_found_in_models_and_its_subfolders(tmp_path):
+    from bench.zoo import shipped_sources
+
+    for folder, source in ((tmp_path, "cnn_aug.keras"), (tmp_path / "edge", "edge_cnn.keras"), (tmp_path / "old", "gone.keras")):
+        folder.mkdir(exist_ok=True)
+        (folder / "manifest.json").write_text(json.dumps({"source_model": {"file": source}}))
+        if source != "gone.keras":  # a manifest whose source model is missing is not a shipped model
+            (folder / source).write_bytes(b"keras")
+    assert shipped_sources(tmp_path) == {"cnn_aug": tmp_path, "edge_cnn": tmp_path / "edge"}
