@@ -59,6 +59,14 @@ def to_markdown(result: dict) -> str:
             f"| {r['accuracy_drop_pp']:+.2f} | {r['latency_ms']:.3f} | {_arena(r)} | {pareto} |")
     for name, why in result.get("skipped", {}).items():
         lines.append(f"| {name} | - | - | - | - | - | - | - | - | - | - | skipped: {why} |")
+    origins: dict[str, list[str]] = {}
+    for r in rows:
+        if r["model"] not in origins.get(r["origin"], []):
+            origins.setdefault(r["origin"], []).append(r["model"])
+    lines += ["", "Where each float model came from: " + "; ".join(
+        f"{origin}: {', '.join(names)}" for origin, names in origins.items())
+        + " (shipped: a manifest in models/ or a subfolder; a run: runs/zoo/<model>/, trained with the notebook's "
+        "recipe, see its config.json)."]
     return "\n".join(lines) + "\n"
 
 
