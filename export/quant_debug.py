@@ -108,7 +108,9 @@ def tflite_layer_rows(debugger) -> list[dict]:
                    key=len, default=checked["name"])
         scale = float(checked["quantization_parameters"]["scales"][0])
         rmse = float(np.sqrt(stats["mean_squared_error"]))
-        rows.append({"tensor": name, "layer": short_name(name), "op": producer[op["inputs"][0]],
+        # The converter names the model's output after the SavedModel call (StatefulPartitionedCall:0).
+        layer = "model output" if name.startswith("StatefulPartitionedCall") else short_name(name)
+        rows.append({"tensor": name, "layer": layer, "op": producer[op["inputs"][0]],
                      "elements": int(stats["num_elements"]), "scale": scale,
                      "zero_point": int(checked["quantization_parameters"]["zero_points"][0]),
                      "mean_error": float(stats["mean_error"]), "max_abs_error": float(stats["max_abs_error"]),
