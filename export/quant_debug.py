@@ -234,18 +234,36 @@ def quantized_activations_onnx(int8_path: Path) -> list[str]:
             for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] not in initializers]
 
 
-def onnx_variant(fp32_path: Path, calibration: np.ndarray, exclude: list[str]) -> bytes:
-    """Export's ONNX int8 recipe (QDQ, S8S8, per-channel) with the `exclude` nodes left float."""
+def float_nodes_for(graph, tensor: str) -> list[str]:
+    """Names of the float graph's nodes that compute `tensor`: its producer, and the Conv/Gemm under a ReLU.
+
+    Looked up by tensor, not node name: tf2onnx numbers some node names (Conv__91) per conversion, so the
+    names in the int8 artifact need not be those of the float model it is re-quantized from.
+    """
+    producer = {out: node for node in graph.node for out in node.output}
+    node = producer.get(tensor)
+    if node is None:
+        raise ValueError(f"no node computes {tensor!r} in the float ONNX model")
+    names = [node.name]
+    if node.op_type in ("Relu", "Clip") and node.input[0] in producer:  # the quantizer folds these into the QDQ pair
+        names.insert(0, producer[node.input[0]].name)
+    return names
+
+
+def onnx_variant(fp32_path: Path, calibration: np.ndarray, keep_float: list[str]) -> bytes:
+    """Export's ONNX int8 recipe (QDQ, S8S8, per-channel) with the layers computing the `keep_float` tensors left float."""
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         prepared = prepared_float(fp32_path, tmp)
+        graph = onnx.load(str(prepared)).graph
+        exclude = [name for tensor in keep_float for name in float_nodes_for(graph, tensor)]
         out = tmp / "int8.onnx"
         reader = _Reader(calibration, _input_name(prepared))
         quantize_static(str(prepared), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
-                        weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=list(exclude))
+                        weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude)
         proto = onnx.load(str(out))
         onnx.checker.check_model(proto)
         return proto.SerializeToString()

@@ -77,7 +77,7 @@ def onnx_report(artifact, fp32_path: Path, calibration, debug_images, images, la
     reported = {r["tensor"] for r in rows if r["kind"] == "activation"}
     for r in rows:
         r["in_artifact"] = r["kind"] == "weight" or r["tensor"] in expected
-    candidates = [r for r in rows if r["kind"] == "activation" and r["node"]]
+    candidates = [r for r in rows if r["kind"] == "activation" and r["op"] not in ("input", "Reshape", "Transpose")]
     ranked = sorted(candidates, key=lambda r: r["sqnr_local_db"])[:worst]
     reference = load_predictor(artifact.path, verify=False).predict(images).argmax(1)
     evaluate = partial(_evaluate, suffix=".onnx", images=images, labels=labels, reference=reference,
@@ -85,10 +85,10 @@ def onnx_report(artifact, fp32_path: Path, calibration, debug_images, images, la
     variants = [{"kept_float": [], **evaluate(onnx_variant(fp32_path, calibration, []))}]
     for r in ranked:
         try:
-            variant = evaluate(onnx_variant(fp32_path, calibration, [r["node"]]))
+            variant = evaluate(onnx_variant(fp32_path, calibration, [r["tensor"]]))
         except Exception as exc:
             variant = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-        variants.append({"kept_float": [r["node"]], "layer": r["layer"], **variant})
+        variants.append({"kept_float": [r["tensor"]], "layer": r["layer"], **variant})
     return {"format": artifact.format, "tool": "onnxruntime.quantization.qdq_loss_debug", "rows": rows,
             "worst": [r["tensor"] for r in ranked], "metric": "sqnr_local_db",
             "artifact_accuracy": float((reference == labels).mean()), "artifact_bytes": artifact.path.stat().st_size,
