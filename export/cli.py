@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-drop-quant", type=float, default=None, metavar="PP",
                         help="accuracy quantized exports may lose, percentage points (default 0.10)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--recover", action="store_true",
+                        help="only finish (or clean up) an export into --out that was killed, then exit")
     return parser
 
 
@@ -74,6 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.files import ArtifactExistsError
     from runtime.mnist_data import MnistDataError
 
+    if args.recover:
+        from export.staging import recover
+
+        try:
+            print(recover(args.out) or f"{args.out}: nothing to recover")
+        except (OSError, RuntimeError) as exc:
+            print(f"mnist-edge export: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
     if args.m4_images <= 0:
         parser.error(f"--m4-images must be positive, got {args.m4_images}")
@@ -96,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mnist-edge export: error: {exc}", file=sys.stderr)
         return 2
     print(report.table)
+    for why in report.kept.values():
+        print(f"kept: {why}", file=sys.stderr)
     if report.micro:
         print(f"TFLM bundle: {Path(args.out) / 'micro'} (arena {report.micro['arena']['recommended_bytes']:,} bytes, "
               f"ops {', '.join(report.micro['ops'])})")

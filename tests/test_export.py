@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -248,3 +249,40 @@ def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys):
     assert code == 1
     assert "| onnx-int8 | onnxruntime | FAILED |" in captured.out
     assert "FAILED: onnx-int8" in captured.err
+
+
+def test_a_failing_export_is_marked_and_never_replaces_a_passing_file(small_npz, tmp_path):
+    from export.formats import Tolerance
+
+    impossible = {"tflite-dynamic": Tolerance(min_agreement=1.0, max_accuracy_drop_pp=-1.0)}
+    fresh = tmp_path / "fresh"
+    report = export_model(SOURCE, fresh, formats=["tflite-dynamic"], data=str(small_npz), tolerances=impossible,
+                          progress=False)
+    assert not report.ok
+    assert load_manifest(fresh).artifact("tflite-dynamic").status == "failed"  # no passing file to keep: marked
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for path in MODELS.glob("mnist_cnn.*"):
+        shutil.copy(path, shipped / path.name)
+    shutil.copy(MODELS / "manifest.json", shipped / "manifest.json")
+    before = sha256_of(shipped / "mnist_cnn.dynamic.tflite")
+    report = export_model(SOURCE, shipped, formats=["tflite-dynamic"], data=str(small_npz), tolerances=impossible,
+                          force=True, progress=False)
+    assert not report.ok and "tflite-dynamic" in report.kept
+    assert sha256_of(shipped / "mnist_cnn.dynamic.tflite") == before
+    artifact = load_manifest(shipped).artifact("tflite-dynamic")
+    assert artifact.passed
+    artifact.verify()
+
+
+def test_a_new_int8_model_without_a_bundle_retires_the_old_bundle(small_npz, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copytree(MODELS / "micro", out / "micro")
+    shutil.copy(MODELS / "mnist_cnn.int8.tflite", out / "mnist_cnn.int8.tflite")
+    report = export_model(SOURCE, out, formats=[INT8_FORMAT], micro=False, data=str(small_npz),
+                          calibration_size=100, calibration_seed=5, force=True, progress=False)
+    assert report.ok, report.table
+    assert not (out / "micro").exists()  # a bundle of another int8 model would be silently wrong
+    load_manifest(out).artifact(INT8_FORMAT).verify()
+    assert not list(out.glob(".export-*"))

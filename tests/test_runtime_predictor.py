@@ -203,3 +203,68 @@ def test_predict_cli_on_the_test_set(mnist_path, capsys):
     assert "of 1,000 digits" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--threads", "0"])
+
+
+@pytest.mark.parametrize("manifest_text", ["{not json", '{"schema": 1}', "", '{"schema": 1, "artifacts": ["x"]}'])
+def test_an_unreadable_manifest_beside_a_model_fails_closed(tmp_path, manifest_text):
+    folder = _copy_models(tmp_path)
+    path = folder / MANIFEST.artifact("tflite-int8").path.name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # corrupted too: loading it unchecked would give wrong answers silently
+    path.write_bytes(bytes(data))
+    (folder / "manifest.json").write_text(manifest_text)
+    with pytest.raises(ManifestError):
+        load_predictor(path)
+    assert load_predictor(path, verify=False).predict(np.zeros((1, 28, 28), np.uint8)).shape == (1, 10)  # by choice
+
+
+@pytest.mark.parametrize("field, value, message", [("file", 5, "'file' must be str"), ("bytes", "12", "'bytes' must be int"),
+                                                   ("input", [], "'input' must be dict"), ("status", "meh", "status must be")])
+def test_manifest_fields_of_the_wrong_type(tmp_path, field, value, message):
+    import json
+
+    folder = _copy_models(tmp_path)
+    data = json.loads(MANIFEST.path.read_text())
+    data["artifacts"][0][field] = value
+    (folder / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=message):
+        load_manifest(folder)
+
+
+def test_an_artifact_that_failed_parity_is_refused_unless_asked(tmp_path):
+    import json
+
+    folder = _copy_models(tmp_path)
+    data = json.loads(MANIFEST.path.read_text())
+    entry = next(e for e in data["artifacts"] if e["format"] == "tflite-dynamic")
+    entry["status"], entry["parity"]["passed"], entry["parity"]["failures"] = "failed", False, ["agreement 99.1 % < 100 %"]
+    (folder / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="failed its parity check at export \\(agreement 99.1"):
+        load_predictor("tflite-dynamic", manifest=folder)
+    with pytest.raises(ManifestError, match="allow_failed"):
+        load_predictor(folder / entry["file"])
+    assert load_predictor("tflite-dynamic", manifest=folder, allow_failed=True).format == "tflite-dynamic"
+
+
+@pytest.mark.parametrize("threads", [0, 65, 100000])
+def test_threads_are_bounded(threads, capsys):
+    from runtime.cli import main
+
+    with pytest.raises(ValueError, match="from 1 to 64"):
+        load_predictor("tflite-int8", threads=threads)
+    with pytest.raises(SystemExit) as info:
+        main(["--threads", str(threads), "--limit", "10"])
+    assert info.value.code == 2 and "--threads must be from 1 to 64" in capsys.readouterr().err
+
+
+def test_float_frames_outside_0_1_follow_the_predict_rule(mnist):
+    from runtime.preprocess import FrameError, to_gray
+
+    frame = np.full((64, 64), 255.0)  # a float64 frame holding 0-255: the common mistake
+    frame[20:44, 28:36] = 0.0
+    predictor = load_predictor("tflite-int8")
+    with pytest.raises(FrameError, match="float frames must lie in \\[0, 1\\]"):
+        predictor.read_digits(frame)
+    with pytest.raises(InputError, match="float images must lie in \\[0, 1\\]"):
+        predictor.predict(mnist.x_test[:1].astype(np.float64))
+    assert to_gray(frame / 255.0).max() == 255  # in range: accepted as before

@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import keras
@@ -92,17 +92,50 @@ def _optimizer(config: TrainConfig, steps: int) -> keras.optimizers.Optimizer:
 
 
 def _completed_epochs(log_path: Path) -> tuple[int, float]:
-    """Epochs already in a run's CSV log, and the best val_accuracy among them."""
+    """Epochs already in a run's CSV log, and the best val_accuracy among them; a corrupt log is a ValueError."""
     if not log_path.exists():
         return 0, -np.inf
-    with log_path.open() as handle:
-        rows = list(csv.DictReader(handle))
-    best = max((float(r["val_accuracy"]) for r in rows if r.get("val_accuracy", "NA") != "NA"), default=-np.inf)
+    try:
+        with log_path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "epoch" not in reader.fieldnames:
+                raise ValueError("no 'epoch' column")
+            rows = list(reader)
+        epochs = [int(r["epoch"]) for r in rows]
+        if epochs != list(range(len(epochs))):
+            raise ValueError(f"epochs {epochs[:5]}... are not 0, 1, 2...")
+        values = [r.get("val_accuracy") for r in rows if r.get("val_accuracy") not in (None, "", "NA")]
+        best = max((float(v) for v in values), default=-np.inf)
+    except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{log_path}: corrupt training log ({exc}); restore it or start a new run") from exc
     return len(rows), best
 
 
 def load_config(run_dir: Path) -> TrainConfig:
-    return TrainConfig(**json.loads((run_dir / "config.json").read_text()))
+    """A run's saved config.json, with named errors for unreadable JSON, unknown or missing keys."""
+    path = Path(run_dir) / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: unreadable run config ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a run config is a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; a run config has {', '.join(sorted(known))}")
+    return TrainConfig(**data)
+
+
+def load_checkpoint(path: Path):
+    """A saved Keras model; a corrupt or truncated file is a named ValueError, not 'file not found'."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many types (some claiming the file is missing) for a bad archive
+        raise ValueError(f"{path}: corrupt or truncated Keras file ({type(exc).__name__}); "
+                         "delete it to restart from the one before, or start a new run") from exc
 
 
 def train(
@@ -120,24 +153,27 @@ def train(
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
     log_path = run_dir / "log.csv"
-    if resume:
-        if not (ckpt_dir / "last.keras").exists():
+    if resume and not (ckpt_dir / "last.keras").exists():
+        if not (run_dir / "config.json").exists():
             raise FileNotFoundError(f"{run_dir}: nothing to resume, checkpoints/last.keras is missing")
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise FileExistsError(f"{run_dir} is not empty; use --resume to continue it or pick another --out")
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
+        resume = False  # a run that failed before its first checkpoint: --resume starts it again
+        (run_dir / "log.csv").unlink(missing_ok=True)
+    elif not resume and run_dir.exists() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} is not empty; use --resume to continue it (or start it again, when it "
+                              "never finished an epoch) or pick another --out")
+    initial_epoch, best_val = _completed_epochs(log_path) if resume else (0, -np.inf)  # a corrupt log fails now
 
     keras.utils.set_random_seed(config.seed)
-    data = load_mnist(config.data, config.limit)
+    data = load_mnist(config.data, config.limit)  # before anything is written: bad data leaves no folder behind
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
     val_size = min(config.val_size, len(data.x_train) // 10) if config.limit else config.val_size
     splits = split_validation(data, val_size)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
 
-    initial_epoch, best_val = _completed_epochs(log_path) if resume else (0, -np.inf)
     if resume:
-        model = keras.models.load_model(ckpt_dir / "last.keras")
+        model = load_checkpoint(ckpt_dir / "last.keras")
     else:
-        atomic_write_json(run_dir / "config.json", asdict(config))
+        atomic_write_json(run_dir / "config.json", asdict(config), overwrite=True)
         model = build_model(config.model)
         model.compile(
             optimizer=_optimizer(config, steps * config.epochs),
@@ -165,7 +201,7 @@ def train(
     seconds = time.perf_counter() - start
 
     chosen = ckpt_dir / ("best.keras" if (ckpt_dir / "best.keras").exists() else "last.keras")
-    model = keras.models.load_model(chosen)
+    model = load_checkpoint(chosen)
     model_path = run_dir / "model.keras"
     tmp = run_dir / ".model.tmp.keras"
     model.save(tmp)
