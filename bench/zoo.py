@@ -194,7 +194,8 @@ def run_zoo(models: list[str] | None = None, formats: list[str] | None = None, m
         for fmt, artifact in manifest.artifacts.items():
             if formats and fmt not in formats:
                 continue
-            predictor = load_predictor(artifact.path, threads=1, manifest=export_dir)
+            # Zoo exports are compared, not shipped: one below export's parity tolerance is a row like any other.
+            predictor = load_predictor(artifact.path, threads=1, manifest=export_dir, allow_failed=True)
             pred = predictor.predict(mnist.x_test).argmax(1)
             row = {"model": name, "origin": origin, "format": fmt, "params": evaluated["params"], "macs": macs,
                    "bytes": artifact.path.stat().st_size, "outputs": evaluated["outputs"],
