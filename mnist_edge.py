@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "demo": ("camera_demo.cli:demo_main", "the shipped int8 model reading the bundled sample video, headless (no camera needed)"),
     "camera": ("camera_demo.cli", "live digit reading from a webcam, Pi camera, video or images"),
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
+    "reject-report": ("train.reject_report", "\"not a digit\" curve and style-shifted accuracy of a model, before/after (TensorFlow)"),
     "train-bench": ("train.bench", "training speed with and without augmentation (TensorFlow)"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
     "camera-bench": ("camera_demo.bench", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),

@@ -139,8 +139,8 @@ TFLM Python interpreter: {accuracy} accuracy, identical predictions in both.
 - Input: int8 `[1, 28, 28, 1]`, scale {in_scale:.10g}, zero point {in_zp}. MNIST convention: white ink on
   black, digit fit in 20x20 and centred by centre of mass in 28x28. From a 0-255 pixel:
   `{formula}`.{exact_note}
-- Output: int8 `[1, 10]`, scale {out_scale:.10g}, zero point {out_zp}: probability of digit k is
-  `{out_scale:.10g} * (out[k] - ({out_zp}))`. Take the argmax of the int8 values directly for the class.
+- Output: int8 `[1, {classes}]`, scale {out_scale:.10g}, zero point {out_zp}: probability of class k is
+  `{out_scale:.10g} * (out[k] - ({out_zp}))`. Take the argmax of the int8 values directly for the class.{class_note}
 
 ## Drop it into a TFLM project
 ```cpp
@@ -162,17 +162,28 @@ void setup_and_run(const uint8_t* pixels /* 28*28, white on black */) {{
   interpreter.Invoke();
   TfLiteTensor* output = interpreter.output(0);
   int best = 0;
-  for (int k = 1; k < 10; ++k) if (output->data.int8[k] > output->data.int8[best]) best = k;
-  // best is the digit
+  for (int k = 1; k < {classes}; ++k) if (output->data.int8[k] > output->data.int8[best]) best = k;
+  // {best_comment}
 }}
 ```
 Add `mnist_model_data.cc` to your sources; the headers need only the TFLM include path.
 """
 
 
+NOT_A_DIGIT_NOTE = """
+  Class 10 is **not a digit** (letters, symbols, scribbles, blobs, pieces of digits): report no digit
+  when it wins, or when the best digit's probability is below {min_confidence} (the operating point
+  chosen in `models/reject/`; in int8, `out[k] < {min_confidence_q}`)."""
+
+
 def write_micro_bundle(model: bytes, out_dir: Path, input_q: Int8Params, output_q: Int8Params,
-                       source: str, source_sha: str, accuracy: float | None, overwrite: bool = False) -> dict:
-    """Write the bundle into `out_dir`; returns its description (also saved as bundle.json)."""
+                       source: str, source_sha: str, accuracy: float | None, overwrite: bool = False,
+                       num_classes: int = 10, min_confidence: float | None = None) -> dict:
+    """Write the bundle into `out_dir`; returns its description (also saved as bundle.json).
+
+    An 11-class model's last output is "not a digit"; `min_confidence` is the
+    runtime's operating point, restated for the device.
+    """
     import hashlib
 
     out_dir = Path(out_dir)
@@ -191,8 +202,11 @@ def write_micro_bundle(model: bytes, out_dir: Path, input_q: Int8Params, output_
         "flash_bytes_model": len(model),
         "ram_bytes_arena": arena.recommended_bytes,
         "input": {"dtype": "int8", "shape": [1, 28, 28, 1], **input_q.to_dict(), "pixel_formula": input_q.pixel_formula()},
-        "output": {"dtype": "int8", "shape": [1, 10], **output_q.to_dict()},
+        "output": {"dtype": "int8", "shape": [1, num_classes], **output_q.to_dict()},
+        "classes": [str(k) for k in range(10)] + (["not a digit"] if num_classes == 11 else []),
     }
+    if num_classes == 11 and min_confidence is not None:
+        info["min_confidence"] = min_confidence
     pixels = np.arange(256, dtype=np.float32)
     exact = bool(np.array_equal(input_q.quantize(pixels / np.float32(255.0)).astype(np.int16),
                                 pixels.astype(np.int16) + input_q.zero_point))
@@ -203,7 +217,17 @@ def write_micro_bundle(model: bytes, out_dir: Path, input_q: Int8Params, output_
         exact_note = ""
         cpp_quantize = (f"static_cast<int8_t>(std::min(127L, std::max(-128L, std::lround(pixels[i] / 255.0f / "
                         f"{input_q.scale:.10g}f) + ({input_q.zero_point}))))")
+    if num_classes == 11:
+        threshold = "" if min_confidence is None else min_confidence
+        class_note = NOT_A_DIGIT_NOTE.format(
+            min_confidence=threshold,
+            min_confidence_q=(int(np.ceil(min_confidence / output_q.scale + output_q.zero_point))
+                              if min_confidence is not None else "-"))
+        best_comment = "best == 10: not a digit; else best is the digit"
+    else:
+        class_note, best_comment = "", "best is the digit"
     readme = BUNDLE_README.format(
+        classes=num_classes, class_note=class_note, best_comment=best_comment,
         exact_note=exact_note, cpp_quantize=cpp_quantize,
         source=source, source_sha=source_sha[:16], accuracy=f"{100 * accuracy:.2f} %" if accuracy else "see manifest",
         model_bytes=len(model), model_sha=model_sha[:16], array=ARRAY_NAME, op_count=len(ops), ops=", ".join(ops),

@@ -22,6 +22,7 @@ from runtime.predictor import load_predictor
 
 CALIBRATION_FILE = "calibration_indices.json"
 MICRO_DIR = "micro"
+OPERATING_POINT_FILE = "reject/operating_point.json"  # written by `mnist-edge reject-report` for an 11-output model
 
 
 class ExportError(RuntimeError):
@@ -77,6 +78,14 @@ def _tensor_entry(info) -> dict:
     return entry
 
 
+def _classes_entry(num_classes: int, min_confidence: float | None) -> dict:
+    """What the outputs mean; for an 11-output model also the runtime's operating point."""
+    if num_classes == 10:
+        return {"classes": [str(k) for k in range(10)]}
+    return {"classes": [str(k) for k in range(10)] + ["not a digit"], "not_a_digit_class": 10,
+            "min_confidence": min_confidence}
+
+
 def _converter_versions() -> dict:
     import importlib.metadata as md
 
@@ -87,6 +96,52 @@ def _converter_versions() -> dict:
         except md.PackageNotFoundError:
             continue
     return out
+
+
+def operating_point(out_dir: Path, model_path: Path, num_classes: int, min_confidence: float | None) -> float | None:
+    """The "not a digit" threshold of an 11-output model: given, or read from the report made for this very model."""
+    if num_classes == 10:
+        return None
+    if min_confidence is not None:
+        return float(min_confidence)
+    path = out_dir / OPERATING_POINT_FILE
+    if not path.is_file():
+        raise ExportError(f"{model_path} has a \"not a digit\" output but {path} is missing; run "
+                          f"`mnist-edge reject-report --model {model_path} --out {path.parent}` or pass --min-confidence")
+    point = json.loads(path.read_text())
+    if point.get("model_sha256") != sha256_of(model_path):
+        raise ExportError(f"{path} was made for another model than {model_path} (sha256 differs); rerun reject-report")
+    return float(point["min_confidence"])
+
+
+NON_DIGIT_PARITY_COUNT = 2000
+MAX_REJECTION_DIFF_PP = 1.0
+
+
+def _non_digit_set(num_classes: int, mnist) -> np.ndarray | None:
+    """Held-out rendered non-digits (the reject report's fonts and seed; fragments of MNIST test digits), 11 outputs only."""
+    if num_classes == 10:
+        return None
+    from train.negatives import HELD_OUT_FONTS, render_negatives
+    from train.reject_report import HELD_OUT_SEED
+
+    images, _ = render_negatives(NON_DIGIT_PARITY_COUNT, HELD_OUT_SEED, HELD_OUT_FONTS, mnist.x_test, mnist.y_test)
+    return images
+
+
+def _non_digit_parity(result: ParityResult, probs: np.ndarray, float_probs: np.ndarray, threshold: float) -> None:
+    """The "not a digit" output survives the export: same share of non-digits rejected at the operating point."""
+    def rejected(p):
+        return (p.argmax(1) == 10) | (p[:, :10].max(1) < threshold)
+
+    same = probs.argmax(1) == float_probs.argmax(1)
+    diff_pp = 100.0 * abs(rejected(probs).mean() - rejected(float_probs).mean())
+    result.extra["non_digits"] = {"images": int(len(probs)), "top1_agreement": float(same.mean()),
+                                  "rejected": float(rejected(probs).mean()), "float_rejected": float(rejected(float_probs).mean()),
+                                  "decision_agreement": float((rejected(probs) == rejected(float_probs)).mean())}
+    if diff_pp > MAX_REJECTION_DIFF_PP:
+        result.failures.append(f"non-digit rejection differs from the float model's by {diff_pp:.2f} pp "
+                               f"> {MAX_REJECTION_DIFF_PP} pp")
 
 
 def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progress: bool) -> dict:
@@ -112,12 +167,21 @@ def export_model(
     force: bool = False,
     stem: str = "mnist_cnn",
     progress: bool = True,
+    min_confidence: float | None = None,
 ) -> ExportReport:
-    """Export, check and describe. One format failing does not stop the others."""
+    """Export, check and describe. One format failing does not stop the others.
+
+    An 11-output model (class 10 = "not a digit") carries its operating point
+    (`min_confidence`, else out_dir/reject/operating_point.json) into the manifest and the TFLM bundle.
+    """
     model_path, out_dir = Path(model_path), Path(out_dir)
     selected = select_formats(formats)
     micro = micro and any(f.name == INT8_FORMAT for f in selected)
     model = load_source_model(model_path)
+    num_classes = int(model.output_shape[-1])
+    if num_classes not in (10, 11):
+        raise ExportError(f"{model_path}: {num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
+    threshold = operating_point(out_dir, model_path, num_classes, min_confidence)
     _check_writable(out_dir)
     in_the_way = [p for p in _planned_files(out_dir, stem, selected, micro) if p.exists()]
     if in_the_way and not force:
@@ -133,6 +197,9 @@ def export_model(
     calibration = (mnist.x_train[indices].astype(np.float32) / 255.0)[..., None]
     atomic_write_json(out_dir / CALIBRATION_FILE, calibration_record(indices, calibration_seed), overwrite=True)
 
+    non_digits = _non_digit_set(num_classes, mnist)
+    float_neg = model.predict(non_digits.astype(np.float32)[..., None] / 255.0, batch_size=500, verbose=0) if non_digits is not None else None
+
     report = ExportReport(out_dir)
     entries = []
     for fmt in tqdm(selected, desc="export", disable=not progress):
@@ -146,6 +213,8 @@ def export_model(
             probs = predictor.predict(mnist.x_test)
             tolerance = (tolerances or {}).get(fmt.name, fmt.tolerance)
             result = check_parity(fmt.name, fmt.runtime, probs, float_probs, mnist.y_test, tolerance)
+            if non_digits is not None:
+                _non_digit_parity(result, predictor.predict(non_digits), float_neg, threshold)
             if fmt.name == INT8_FORMAT:
                 tflm = _tflm_parity(path, mnist.x_test, probs, progress)
                 result.extra["tflm"] = tflm
@@ -156,7 +225,8 @@ def export_model(
             entries.append({
                 "format": fmt.name, "file": path.name, "bytes": len(blob), "sha256": sha256_of(path),
                 "runtime": fmt.runtime, "description": fmt.description,
-                "input": _tensor_entry(predictor.backend.input), "output": _tensor_entry(predictor.backend.output),
+                "input": _tensor_entry(predictor.backend.input),
+                "output": {**_tensor_entry(predictor.backend.output), **_classes_entry(num_classes, threshold)},
                 "calibration": CALIBRATION_FILE if fmt.needs_calibration else None,
                 "convert_seconds": round(convert_s, 2), "parity": result.to_dict(),
             })
@@ -164,7 +234,7 @@ def export_model(
                 report.micro = write_micro_bundle(
                     blob, out_dir / MICRO_DIR, predictor.input_quant, predictor.output_quant,
                     source=model_path.name, source_sha=sha256_of(model_path), accuracy=result.accuracy,
-                    overwrite=force)
+                    overwrite=force, num_classes=num_classes, min_confidence=threshold)
                 entries[-1]["extra"] = {"micro_bundle": f"{MICRO_DIR}/", "tflm": result.extra["tflm"],
                                         "arena": report.micro["arena"], "ops": report.micro["ops"]}
         except Exception as exc:  # isolate: report this format, go on with the others
