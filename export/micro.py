@@ -218,12 +218,12 @@ def write_micro_bundle(model: bytes, out_dir: Path, input_q: Int8Params, output_
         cpp_quantize = (f"static_cast<int8_t>(std::min(127L, std::max(-128L, std::lround(pixels[i] / 255.0f / "
                         f"{input_q.scale:.10g}f) + ({input_q.zero_point}))))")
     if num_classes == 11:
-        threshold = "" if min_confidence is None else min_confidence
-        class_note = NOT_A_DIGIT_NOTE.format(
-            min_confidence=threshold,
-            min_confidence_q=(int(np.ceil(min_confidence / output_q.scale + output_q.zero_point))
-                              if min_confidence is not None else "-"))
-        best_comment = "best == 10: not a digit; else best is the digit"
+        if min_confidence is None:
+            raise ValueError("an 11-output model's bundle needs its operating point (min_confidence)")
+        # prob < t  <=>  scale * (q - zp) < t  <=>  q < t / scale + zp
+        q_min = int(np.ceil(min_confidence / output_q.scale + output_q.zero_point))
+        class_note = NOT_A_DIGIT_NOTE.format(min_confidence=min_confidence, min_confidence_q=q_min)
+        best_comment = f"best == 10 or output->data.int8[best] < {q_min}: not a digit; else best is the digit"
     else:
         class_note, best_comment = "", "best is the digit"
     readme = BUNDLE_README.format(
