@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="accuracy quantized exports may lose, percentage points (default 0.10)")
     parser.add_argument("--min-confidence", type=float, default=None,
                         help="11-output models: the best digit's probability below which a crop is \"not a digit\" "
-                             "(default: out/reject/operating_point.json, made by `mnist-edge reject-report` for this model)")
+                             "(default: reject/operating_point.json beside the model, made by `mnist-edge reject-report` for it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 

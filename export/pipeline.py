@@ -22,7 +22,7 @@ from runtime.predictor import load_predictor
 
 CALIBRATION_FILE = "calibration_indices.json"
 MICRO_DIR = "micro"
-OPERATING_POINT_FILE = "reject/operating_point.json"  # written by `mnist-edge reject-report` for an 11-output model
+OPERATING_POINT_FILE = "reject/operating_point.json"  # beside the source model, from `mnist-edge reject-report`
 
 
 class ExportError(RuntimeError):
@@ -98,13 +98,13 @@ def _converter_versions() -> dict:
     return out
 
 
-def operating_point(out_dir: Path, model_path: Path, num_classes: int, min_confidence: float | None) -> float | None:
+def operating_point(model_path: Path, num_classes: int, min_confidence: float | None) -> float | None:
     """The "not a digit" threshold of an 11-output model: given, or read from the report made for this very model."""
     if num_classes == 10:
         return None
     if min_confidence is not None:
         return float(min_confidence)
-    path = out_dir / OPERATING_POINT_FILE
+    path = model_path.parent / OPERATING_POINT_FILE
     if not path.is_file():
         raise ExportError(f"{model_path} has a \"not a digit\" output but {path} is missing; run "
                           f"`mnist-edge reject-report --model {model_path} --out {path.parent}` or pass --min-confidence")
@@ -172,7 +172,7 @@ def export_model(
     """Export, check and describe. One format failing does not stop the others.
 
     An 11-output model (class 10 = "not a digit") carries its operating point
-    (`min_confidence`, else out_dir/reject/operating_point.json) into the manifest and the TFLM bundle.
+    (`min_confidence`, else reject/operating_point.json beside the model) into the manifest and the TFLM bundle.
     """
     model_path, out_dir = Path(model_path), Path(out_dir)
     selected = select_formats(formats)
@@ -181,7 +181,7 @@ def export_model(
     num_classes = int(model.output_shape[-1])
     if num_classes not in (10, 11):
         raise ExportError(f"{model_path}: {num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
-    threshold = operating_point(out_dir, model_path, num_classes, min_confidence)
+    threshold = operating_point(model_path, num_classes, min_confidence)
     _check_writable(out_dir)
     in_the_way = [p for p in _planned_files(out_dir, stem, selected, micro) if p.exists()]
     if in_the_way and not force:
