@@ -110,6 +110,14 @@ class StyleRanges:
 
 
 STYLE_RANGES = StyleRanges()
+
+
+def style_ranges(p: float) -> StyleRanges:
+    """STYLE_RANGES with stroke width, slant and elastic each applied to a fraction p of the images
+    (blur and contrast to 0.4 p)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"style probability must be in [0, 1], got {p}")
+    return StyleRanges(stroke_p=p, slant_p=p, elastic_p=p, blur_p=0.4 * p, contrast_p=0.4 * p)
 ELASTIC_GRID = 4
 
 

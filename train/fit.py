@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from runtime.files import atomic_write_json
 from runtime.mnist_data import load_mnist
-from train.augment import STYLE_RANGES
+from train.augment import style_ranges
 from train.dataset import (
     eval_dataset, split_validation, steps_per_epoch, to_model_input, training_dataset, with_negatives,
 )
@@ -43,6 +43,7 @@ class TrainConfig:
     num_classes: int = 10  # 11: an extra "not a digit" output trained on rendered negatives
     negatives: int = 10000  # rendered non-digit training crops when num_classes is 11 (a tenth as many for validation)
     style: bool = False  # writer-style augmentation (stroke width, slant, elastic, blur, contrast)
+    style_p: float = 0.5  # fraction of images each style effect is applied to (train.augment.style_ranges)
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
@@ -159,7 +160,7 @@ def train(
     train_ds = training_dataset(
         splits.x_train, splits.y_train, config.batch_size, config.seed,
         config.resolved_augment(), first_step=initial_epoch * steps,
-        style=STYLE_RANGES if config.style else None,
+        style=style_ranges(config.style_p) if config.style else None,
     )
     val_ds = eval_dataset(splits.x_val, splits.y_val) if val_size else None
     monitor = "val_accuracy" if val_size else "accuracy"
@@ -207,7 +208,7 @@ def train(
         "train_seconds": seconds + previous.get("train_seconds", 0.0),
         "config": asdict(config),
         "augment": config.resolved_augment(),
-        "style": asdict(STYLE_RANGES) if config.style else None,
+        "style": asdict(style_ranges(config.style_p)) if config.style else None,
         "num_classes": config.num_classes,
         "train_negatives": int((splits.y_train == 10).sum()),
         "data": data.source,
