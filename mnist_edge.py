@@ -17,22 +17,52 @@ SUBCOMMANDS = {
     "camera": ("camera_demo.cli", "live digit reading from a webcam, Pi camera, video or images"),
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
     "reject-report": ("train.reject_report", "\"not a digit\" curve and style-shifted accuracy of a model, before/after (TensorFlow)"),
-    "train-bench": ("train.bench", "training speed with and without augmentation (TensorFlow)"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
-    "camera-bench": ("camera_demo.bench", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
-    "bench": ("runtime.bench", "latency, throughput, memory and accuracy of every artifact in every runtime"),
+    "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS)"),
     "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
 }
+
+# A missing third-party module -> the extra that installs it (a Pi has only `runtime`).
+EXTRA_FOR_MODULE = {
+    "tensorflow": "train", "keras": "train", "tf2onnx": "export", "onnx": "export", "tflite_micro": "tflm",
+    "matplotlib": "bench", "tqdm": "export", "ai_edge_litert": "runtime",
+    "onnxruntime": "runtime", "cv2": "runtime",
+}
+
+# Old names of two benchmarks, kept working: `mnist-edge train-bench` is `mnist-edge bench train`.
+ALIASES = {"train-bench": ["bench", "train"], "camera-bench": ["bench", "camera"]}
 
 
 def check_aarch64(argv: list[str]) -> int:
     """Run scripts/aarch64_check.sh (it takes no options; AARCH64_* variables tune it)."""
     script = Path(__file__).resolve().parent / "scripts" / "aarch64_check.sh"
+    if argv in (["-h"], ["--help"]):
+        print("usage: mnist-edge check-aarch64\n\n" + (check_aarch64.__doc__ or "") +
+              "\nTuned by AARCH64_IMAGES, AARCH64_FRAMES, AARCH64_CPUS, AARCH64_WORK (see the script's header).")
+        return 0
     if argv:
         print("mnist-edge check-aarch64 takes no options (see the header of scripts/aarch64_check.sh)", file=sys.stderr)
         return 2
     return subprocess.call(["bash", str(script)], env={**os.environ, "PYTHON": sys.executable})
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+    try:
+        return dist_version("mnist-edge")
+    except PackageNotFoundError:
+        return "unknown (not installed; run from a checkout)"
+
+
+def missing_extra_message(command: str, error: ModuleNotFoundError) -> str | None:
+    """A one-line fix for a subcommand whose optional dependency is not installed, or None if not ours."""
+    top = (error.name or "").split(".")[0]
+    extra = EXTRA_FOR_MODULE.get(top)
+    if extra is None:
+        return None
+    return (f"mnist-edge {command}: needs the '{top}' package, which this install lacks; "
+            f"install the '{extra}' extra: pip install -e \".[{extra}]\" (from the repository root)")
 
 
 def usage() -> str:
@@ -46,12 +76,24 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(f"mnist-edge {version()}")
+        return 0
+    if argv[0] in ALIASES:
+        argv = ALIASES[argv[0]] + argv[1:]
     name, rest = argv[0], argv[1:]
     if name not in SUBCOMMANDS:
         print(f"mnist-edge: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
-    return getattr(importlib.import_module(module_name), function or "main")(rest)
+    try:
+        return getattr(importlib.import_module(module_name), function or "main")(rest)
+    except ModuleNotFoundError as error:
+        message = missing_extra_message(name, error)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from camera_demo.overlay import draw
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
 from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json
+from runtime.manifest import DEFAULT_FORMAT
 from runtime.preprocess import FrameError, find_digits
 
 WINDOW = "mnist-edge"
@@ -25,7 +26,7 @@ WINDOW = "mnist-edge"
 @dataclass
 class DemoConfig:
     source: str = "auto"
-    model: str = "tflite-int8"
+    model: str = DEFAULT_FORMAT
     backend: str = "auto"
     threads: int | None = 1
     width: int | None = 640
@@ -135,6 +136,90 @@ def save_snapshot(folder: Path, frame, reading, record: dict, force: bool = True
     return f"{stem}.json"
 
 
+KEYS = {ord("q"): "quit", ord("s"): "snapshot", ord(" "): "freeze"}  # in the window; space toggles freezing
+
+
+def sample_labels(source: FrameSource) -> list[str] | None:
+    """The number every frame of the bundled sample shows, when the source is that very file."""
+    from camera_demo.sample import SAMPLE_DIR, VIDEO_NAME, load_labels
+
+    if Path(source.name).resolve() != (SAMPLE_DIR / VIDEO_NAME).resolve():
+        return None
+    return [f["number"] for f in load_labels()["frames"]]
+
+
+class Outputs:
+    """Where each annotated frame goes (JSON lines, recording, window); closed whatever ends the run."""
+
+    def __init__(self, config: DemoConfig):
+        self.window = not (config.headless if config.headless is not None else not has_display())
+        target = config.jsonl if config.jsonl is not None else (None if self.window else "-")
+        if target and target != "-" and Path(target).exists() and not config.force:
+            raise ArtifactExistsError(f"{target} exists; pass --force to overwrite it")
+        self.recorder = Recorder(config.record, config.fps or 30.0, config.force) if config.record else None
+        self.jsonl: IO | None = sys.stdout if target == "-" else None
+        if target and target != "-":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            self.jsonl = open(target, "w", buffering=1)
+
+    def write(self, record: dict, annotated: np.ndarray) -> None:
+        if self.jsonl:
+            self.jsonl.write(json.dumps(record) + "\n")
+        if self.recorder:
+            self.recorder.write(annotated)
+        if self.window:
+            cv2.imshow(WINDOW, annotated)
+
+    def key(self) -> str | None:
+        """The action of the key pressed since the last frame (None headless)."""
+        return KEYS.get(cv2.waitKey(1) & 0xFF) if self.window else None
+
+    def close(self) -> str | None:
+        """Close everything; the recording's path, if one was written."""
+        recorded = self.recorder.close() if self.recorder else None
+        if self.jsonl is not None:
+            self.jsonl.flush()
+            if self.jsonl is not sys.stdout:
+                self.jsonl.close()
+        if self.window:
+            cv2.destroyAllWindows()
+        return recorded
+
+
+def read_frame(frame, capture_ms: float, predictor, smoother: NumberSmoother, min_confidence: float,
+               fps: float | None) -> tuple:
+    """Find, predict, smooth and draw one frame: (reading, shown number, annotated image, JSON record)."""
+    t1 = time.perf_counter()
+    frame_error = None
+    try:
+        crops = find_digits(frame.image)
+    except FrameError as exc:  # a frame that cannot hold a digit: say so, keep going
+        crops, frame_error = [], str(exc)
+    t2 = time.perf_counter()
+    reading = predictor.read_crops(crops, min_confidence)
+    t3 = time.perf_counter()
+    shown = smoother.update(reading.number)
+    annotated = draw(frame.image, reading, shown, fps,
+                     {"cap": capture_ms, "pre": 1000 * (t2 - t1), "pred": 1000 * (t3 - t2)})
+    stages = {"capture": capture_ms, "preprocess": 1000 * (t2 - t1), "predict": 1000 * (t3 - t2),
+              "overlay": 1000 * (time.perf_counter() - t3)}
+    record = frame_record(frame, reading, shown, stages)
+    if frame_error:
+        record["error"] = frame_error
+    return reading, shown, annotated, record
+
+
+def _tally(summary: DemoSummary, stage_times: dict, record: dict, labels: list[str] | None, index: int) -> None:
+    """Count a processed frame: its stage times and, on the labelled sample, whether it read right."""
+    for k, v in record["latency_ms"].items():
+        stage_times[k].append(v)
+    if labels is not None and index < len(labels):
+        summary.labelled_frames += 1
+        summary.correct_raw += int(record["number"] == labels[index])
+        summary.correct_smoothed += int(record["shown"] == labels[index])
+    summary.frames += 1
+
+
 def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=None, labels: list[str] | None = None,
              say=lambda msg: print(msg, file=sys.stderr)) -> DemoSummary:
     """Run until the source ends, q is pressed, max_frames, Ctrl-C or a lost camera; outputs are always closed."""
@@ -144,83 +229,37 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         predictor = load_predictor(config.model, backend=config.backend, threads=config.threads)
     if source is None:
         source = choose_source(config.source, config.width, config.height, config.fps, say)
-    if labels is None and source.name.endswith("digits.mp4"):
-        from camera_demo.sample import SAMPLE_DIR, load_labels
-
-        if Path(source.name).resolve() == (SAMPLE_DIR / "digits.mp4").resolve():
-            labels = [f["number"] for f in load_labels()["frames"]]
-    window = not (config.headless if config.headless is not None else not has_display())
-    jsonl_target = config.jsonl if config.jsonl is not None else (None if window else "-")
-    if jsonl_target and jsonl_target != "-" and Path(jsonl_target).exists() and not config.force:
-        raise ArtifactExistsError(f"{jsonl_target} exists; pass --force to overwrite it")
-    recorder = Recorder(config.record, config.fps or 30.0, config.force) if config.record else None
-    jsonl: IO | None = None
-    if jsonl_target == "-":
-        jsonl = sys.stdout
-    elif jsonl_target:
-        Path(jsonl_target).parent.mkdir(parents=True, exist_ok=True)
-        jsonl = open(jsonl_target, "w", buffering=1)
+    if labels is None:
+        labels = sample_labels(source)
+    outputs = Outputs(config)
     smoother = NumberSmoother(config.smooth_window, (config.smooth_window // 2) + 1)
     summary = DemoSummary(source.name)
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
-    frozen, annotated = False, None
+    frozen = False
     started = time.perf_counter()
     try:
         frames = source.frames()
         while config.max_frames is None or summary.frames < config.max_frames:
             t0 = time.perf_counter()
-            try:
-                frame = next(frames)
-            except StopIteration:
+            frame = next(frames, None)
+            if frame is None:
                 break
-            t1 = time.perf_counter()
-            if frozen and window:
-                key = cv2.waitKey(1) & 0xFF
-                frozen = key != ord(" ")
-                if key == ord("q"):
-                    summary.ended_by = "q pressed"
-                    break
-                continue
-            frame_error = None
-            try:
-                crops = find_digits(frame.image)
-            except FrameError as exc:  # a frame that cannot hold a digit: say so, keep going
-                crops, frame_error = [], str(exc)
-            t2 = time.perf_counter()
-            reading = predictor.read_crops(crops, config.min_confidence)
-            t3 = time.perf_counter()
-            shown = smoother.update(reading.number)
-            elapsed = t3 - started
-            annotated = draw(frame.image, reading, shown, (summary.frames + 1) / elapsed if elapsed else None,
-                             {"cap": 1000 * (t1 - t0), "pre": 1000 * (t2 - t1), "pred": 1000 * (t3 - t2)})
-            t4 = time.perf_counter()
-            stages = {"capture": 1000 * (t1 - t0), "preprocess": 1000 * (t2 - t1), "predict": 1000 * (t3 - t2),
-                      "overlay": 1000 * (t4 - t3)}
-            for k, v in stages.items():
-                stage_times[k].append(v)
-            record = frame_record(frame, reading, shown, stages)
-            if frame_error:
-                record["error"] = frame_error
-            if jsonl:
-                jsonl.write(json.dumps(record) + "\n")
-            if recorder:
-                recorder.write(annotated)
-            if labels is not None and frame.index < len(labels):
-                summary.labelled_frames += 1
-                summary.correct_raw += int(reading.number == labels[frame.index])
-                summary.correct_smoothed += int(shown == labels[frame.index])
-            summary.frames += 1
-            if window:
-                cv2.imshow(WINDOW, annotated)
-                key = cv2.waitKey(1) & 0xFF
-                if key == ord("q"):
-                    summary.ended_by = "q pressed"
-                    break
-                if key == ord("s"):
-                    summary.snapshots.append(save_snapshot(Path(config.snapshot_dir), frame, reading, record))
-                    say(f"snapshot: {summary.snapshots[-1]}")
-                if key == ord(" "):
-                    frozen = True
+            capture_ms = 1000 * (time.perf_counter() - t0)
+            if not frozen:  # frozen: frames are grabbed (the camera keeps up) but not read
+                elapsed = time.perf_counter() - started
+                reading, _, annotated, record = read_frame(frame, capture_ms, predictor, smoother, config.min_confidence,
+                                                           (summary.frames + 1) / elapsed if elapsed else None)
+                outputs.write(record, annotated)
+                _tally(summary, stage_times, record, labels, frame.index)
+            action = outputs.key()
+            if action == "quit":
+                summary.ended_by = "q pressed"
+                break
+            if action == "snapshot" and not frozen:
+                summary.snapshots.append(save_snapshot(Path(config.snapshot_dir), frame, reading, record))
+                say(f"snapshot: {summary.snapshots[-1]}")
+            if action == "freeze":
+                frozen = not frozen
     except SourceLost as exc:
         summary.ended_by = f"source lost: {exc}"
         say(f"camera lost: {exc}; closing cleanly")
@@ -229,14 +268,7 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     finally:
         summary.seconds = time.perf_counter() - started
         source.close()
-        if recorder:
-            summary.recorded = recorder.close()
-        if jsonl is not None:
-            jsonl.flush()
-            if jsonl is not sys.stdout:
-                jsonl.close()
-        if window:
-            cv2.destroyAllWindows()
+        summary.recorded = outputs.close()
     summary.stage_ms = {k: float(np.median(v)) for k, v in stage_times.items() if v}
     return summary
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from runtime.manifest import DEFAULT_FORMAT
+
 
 def build_parser(prog: str = "mnist-edge camera") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="auto",
                         help="auto (Pi camera, webcam 0, else the bundled sample), a webcam index, picam, "
                              "a video file, an image, a folder of images, or sample")
-    parser.add_argument("--model", default="tflite-int8", help="format in models/manifest.json or a model path")
+    parser.add_argument("--model", default=DEFAULT_FORMAT, help="format in models/manifest.json or a model path")
     parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
     parser.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
     parser.add_argument("--width", type=int, default=640, help="capture width")

@@ -31,8 +31,7 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
     return frame.copy()
 
 
-def draw(frame: np.ndarray, reading, shown_number: str | None, fps: float | None, stages_ms: dict,
-         frozen: bool = False) -> np.ndarray:
+def draw(frame: np.ndarray, reading, shown_number: str | None, fps: float | None, stages_ms: dict) -> np.ndarray:
     """A copy of the frame with the overlay."""
     out = to_bgr(frame)
     for d in reading.digits:
@@ -52,5 +51,5 @@ def draw(frame: np.ndarray, reading, shown_number: str | None, fps: float | None
     headline = f"number: {shown_number}" if shown_number else "no digit"
     _label(out, headline, (8, 30), GREEN if shown_number else RED, 0.8)
     timing = " ".join(f"{k} {v:.1f}" for k, v in stages_ms.items())
-    _label(out, (f"{fps:.0f} FPS  " if fps else "") + f"ms: {timing}" + ("  [frozen]" if frozen else ""), (8, 58), WHITE, 0.45)
+    _label(out, (f"{fps:.0f} FPS  " if fps else "") + f"ms: {timing}", (8, 58), WHITE, 0.45)
     return out

@@ -28,7 +28,7 @@ def make_sample(mnist, out_dir: Path, shots: int = 96, frames_per_shot: int = 6,
                 force: bool = False) -> dict:
     """Render the sample into out_dir; returns the labels record."""
     from runtime.files import ArtifactExistsError, atomic_write_json
-    from runtime.synthetic import render
+    from camera_demo.synthetic import render
 
     out_dir = Path(out_dir)
     video, labels_path = out_dir / VIDEO_NAME, out_dir / LABELS_NAME

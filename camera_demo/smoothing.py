@@ -28,7 +28,3 @@ class NumberSmoother:
         if votes >= self.needed:
             self.shown = value
         return self.shown
-
-    def reset(self) -> None:
-        self._recent.clear()
-        self.shown = None

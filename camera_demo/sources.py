@@ -30,11 +30,10 @@ class Frame:
     image: np.ndarray  # BGR uint8
     index: int
     timestamp: float  # seconds since the source opened
-    name: str = ""  # file name for image sources
 
 
 class FrameSource:
-    """Base: iterate to get frames; close() releases the device. Usable as a context manager."""
+    """Base: iterate to get frames; close() releases the device."""
 
     name = "source"
     live = False
@@ -44,12 +43,6 @@ class FrameSource:
 
     def close(self) -> None:
         pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class CaptureSource(FrameSource):
@@ -161,7 +154,7 @@ class ImagesSource(FrameSource):
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise SourceError(f"{path}: not a readable image")
-            yield Frame(image, index, time.perf_counter() - start, path.name)
+            yield Frame(image, index, time.perf_counter() - start)
 
 
 def open_source(spec: str, width: int | None = None, height: int | None = None, fps: float | None = None) -> FrameSource:

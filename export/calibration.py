@@ -32,3 +32,21 @@ def load_indices(path: str | Path) -> np.ndarray:
     if record.get("split") != "train" or not isinstance(record.get("indices"), list):
         raise ValueError(f"{path}: not a calibration file (needs split 'train' and a list of indices)")
     return np.asarray(record["indices"], dtype=np.int64)
+
+
+def saved_or_drawn_indices(path: str | Path, y_train: np.ndarray, count: int = DEFAULT_COUNT,
+                           seed: int = DEFAULT_SEED) -> np.ndarray:
+    """The saved list at `path` when it was drawn with this count and seed (replay), else a fresh draw.
+
+    Reading it back makes a re-export quantize from the same images even if
+    numpy's random stream changes between versions.
+    """
+    path = Path(path)
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if record.get("seed") == seed and record.get("count") == count:
+            indices = load_indices(path)
+            if len(indices) != count or indices.min() < 0 or indices.max() >= len(y_train):
+                raise ValueError(f"{path}: {len(indices)} indices, not {count} within the {len(y_train)} training images")
+            return indices
+    return balanced_indices(y_train, count, seed)

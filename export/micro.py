@@ -29,11 +29,10 @@ class ArenaReport:
 
 def model_ops(model: bytes) -> list[str]:
     """The builtin operators the model uses, in first-use order (e.g. CONV_2D, SOFTMAX)."""
-    from ai_edge_litert.interpreter import Interpreter
+    from runtime.backends import tflite_operators
 
-    interpreter = Interpreter(model_content=model)
-    names = [op["op_name"] for op in interpreter._get_ops_details()]  # public API has no op list
-    return list(dict.fromkeys(names))
+    _, ops = tflite_operators(model)
+    return list(dict.fromkeys(op["op_name"] for op in ops))
 
 
 def resolver_method(op_name: str) -> str:

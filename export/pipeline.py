@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from export.calibration import DEFAULT_COUNT, DEFAULT_SEED, balanced_indices, calibration_record
-from export.formats import INT8_FORMAT, ExportFormat, Tolerance, select_formats
+from export.calibration import DEFAULT_COUNT, DEFAULT_SEED, calibration_record, saved_or_drawn_indices
+from export.formats import FORMATS, ExportFormat, Tolerance, select_formats
 from export.micro import BUNDLE_FILES, write_micro_bundle
 from export.parity import ParityResult, check_parity, parity_table
 from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json, atomic_write_text
-from runtime.manifest import MANIFEST_NAME, SCHEMA_VERSION, sha256_of
-from runtime.mnist_data import load_mnist
+from runtime.manifest import artifact_entry, classes_entry, sha256_of, write_manifest
+from runtime.mnist_data import load_mnist, to_model_input
 from runtime.predictor import load_predictor
 
 CALIBRATION_FILE = "calibration_indices.json"
@@ -72,20 +72,6 @@ def _check_writable(out_dir: Path) -> None:
         raise ExportError(f"{out_dir}: the output folder is not writable")
 
 
-def _tensor_entry(info) -> dict:
-    entry = {"dtype": str(info.dtype), "shape": list(info.shape)}
-    entry["quantization"] = info.quant.to_dict() if info.quant else None
-    return entry
-
-
-def _classes_entry(num_classes: int, min_confidence: float | None) -> dict:
-    """What the outputs mean; for an 11-output model also the runtime's operating point."""
-    if num_classes == 10:
-        return {"classes": [str(k) for k in range(10)]}
-    return {"classes": [str(k) for k in range(10)] + ["not a digit"], "not_a_digit_class": 10,
-            "min_confidence": min_confidence}
-
-
 def _converter_versions() -> dict:
     import importlib.metadata as md
 
@@ -98,35 +84,45 @@ def _converter_versions() -> dict:
     return out
 
 
-def operating_point(model_path: Path, num_classes: int, min_confidence: float | None) -> float | None:
-    """The "not a digit" threshold of an 11-output model: given, or read from the report made for this very model."""
+@dataclass
+class NonDigitCheck:
+    """Held-out non-digit crops, the float model's probabilities on them and the operating point."""
+
+    images: np.ndarray
+    float_probs: np.ndarray
+    min_confidence: float
+
+
+def operating_point(model_path: Path, num_classes: int, min_confidence: float | None) -> tuple[float | None, Path | None]:
+    """An 11-output model's "not a digit" threshold and its held-out non-digits file, both from
+    `mnist-edge reject-report` (reject/ beside the model, made for this very model); a given threshold wins."""
     if num_classes == 10:
-        return None
-    if min_confidence is not None:
-        return float(min_confidence)
+        return None, None
     path = model_path.parent / OPERATING_POINT_FILE
     if not path.is_file():
+        if min_confidence is not None:
+            return float(min_confidence), None
         raise ExportError(f"{model_path} has a \"not a digit\" output but {path} is missing; run "
                           f"`mnist-edge reject-report --model {model_path} --out {path.parent}` or pass --min-confidence")
     point = json.loads(path.read_text())
     if point.get("model_sha256") != sha256_of(model_path):
         raise ExportError(f"{path} was made for another model than {model_path} (sha256 differs); rerun reject-report")
-    return float(point["min_confidence"])
+    non_digits = path.parent / point["non_digits_file"] if point.get("non_digits_file") else None
+    return float(point["min_confidence"] if min_confidence is None else min_confidence), non_digits
 
 
-NON_DIGIT_PARITY_COUNT = 2000
 MAX_REJECTION_DIFF_PP = 1.0
 
 
-def _non_digit_set(num_classes: int, mnist) -> np.ndarray | None:
-    """Held-out rendered non-digits (the reject report's fonts and seed; fragments of MNIST test digits), 11 outputs only."""
-    if num_classes == 10:
+def _non_digit_check(model, non_digits_file: Path | None, min_confidence: float | None) -> NonDigitCheck | None:
+    """The reject report's saved held-out non-digits (fonts and seed training never used), for an 11-output model."""
+    if non_digits_file is None:
         return None
-    from train.negatives import HELD_OUT_FONTS, render_negatives
-    from train.reject_report import HELD_OUT_SEED
-
-    images, _ = render_negatives(NON_DIGIT_PARITY_COUNT, HELD_OUT_SEED, HELD_OUT_FONTS, mnist.x_test, mnist.y_test)
-    return images
+    if not non_digits_file.is_file():
+        raise ExportError(f"{non_digits_file}: missing (named by {OPERATING_POINT_FILE}); rerun reject-report")
+    with np.load(non_digits_file) as saved:
+        images = saved["images"]
+    return NonDigitCheck(images, model.predict(to_model_input(images), batch_size=500, verbose=0), min_confidence)
 
 
 def _non_digit_parity(result: ParityResult, probs: np.ndarray, float_probs: np.ndarray, threshold: float) -> None:
@@ -155,6 +151,77 @@ def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progr
             "max_abs_prob_diff_vs_litert": float(np.abs(probs - litert_probs).max())}
 
 
+@dataclass
+class Exported:
+    """One format's conversion: its parity result, its manifest entry, the file's bytes and its predictor."""
+
+    result: ParityResult
+    entry: dict
+    blob: bytes
+    predictor: object
+
+
+def export_one(fmt: ExportFormat, model, path: Path, calibration: np.ndarray, mnist, float_probs: np.ndarray,
+               tolerance: Tolerance, force: bool = False, progress: bool = True,
+               non_digits: NonDigitCheck | None = None, classes: dict | None = None) -> Exported:
+    """Convert to one format, write the file, run it on the test set, check it against the float model.
+
+    An 11-output model is also checked on rendered non-digits (`non_digits`); `classes` describes its outputs.
+    """
+    started = time.perf_counter()
+    blob = fmt.converter()(model, calibration if fmt.needs_calibration else None)
+    convert_s = time.perf_counter() - started
+    atomic_write_bytes(path, blob, overwrite=force)
+    predictor = load_predictor(path, backend=fmt.runtime, verify=False)
+    probs = predictor.predict(mnist.x_test)
+    result = check_parity(fmt.name, fmt.runtime, probs, float_probs, mnist.y_test, tolerance)
+    if non_digits is not None:
+        _non_digit_parity(result, predictor.predict(non_digits.images), non_digits.float_probs, non_digits.min_confidence)
+    if fmt.runs_on_micro:
+        tflm = _tflm_parity(path, mnist.x_test, probs, progress)
+        result.extra["tflm"] = tflm
+        if tflm["differing_images"]:
+            result.failures.append(f"TFLM and LiteRT disagree on {tflm['differing_images']} test images")
+    entry = artifact_entry(fmt.name, path, fmt.runtime, fmt.description, predictor.backend,
+                           calibration=CALIBRATION_FILE if fmt.needs_calibration else None,
+                           convert_seconds=convert_s, parity=result.to_dict(), classes=classes)
+    return Exported(result, entry, blob, predictor)
+
+
+def _prepare_out_dir(out_dir: Path, planned: list[Path], force: bool) -> None:
+    _check_writable(out_dir)
+    in_the_way = [p for p in planned if p.exists()]
+    if in_the_way and not force:
+        raise ArtifactExistsError(
+            f"{len(in_the_way)} file(s) exist and would be replaced: "
+            + ", ".join(str(p) for p in in_the_way[:6]) + (" ..." if len(in_the_way) > 6 else "")
+            + "; pass --force to overwrite")
+
+
+def _calibration_images(out_dir: Path, mnist, count: int, seed: int) -> tuple[np.ndarray, dict]:
+    """The calibration images (the saved index list replayed when it matches) and the manifest's record of them."""
+    path = out_dir / CALIBRATION_FILE
+    indices = saved_or_drawn_indices(path, mnist.y_train, count, seed)
+    atomic_write_json(path, calibration_record(indices, seed), overwrite=True)
+    record = {"file": CALIBRATION_FILE, "sha256": sha256_of(path), "count": int(len(indices)), "seed": seed,
+              "split": "train"}
+    return to_model_input(mnist.x_train[indices]), record
+
+
+def _write_parity_files(out_dir: Path, model_path: Path, manifest: dict, errors: dict) -> None:
+    """parity.json and parity.md: every artifact the folder's manifest lists, not only this run's."""
+    listed = manifest["artifacts"]
+    float_accuracy = manifest["source_model"]["test_accuracy"]
+    summary = {"source_model": model_path.name, "float_accuracy": float_accuracy,
+               "ok": not errors and all(e["parity"]["passed"] for e in listed),
+               "results": [e["parity"] for e in listed], "errors": errors}
+    atomic_write_json(out_dir / "parity.json", summary, overwrite=True)
+    table = parity_table(summary["results"], errors, {e["format"]: e["bytes"] for e in listed})
+    atomic_write_text(out_dir / "parity.md", f"Parity of every export with `{model_path.name}` (float accuracy "
+                      f"{100 * float_accuracy:.2f} %) on the {manifest['test_set']['images']:,} MNIST test images\n\n"
+                      + table, overwrite=True)
+
+
 def export_model(
     model_path: str | Path,
     out_dir: str | Path,
@@ -176,119 +243,43 @@ def export_model(
     """
     model_path, out_dir = Path(model_path), Path(out_dir)
     selected = select_formats(formats)
-    micro = micro and any(f.name == INT8_FORMAT for f in selected)
+    micro = micro and any(f.runs_on_micro for f in selected)
     model = load_source_model(model_path)
     num_classes = int(model.output_shape[-1])
     if num_classes not in (10, 11):
         raise ExportError(f"{model_path}: {num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
-    threshold = operating_point(model_path, num_classes, min_confidence)
-    _check_writable(out_dir)
-    in_the_way = [p for p in _planned_files(out_dir, stem, selected, micro) if p.exists()]
-    if in_the_way and not force:
-        raise ArtifactExistsError(
-            f"{len(in_the_way)} file(s) exist and would be replaced: "
-            + ", ".join(str(p) for p in in_the_way[:6]) + (" ..." if len(in_the_way) > 6 else "")
-            + "; pass --force to overwrite")
-
+    threshold, non_digits_file = operating_point(model_path, num_classes, min_confidence)
+    _prepare_out_dir(out_dir, _planned_files(out_dir, stem, selected, micro), force)
     mnist = load_mnist(data)
-    x_test = (mnist.x_test.astype(np.float32) / 255.0)[..., None]
-    float_probs = model.predict(x_test, batch_size=500, verbose=0)
-    indices = balanced_indices(mnist.y_train, calibration_size, calibration_seed)
-    calibration = (mnist.x_train[indices].astype(np.float32) / 255.0)[..., None]
-    atomic_write_json(out_dir / CALIBRATION_FILE, calibration_record(indices, calibration_seed), overwrite=True)
+    float_probs = model.predict(to_model_input(mnist.x_test), batch_size=500, verbose=0)
+    calibration, calibration_info = _calibration_images(out_dir, mnist, calibration_size, calibration_seed)
 
-    non_digits = _non_digit_set(num_classes, mnist)
-    float_neg = model.predict(non_digits.astype(np.float32)[..., None] / 255.0, batch_size=500, verbose=0) if non_digits is not None else None
+    non_digits = _non_digit_check(model, non_digits_file, threshold)
+    classes = classes_entry(num_classes, threshold)
 
     report = ExportReport(out_dir)
     entries = []
     for fmt in tqdm(selected, desc="export", disable=not progress):
-        path = out_dir / f"{stem}{fmt.suffix}"
         try:
-            started = time.perf_counter()
-            blob = fmt.convert(model, calibration if fmt.needs_calibration else None)
-            convert_s = time.perf_counter() - started
-            atomic_write_bytes(path, blob, overwrite=force)
-            predictor = load_predictor(path, backend=fmt.runtime, verify=False)
-            probs = predictor.predict(mnist.x_test)
-            tolerance = (tolerances or {}).get(fmt.name, fmt.tolerance)
-            result = check_parity(fmt.name, fmt.runtime, probs, float_probs, mnist.y_test, tolerance)
-            if non_digits is not None:
-                _non_digit_parity(result, predictor.predict(non_digits), float_neg, threshold)
-            if fmt.name == INT8_FORMAT:
-                tflm = _tflm_parity(path, mnist.x_test, probs, progress)
-                result.extra["tflm"] = tflm
-                if tflm["differing_images"]:
-                    result.failures.append(f"TFLM and LiteRT disagree on {tflm['differing_images']} test images")
-            report.results.append(result)
-            report.sizes[fmt.name] = len(blob)
-            entries.append({
-                "format": fmt.name, "file": path.name, "bytes": len(blob), "sha256": sha256_of(path),
-                "runtime": fmt.runtime, "description": fmt.description,
-                "input": _tensor_entry(predictor.backend.input),
-                "output": {**_tensor_entry(predictor.backend.output), **_classes_entry(num_classes, threshold)},
-                "calibration": CALIBRATION_FILE if fmt.needs_calibration else None,
-                "convert_seconds": round(convert_s, 2), "parity": result.to_dict(),
-            })
-            if fmt.name == INT8_FORMAT and micro and result.passed:
+            done = export_one(fmt, model, out_dir / f"{stem}{fmt.suffix}", calibration, mnist, float_probs,
+                              (tolerances or {}).get(fmt.name, fmt.tolerance), force, progress, non_digits, classes)
+            report.results.append(done.result)
+            report.sizes[fmt.name] = len(done.blob)
+            entries.append(done.entry)
+            if fmt.runs_on_micro and micro and done.result.passed:
                 report.micro = write_micro_bundle(
-                    blob, out_dir / MICRO_DIR, predictor.input_quant, predictor.output_quant,
-                    source=model_path.name, source_sha=sha256_of(model_path), accuracy=result.accuracy,
+                    done.blob, out_dir / MICRO_DIR, done.predictor.input_quant, done.predictor.output_quant,
+                    source=model_path.name, source_sha=sha256_of(model_path), accuracy=done.result.accuracy,
                     overwrite=force, num_classes=num_classes, min_confidence=threshold)
-                entries[-1]["extra"] = {"micro_bundle": f"{MICRO_DIR}/", "tflm": result.extra["tflm"],
-                                        "arena": report.micro["arena"], "ops": report.micro["ops"]}
+                done.entry["extra"] = {"micro_bundle": f"{MICRO_DIR}/", "tflm": done.result.extra["tflm"],
+                                       "arena": report.micro["arena"], "ops": report.micro["ops"]}
         except Exception as exc:  # isolate: report this format, go on with the others
             report.errors[fmt.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
 
     report.table = parity_table([r.to_dict() for r in report.results], report.errors, report.sizes)
-    manifest = _write_manifest(out_dir, model_path, entries, float_probs, mnist, calibration_seed, len(indices))
-    # The folder's parity report covers every artifact its manifest lists, not only this run's.
-    listed = manifest["artifacts"]
-    float_accuracy = manifest["source_model"]["test_accuracy"]
-    summary = {"source_model": model_path.name, "float_accuracy": float_accuracy,
-               "ok": not report.errors and all(e["parity"]["passed"] for e in listed),
-               "results": [e["parity"] for e in listed], "errors": report.errors}
-    atomic_write_json(out_dir / "parity.json", summary, overwrite=True)
-    table = parity_table(summary["results"], report.errors, {e["format"]: e["bytes"] for e in listed})
-    atomic_write_text(out_dir / "parity.md", f"Parity of every export with `{model_path.name}` (float accuracy "
-                      f"{100 * float_accuracy:.2f} %) on the {manifest['test_set']['images']:,} MNIST test images\n\n"
-                      + table, overwrite=True)
+    manifest = write_manifest(out_dir, model_path, entries,
+                              source_accuracy=float((float_probs.argmax(1) == mnist.y_test).mean()),
+                              x_test=mnist.x_test, calibration=calibration_info,
+                              converters=_converter_versions(), order=list(FORMATS))
+    _write_parity_files(out_dir, model_path, manifest, report.errors)
     return report
-
-
-def _write_manifest(out_dir: Path, model_path: Path, entries: list[dict], float_probs, mnist,
-                    calibration_seed: int, calibration_count: int) -> dict:
-    """Write manifest.json, keeping earlier entries of the same source model that were not re-exported."""
-    import hashlib
-
-    source_sha = sha256_of(model_path)
-    manifest_path = out_dir / MANIFEST_NAME
-    kept = []
-    if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text())
-            if old.get("source_model", {}).get("sha256") == source_sha:
-                fresh = {e["format"] for e in entries}
-                kept = [e for e in old.get("artifacts", []) if e["format"] not in fresh and (out_dir / e["file"]).exists()]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            kept = []
-    try:
-        source_file = os.path.relpath(model_path.resolve(), out_dir.resolve())
-    except ValueError:
-        source_file = str(model_path.resolve())
-    manifest = {
-        "schema": SCHEMA_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "source_model": {"file": source_file, "sha256": source_sha,
-                         "test_accuracy": float((float_probs.argmax(1) == mnist.y_test).mean())},
-        "test_set": {"images": int(len(mnist.y_test)),
-                     "x_test_sha256": hashlib.sha256(mnist.x_test.tobytes()).hexdigest()},
-        "calibration": {"file": CALIBRATION_FILE, "sha256": sha256_of(out_dir / CALIBRATION_FILE),
-                        "count": calibration_count, "seed": calibration_seed, "split": "train"},
-        "converters": _converter_versions(),
-        "artifacts": kept + entries,
-    }
-    order = {name: i for i, name in enumerate(["tflite-fp32", "tflite-fp16", "tflite-dynamic", "tflite-int8", "onnx-fp32", "onnx-int8"])}
-    manifest["artifacts"].sort(key=lambda e: order.get(e["format"], 99))
-    atomic_write_json(manifest_path, manifest, overwrite=True)
-    return manifest

@@ -1,14 +1,13 @@
 """Thin wrappers over each inference library: load once, run a batch of model-dtype inputs.
 
 Libraries are imported lazily, inside the backend that needs them, so a
-device with only LiteRT installed never touches onnxruntime and nothing here
-ever imports TensorFlow unless it is the last resort for a .tflite file.
+device with only LiteRT installed never touches onnxruntime. Never imports
+TensorFlow: a .tflite file runs in LiteRT or tflite-runtime.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,19 +34,25 @@ class TensorInfo:
 
 
 def import_tflite_interpreter():
-    """(Interpreter class, library name): LiteRT, then tflite-runtime, then TensorFlow's own."""
+    """(Interpreter class, library name): LiteRT, then tflite-runtime."""
     for module, library in (("ai_edge_litert.interpreter", "ai-edge-litert"),
                             ("tflite_runtime.interpreter", "tflite-runtime")):
         try:
             return importlib.import_module(module).Interpreter, library
         except ImportError:
             continue
-    if importlib.util.find_spec("tensorflow") is not None:
-        return importlib.import_module("tensorflow").lite.Interpreter, "tensorflow"
     raise BackendUnavailableError(
         "no TFLite interpreter is installed: pip install ai-edge-litert==2.3.0 "
         "(or pip install 'mnist-edge[runtime]')"
     )
+
+
+def tflite_operators(model: bytes | str | Path) -> tuple[object, list[dict]]:
+    """A TFLite model's interpreter (tensors allocated) and its operators in order (op_name, inputs, outputs)."""
+    cls, _ = import_tflite_interpreter()
+    interpreter = cls(model_content=model) if isinstance(model, bytes) else cls(model_path=str(model))
+    interpreter.allocate_tensors()
+    return interpreter, interpreter._get_ops_details()  # the public API has no op list
 
 
 def _read_model_bytes(path: Path) -> bytes:

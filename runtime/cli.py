@@ -8,11 +8,13 @@ import time
 
 import numpy as np
 
+from runtime.manifest import DEFAULT_FORMAT
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge predict", description=__doc__)
     parser.add_argument("images", nargs="*", help="image files to read digits from (default: the MNIST test set)")
-    parser.add_argument("--model", default="tflite-int8",
+    parser.add_argument("--model", default=DEFAULT_FORMAT,
                         help="format in models/manifest.json (tflite-int8, onnx-fp32, ...) or a .tflite/.onnx path")
     parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the library's)")

@@ -1,16 +1,30 @@
-"""models/manifest.json: what export produced. The runtime and the benchmark read it instead of guessing from file names."""
+"""models/manifest.json: what export produced. Its one owner: export writes it through here, runtime and bench read it.
+
+The schema lives here only: `artifact_entry` and `write_manifest` build it,
+`load_manifest` checks it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+
+from runtime.files import atomic_write_json
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+# The shipped model's format, every command's default. The same name as export/formats.py's
+# INT8_FORMAT: the device side never imports export/ (tests/test_layering.py checks they agree).
+DEFAULT_FORMAT = "tflite-int8"
+# Keys every artifact entry has (artifact_entry writes them, load_manifest requires them).
+ARTIFACT_KEYS = ("format", "file", "sha256", "runtime", "bytes", "input", "output")
 
 
 class ManifestError(ValueError):
@@ -100,7 +114,73 @@ def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION or not isinstance(data.get("artifacts"), list):
         raise ManifestError(f"{path}: not an mnist-edge manifest of schema {SCHEMA_VERSION}")
     for entry in data["artifacts"]:
-        missing = {"format", "file", "sha256", "runtime", "bytes", "input", "output"} - set(entry)
+        missing = set(ARTIFACT_KEYS) - set(entry)
         if missing:
             raise ManifestError(f"{path}: artifact entry {entry.get('format', '?')} lacks {sorted(missing)}")
     return Manifest(path, data)
+
+
+def tensor_entry(info) -> dict:
+    """A backend's TensorInfo as the manifest records it: dtype, shape, int8 parameters or None."""
+    return {"dtype": str(info.dtype), "shape": list(info.shape),
+            "quantization": info.quant.to_dict() if info.quant else None}
+
+
+def classes_entry(num_classes: int, min_confidence: float | None = None) -> dict:
+    """What a model's outputs mean. An 11th output is "not a digit"; such a model also carries its
+    operating point: the best digit's probability below which a crop is "not a digit" (runtime.predictor)."""
+    if num_classes == 10:
+        return {"classes": [str(k) for k in range(10)]}
+    return {"classes": [str(k) for k in range(10)] + ["not a digit"], "not_a_digit_class": 10,
+            "min_confidence": min_confidence}
+
+
+def artifact_entry(format_name: str, path: Path, runtime: str, description: str, backend, *,
+                   calibration: str | None, convert_seconds: float, parity: dict, classes: dict | None = None) -> dict:
+    """One artifact's entry: its file, size, sha256, the runtime's view of its input/output (with `classes`,
+    what the outputs mean: classes_entry), its parity figures."""
+    path = Path(path)
+    return {"format": format_name, "file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path),
+            "runtime": runtime, "description": description,
+            "input": tensor_entry(backend.input),
+            "output": {**tensor_entry(backend.output), **(classes or classes_entry(int(backend.output.shape[-1])))},
+            "calibration": calibration, "convert_seconds": round(convert_seconds, 2), "parity": parity}
+
+
+def _entries_to_keep(manifest_path: Path, source_sha: str, fresh: set[str]) -> list[dict]:
+    """Earlier entries of the same source model that were not re-exported and whose file is still there."""
+    if not manifest_path.exists():
+        return []
+    try:
+        old = json.loads(manifest_path.read_text())
+        if old.get("source_model", {}).get("sha256") != source_sha:
+            return []
+        return [e for e in old.get("artifacts", [])
+                if e["format"] not in fresh and (manifest_path.parent / e["file"]).exists()]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return []
+
+
+def write_manifest(out_dir: Path, source_model: Path, entries: list[dict], *, source_accuracy: float,
+                   x_test: np.ndarray, calibration: dict, converters: dict, order: list[str]) -> dict:
+    """Write out_dir/manifest.json (keeping earlier entries of the same source model); artifacts sorted by `order`."""
+    out_dir, source_model = Path(out_dir), Path(source_model)
+    source_sha = sha256_of(source_model)
+    manifest_path = out_dir / MANIFEST_NAME
+    kept = _entries_to_keep(manifest_path, source_sha, {e["format"] for e in entries})
+    try:
+        source_file = os.path.relpath(source_model.resolve(), out_dir.resolve())
+    except ValueError:
+        source_file = str(source_model.resolve())
+    rank = {name: i for i, name in enumerate(order)}
+    manifest = {
+        "schema": SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source_model": {"file": source_file, "sha256": source_sha, "test_accuracy": float(source_accuracy)},
+        "test_set": {"images": int(len(x_test)), "x_test_sha256": hashlib.sha256(x_test.tobytes()).hexdigest()},
+        "calibration": calibration,
+        "converters": converters,
+        "artifacts": sorted(kept + entries, key=lambda e: rank.get(e["format"], len(rank))),
+    }
+    atomic_write_json(manifest_path, manifest, overwrite=True)
+    return manifest

@@ -117,6 +117,11 @@ def check_mnist_arrays(arrays: dict[str, np.ndarray], where: str = "MNIST") -> N
                 )
 
 
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]: the Keras models' input (train, export, bench)."""
+    return (images.astype(np.float32) / 255.0)[..., None]
+
+
 def load_mnist(path: str | os.PathLike | None = None, limit: int | None = None) -> MnistData:
     """Load and check MNIST; `limit` keeps the first N training and N test images."""
     resolved = resolve_mnist_path(path)

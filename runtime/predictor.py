@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError
-from runtime.manifest import Artifact, ManifestError, load_manifest
+from runtime.manifest import DEFAULT_FORMAT, Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
 MIN_CONFIDENCE = 0.60  # 10-output models: below this a prediction is reported as "low confidence", not as a digit
@@ -194,7 +194,7 @@ def _backend_for(path: Path, backend: str) -> str:
 
 
 def load_predictor(
-    model: str | os.PathLike = "tflite-int8",
+    model: str | os.PathLike = DEFAULT_FORMAT,
     backend: str = "auto",
     threads: int | None = None,
     manifest: str | os.PathLike | None = None,

@@ -28,8 +28,10 @@ CPUS=${AARCH64_CPUS:-cortex-a72 cortex-a76}
 export MNIST_NPZ=${MNIST_NPZ:-$(cd .. && pwd)/shared/data/mnist.npz}
 log() { printf '[aarch64] %s\n' "$*" >&2; }
 
-# Versions: the runtime extra of pyproject.toml, and what its wheels need.
-WHEELS=(numpy==2.4.6 ai-edge-litert==2.3.0 onnxruntime==1.32.0 opencv-python-headless==5.0.0.93 tqdm==4.70.1
+# Versions: the runtime extra of pyproject.toml (read from it, not copied), and what its wheels need.
+read -r -a RUNTIME_PINS <<< "$("$PY" -c 'import re; block = re.search(r"^runtime = \[(.*?)^\]", open("pyproject.toml").read(), re.S | re.M).group(1); print(" ".join(re.findall(r"\"([^\"]+)\"", block)))')"
+[ "${#RUNTIME_PINS[@]}" -gt 0 ] || { log "no runtime extra found in pyproject.toml"; exit 2; }
+WHEELS=("${RUNTIME_PINS[@]}"
         flatbuffers==25.12.19 protobuf==7.36.2 packaging==26.4 sympy==1.14.0 mpmath==1.3.0 coloredlogs humanfriendly
         backports.strenum==1.2.8 typing_extensions==4.16.0)
 # python3.11's runtime closure in bookworm, less what a Python process never loads (perl, dpkg, tar, mime data).

@@ -16,7 +16,7 @@ from camera_demo.sample import SAMPLE_DIR, load_labels
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import Frame, FrameSource, ImagesSource, SourceLost, open_source
 from runtime.predictor import load_predictor
-from runtime.synthetic import render
+from camera_demo.synthetic import render
 
 JSONL_KEYS = {"frame", "t", "number", "shown", "digits", "latency_ms"}
 DIGIT_KEYS = {"status", "digit", "best_guess", "confidence", "box"}

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from export import formats as formats_module
+from export.calibration import balanced_indices, calibration_record, saved_or_drawn_indices
 from export.cli import main as export_main
 from export.formats import FORMATS, INT8_FORMAT
 from export.micro import resolver_method
@@ -25,6 +26,7 @@ from export.parity import check_parity
 from export.pipeline import ExportError, export_model
 from runtime.files import ArtifactExistsError
 from runtime.manifest import load_manifest, sha256_of
+from runtime.mnist_data import to_model_input
 from runtime.predictor import load_predictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +44,7 @@ def float_probs(mnist):
     import keras
 
     model = keras.models.load_model(SOURCE)
-    return model.predict((mnist.x_test.astype(np.float32) / 255.0)[..., None], batch_size=500, verbose=0)
+    return model.predict(to_model_input(mnist.x_test), batch_size=500, verbose=0)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def small_npz(mnist, tmp_path_factory):
     return path
 
 
-def test_manifest_lists_every_format_and_matches_the_files(manifest):
+def test_manifest_lists_every_format_and_matches_the_files(manifest, mnist):
     assert list(manifest.artifacts) == list(FORMATS)
     assert manifest.data["source_model"]["sha256"] == sha256_of(SOURCE)
     for artifact in manifest.artifacts.values():
@@ -63,13 +65,7 @@ def test_manifest_lists_every_format_and_matches_the_files(manifest):
         assert artifact.parity["passed"] is True
     calibration = json.loads((MODELS / manifest.data["calibration"]["file"]).read_text())
     assert len(calibration["indices"]) == 500
-    assert np.bincount(np.load(_mnist_file())["y_train"][calibration["indices"]], minlength=10).tolist() == [50] * 10
-
-
-def _mnist_file():
-    import os
-
-    return os.environ.get("MNIST_NPZ") or str(REPO.parent / "shared" / "data" / "mnist.npz")
+    assert np.bincount(mnist.y_train[calibration["indices"]], minlength=10).tolist() == [50] * 10
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
@@ -170,6 +166,19 @@ def test_micro_arena_is_measured_and_runs(manifest):
     assert info["output"]["shape"] == [1, 11] and info["classes"][10] == "not a digit"
 
 
+def test_saved_calibration_list_is_replayed(tmp_path, mnist):
+    """A saved index list with the requested count and seed is read back, not redrawn."""
+    saved = balanced_indices(mnist.y_train, 500, seed=99)  # stands in for a list numpy would no longer draw
+    path = tmp_path / "calibration_indices.json"
+    path.write_text(json.dumps(calibration_record(saved, seed=7)))
+    replayed = saved_or_drawn_indices(path, mnist.y_train, 500, seed=7)
+    np.testing.assert_array_equal(replayed, saved)
+    assert not np.array_equal(replayed, balanced_indices(mnist.y_train, 500, seed=7))
+    # Another seed asked for: a fresh draw.
+    np.testing.assert_array_equal(saved_or_drawn_indices(path, mnist.y_train, 500, seed=8),
+                                  balanced_indices(mnist.y_train, 500, seed=8))
+
+
 def test_resolver_method_names():
     assert [resolver_method(op) for op in ("CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX", "DEPTHWISE_CONV_2D")] == \
         ["AddConv2D", "AddMaxPool2D", "AddFullyConnected", "AddSoftmax", "AddDepthwiseConv2D"]
@@ -221,10 +230,12 @@ def test_existing_artifacts_are_not_overwritten_without_force(fresh_export, smal
     assert list(load_manifest(out).artifacts) == list(FORMATS)
 
 
-def test_one_failing_format_does_not_stop_the_others(monkeypatch, small_npz, tmp_path):
-    def broken(model, calibration):
-        raise RuntimeError("converter exploded")
+def exploding_converter(model, calibration):
+    raise RuntimeError("converter exploded")
 
+
+def test_one_failing_format_does_not_stop_the_others(monkeypatch, small_npz, tmp_path):
+    broken = f"{__name__}:exploding_converter"  # the registry names converters "module:function"
     patched = dict(FORMATS, **{"tflite-fp16": dataclasses.replace(FORMATS["tflite-fp16"], convert=broken)})
     monkeypatch.setattr(formats_module, "FORMATS", patched)
     report = export_model(SOURCE, tmp_path, formats=["tflite-fp32", "tflite-fp16", "onnx-fp32"],

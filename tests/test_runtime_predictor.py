@@ -162,7 +162,7 @@ def test_runtime_works_with_tensorflow_and_keras_absent(mnist_path):
         import numpy as np
         from runtime.mnist_data import load_mnist
         from runtime.predictor import load_predictor
-        from runtime.synthetic import render
+        from camera_demo.synthetic import render
         data = load_mnist({str(mnist_path)!r}, limit=500)
         for name in ("tflite-int8", "tflite-fp32", "tflite-dynamic", "onnx-int8"):
             p = load_predictor(name)
@@ -183,7 +183,7 @@ def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     import cv2
 
     from runtime.cli import main
-    from runtime.synthetic import blank_paper, render
+    from camera_demo.synthetic import blank_paper, render
 
     photo, blank, junk = tmp_path / "photo.jpg", tmp_path / "blank.png", tmp_path / "junk.png"
     frame = render([mnist.x_test[0], mnist.x_test[1]], [7, 2], np.random.default_rng(0)).image

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from runtime.predictor import NO_DIGIT, load_predictor
 from runtime.preprocess import FrameError, find_digits, to_gray, to_mnist_28x28
-from runtime.synthetic import blank_paper, render, textured
+from camera_demo.synthetic import blank_paper, render, textured
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +79,18 @@ def test_frames_without_a_digit_say_no_digit(make, int8):
         assert prediction.status == NO_DIGIT and prediction.digit is None
 
 
-def test_low_confidence_is_not_reported_as_a_digit(int8):
-    rng = np.random.default_rng(4)
-    canvas = np.full((240, 320), 220, np.uint8)
-    cv2.ellipse(canvas, (160, 120), (40, 60), 0, 0, 360, 40, 9)  # a ring: "0"-like
-    cv2.line(canvas, (120, 60), (200, 180), 40, 9)  # struck through: no clean digit
-    canvas = np.clip(canvas + rng.normal(0, 3, canvas.shape), 0, 255).astype(np.uint8)
-    prediction = int8.predict_digit(canvas, min_confidence=0.999)
-    assert prediction.status in ("low confidence", "ok")
-    if prediction.status == "low confidence":
-        assert prediction.digit is None and prediction.best_guess is not None
-    assert int8.predict_digit(canvas, min_confidence=1.01).digit is None
+def test_low_confidence_is_not_reported_as_a_digit(mnist, int8):
+    """Just below its confidence a reading is "low confidence" with no digit (a best guess only); at it, "ok"."""
+    frame = render([mnist.x_test[0]], [7], np.random.default_rng(4)).image
+    read = int8.predict_digit(frame, min_confidence=0.0)
+    assert read.status == "ok" and read.digit == 7
+    confidence = read.confidence
+    assert 0.0 < confidence < 1.0  # an int8 output tops out at 255/256, so a threshold above it exists
+    above = int8.predict_digit(frame, min_confidence=float(np.nextafter(confidence, 1.0)))
+    assert above.status == "low confidence"
+    assert above.digit is None and above.best_guess == 7 and above.confidence == confidence
+    at = int8.predict_digit(frame, min_confidence=confidence)
+    assert at.status == "ok" and at.digit == 7
 
 
 def test_frame_formats_are_accepted(mnist):

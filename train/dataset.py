@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from runtime.mnist_data import MnistData
+from runtime.mnist_data import MnistData, to_model_input
 from train.augment import NOTEBOOK_RANGES, AugmentRanges, StyleRanges, augment_batch, style_batch
 
 # The validation hold-out is drawn with its own fixed seed, so it is the same
@@ -58,11 +58,6 @@ def split_validation(data: MnistData, val_size: int) -> Splits:
         data.x_train[val_idx], data.y_train[val_idx],
         data.x_test, data.y_test,
     )
-
-
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1], the models' input."""
-    return (images.astype(np.float32) / 255.0)[..., None]
 
 
 def steps_per_epoch(n_images: int, batch_size: int) -> int:

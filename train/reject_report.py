@@ -8,12 +8,14 @@ argmax is "not a digit" (class 10) or its best digit's probability is below
 the threshold; sweeping the threshold gives the curve, and the operating point
 is the highest threshold that costs clean MNIST test digits at most
 MAX_CLEAN_LOSS_PP of recall. Writes report.md, report.json, curve.png,
-operating_point.json and accepted_negatives.png into --out.
+operating_point.json, accepted_negatives.png and non_digits.npz (held-out
+crops that export replays in every format) into --out.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import numpy as np
 
 HELD_OUT_SEED = 777  # the training negatives use train.fit.NEGATIVES_SEED (1011) and 1012
 HELD_OUT_COUNT = 5000
+SAVED_FOR_EXPORT = 2000  # the first held-out crops, saved as non_digits.npz for export's parity check
 MAX_CLEAN_LOSS_PP = 0.10  # recall of clean test digits the operating point may cost
 TARGET_REJECTION = 0.95
 THRESHOLDS = np.round(np.arange(0.0, 1.0, 0.01), 2)
@@ -74,7 +77,7 @@ def model_figures(name: str, probs_by_style: dict, labels, neg_probs, neg_kinds,
 
 
 def plot_curve(path: Path, curves: dict, points: dict) -> Path:
-    from runtime.results import pyplot, save_figure
+    from train.charts import pyplot, save_figure
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 6))
@@ -101,7 +104,7 @@ def plot_curve(path: Path, curves: dict, points: dict) -> Path:
 
 def plot_accepted(path: Path, images: np.ndarray, probs: np.ndarray, kinds: np.ndarray, threshold: float) -> Path:
     """The held-out non-digits the model still reports as a digit (up to 96)."""
-    from runtime.results import pyplot, save_figure
+    from train.charts import pyplot, save_figure
 
     plt = pyplot()
     idx = np.flatnonzero(accepted(probs, threshold))[:96]
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     import keras
 
-    from runtime.files import atomic_write_json, atomic_write_text
+    from runtime.files import atomic_write_bytes, atomic_write_json, atomic_write_text
     from runtime.manifest import sha256_of
     from runtime.mnist_data import MnistDataError, load_mnist
     from train.negatives import HELD_OUT_FONTS, KINDS, render_negatives
@@ -199,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
              "non_digit_rejection": after["non_digit_rejection"],
              "clean_recall": after["styles"]["clean"]["recall_at_threshold"], "model": Path(args.model).name,
              "model_sha256": sha256_of(args.model)}
+    # Export cannot render (it does not import train/): it replays these crops through every format.
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, images=negatives[:SAVED_FOR_EXPORT], kinds=kinds[:SAVED_FOR_EXPORT])
+    atomic_write_bytes(out / "non_digits.npz", buffer.getvalue(), overwrite=True)
+    point["non_digits_file"] = "non_digits.npz"
     atomic_write_json(out / "operating_point.json", point, overwrite=True)
     report = {"held_out_negatives": {"count": args.negatives, "seed": HELD_OUT_SEED, "kinds": KINDS,
                                      "fonts": [int(f) for f in HELD_OUT_FONTS], "fragments_from": "MNIST test digits (no 1s)"},

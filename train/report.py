@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.files import atomic_write_json, atomic_write_text
-from runtime.results import pyplot, save_figure
+from train.charts import pyplot, save_figure
 
 plt = pyplot()
 

@@ -1,6 +1,6 @@
 """End-to-end FPS of the headless demo on the bundled sample, on one core, with the per-stage split.
 
-`python -m camera_demo.bench` (or `mnist-edge camera-bench`) pins itself to
+`python -m bench.camera_fps` (or `mnist-edge bench camera`) pins itself to
 one CPU core, runs the headless loop (decode from file + preprocess + int8
 predict + overlay) over the sample several times, prints a Markdown table and
 writes JSON and a PNG. Raspberry Pi figures are estimates on paper: each
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.manifest import DEFAULT_FORMAT
+
 # Single-core speed of this kind of work relative to the measuring machine, stated so the
 # estimate can be checked and redone: Geekbench 6 single-core scores (Raspberry Pi 4 ~ 250,
 # Pi 5 ~ 800, a Zen 4 server core at 2.6-3.7 GHz ~ 1,900), i.e. the Pi 4 is ~7.5x and the Pi 5
@@ -29,7 +31,7 @@ PI_SLOWDOWN = {
 }
 
 
-def run_benchmark(passes: int = 3, model: str = "tflite-int8", core: int = 0) -> dict:
+def run_benchmark(passes: int = 3, model: str = DEFAULT_FORMAT, core: int = 0) -> dict:
     import cv2
 
     from camera_demo.app import DemoConfig, run_demo
@@ -90,7 +92,7 @@ def to_markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    from runtime.results import pyplot, save_figure
+    from bench.results import pyplot, save_figure
 
     plt = pyplot()
     rows = {"this machine": result["stage_ms_median"], **{k.split(" (")[0] + " (est.)": v["stage_ms"] for k, v in result["pi_estimates"].items()}}
@@ -110,14 +112,14 @@ def plot(result: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mnist-edge camera-bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mnist-edge bench camera", description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=3)
-    parser.add_argument("--model", default="tflite-int8")
+    parser.add_argument("--model", default=DEFAULT_FORMAT)
     parser.add_argument("--out", default="benchmarks", help="folder for camera_demo.{md,json,png}")
     args = parser.parse_args(argv)
     if args.passes <= 0:
         parser.error("--passes must be positive")
-    from runtime.results import write_benchmark
+    from bench.results import write_benchmark
 
     result = run_benchmark(args.passes, args.model)
     table = to_markdown(result)

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.manifest import DEFAULT_FORMAT
+
 
 def model_macs(tflite_path: Path) -> int:
     """Multiply-accumulates per image, counted from the model's conv and dense layers."""
-    from runtime.backends import import_tflite_interpreter
+    from runtime.backends import tflite_operators
 
-    cls, _ = import_tflite_interpreter()
-    interp = cls(model_path=str(tflite_path))
-    interp.allocate_tensors()
+    interp, ops = tflite_operators(tflite_path)
     shapes = {t["index"]: tuple(t["shape"]) for t in interp.get_tensor_details()}
     macs = 0
-    for op in interp._get_ops_details():  # public API has no op list
+    for op in ops:
         if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             out_shape, weight = shapes[op["outputs"][0]], shapes[op["inputs"][1]]
             per_output = int(np.prod(weight[1:])) if op["op_name"] == "CONV_2D" else int(np.prod(weight[1:3]))
@@ -63,7 +63,7 @@ def preprocessing_cost(data_path, frames: int = 200) -> dict:
     """Median time of to_mnist_28x28 on 640x480 synthetic camera frames."""
     from runtime.mnist_data import load_mnist
     from runtime.preprocess import to_mnist_28x28
-    from runtime.synthetic import render
+    from camera_demo.synthetic import render
 
     data = load_mnist(data_path)
     rng = np.random.default_rng(0)
@@ -89,8 +89,9 @@ t2 = time.perf_counter()
 import numpy as np
 p.predict(np.zeros((1, 28, 28), np.uint8))
 t3 = time.perf_counter()
+from bench.latency_worker import peak_rss_mb  # after the timed steps: it costs them nothing
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_predict_s": t3 - t2, "total_s": t3 - t0,
-                  "peak_rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024,
+                  "peak_rss_mb": peak_rss_mb(),
                   "tensorflow_imported": "tensorflow" in sys.modules}))
 """
 COLD_START_BARE = """
@@ -103,12 +104,13 @@ i = Interpreter(model_path=sys.argv[1], num_threads=1); i.allocate_tensors()
 t2 = time.perf_counter()
 d = i.get_input_details()[0]; i.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"])); i.invoke()
 t3 = time.perf_counter()
+from bench.latency_worker import peak_rss_mb  # after the timed steps: it costs them nothing
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_predict_s": t3 - t2, "total_s": t3 - t0,
-                  "peak_rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
-def cold_start(manifest, format_name: str = "tflite-int8", repeats: int = 5) -> dict:
+def cold_start(manifest, format_name: str = DEFAULT_FORMAT, repeats: int = 5) -> dict:
     """A fresh process: import the runtime, load the model, predict once; and the same with bare LiteRT.
 
     Median of `repeats` processes; the Python interpreter's own start-up is not counted.

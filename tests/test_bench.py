@@ -1,4 +1,4 @@
-"""runtime/bench.py and runtime/selfcheck.py: the benchmark's rows and statuses, the cross-machine comparison."""
+"""bench/latency.py and runtime/selfcheck.py: the benchmark's rows and statuses, the cross-machine comparison."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.bench import run_benchmark, to_markdown
-from runtime.bench_costs import compute_rate, cpu_peak, model_macs
+from bench.latency import run_benchmark, to_markdown
+from bench.costs import compute_rate, cpu_peak, model_macs
 from runtime.manifest import load_manifest
 from runtime.selfcheck import INT8_STEP, compare
 
@@ -23,13 +23,30 @@ def test_macs_of_the_cnn_are_counted_from_its_layers():
     assert model_macs(load_manifest(MODELS).artifact("tflite-fp32").path) == expected
 
 
-def test_peak_and_rate_arithmetic():
+def test_cpu_peak_reads_this_machine():
+    """The clock is /proc/cpuinfo's, int8 dot products give at least twice the fp32 MACs per cycle."""
     peak = cpu_peak()
+    info = Path("/proc/cpuinfo").read_text()
+    mhz = [float(line.split(":")[1]) for line in info.splitlines() if line.startswith("cpu MHz")]
+    if mhz:  # x86 Linux lists the clock; an aarch64 kernel may not
+        assert peak["ghz"] == pytest.approx(mhz[0] / 1000)
     assert peak["int8_macs_per_cycle"] >= 2 * peak["fp32_macs_per_cycle"] > 0
-    row = {"format": "tflite-int8", "threads": 2, "predictor_median_ms": 0.1}
-    compute_rate(row, 9_000_000, {"int8_gmacs": 100.0, "fp32_gmacs": 25.0})
-    assert row["achieved_gmacs"] == pytest.approx(90.0)
-    assert row["pct_of_peak"] == pytest.approx(45.0)  # two threads: against twice the 1-core peak
+    assert peak["fp32_gmacs"] == pytest.approx(peak["ghz"] * peak["fp32_macs_per_cycle"])
+
+
+def test_rate_is_work_over_time_against_the_peak_of_the_cores_and_dtype_used():
+    """Invariants, not the formula again: rate x time = MACs; twice the threads, half the share; int8 vs the int8 peak."""
+    peak = {"int8_gmacs": 160.0, "fp32_gmacs": 40.0}
+    rows = {key: {"format": fmt, "threads": threads, "predictor_median_ms": 0.25}
+            for key, fmt, threads in (("int8", "tflite-int8", 1), ("int8x2", "tflite-int8", 2),
+                                      ("dynamic", "tflite-dynamic", 1), ("fp32", "onnx-fp32", 1))}
+    for row in rows.values():
+        compute_rate(row, 9_058_048, peak)
+    for row in rows.values():
+        assert row["achieved_gmacs"] * 1e9 * row["predictor_median_ms"] / 1000 == pytest.approx(9_058_048)
+    assert rows["int8x2"]["pct_of_peak"] == pytest.approx(rows["int8"]["pct_of_peak"] / 2)
+    assert rows["fp32"]["pct_of_peak"] == pytest.approx(4 * rows["int8"]["pct_of_peak"])  # int8 peak is 4x here
+    assert rows["dynamic"]["pct_of_peak"] == pytest.approx(rows["int8"]["pct_of_peak"])  # computes in int8
 
 
 def test_benchmark_rows_and_a_broken_artifact(tmp_path, mnist_path):

@@ -1,8 +1,8 @@
-"""The Keras float model as a row of `mnist-edge bench`, when TensorFlow is installed: what moving off it buys.
+"""The Keras float model as a row of `mnist-edge bench latency`, when TensorFlow is installed: what moving off it buys.
 
 The runtime benchmark never imports TensorFlow; it runs this module in a
-separate process (`python -m train.keras_bench SPEC_JSON`), which prints one
-JSON line in the same shape as runtime/bench_worker.py's rows.
+separate process (`python -m bench.keras_row SPEC_JSON`), which prints one
+JSON line in the same shape as bench/latency_worker.py's rows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from runtime.bench_worker import LARGE_BATCH, timed_blocks, peak_rss_mb
+from bench.latency_worker import LARGE_BATCH, timed_blocks, peak_rss_mb
 
 
 def keras_row(spec: dict) -> dict:
@@ -22,14 +22,13 @@ def keras_row(spec: dict) -> dict:
     out: dict = {"format": spec["format"], "runtime": "keras", "threads": spec["threads"]}
     import keras
 
-    from runtime.mnist_data import load_mnist
+    from runtime.mnist_data import load_mnist, to_model_input as to_input
 
     imported = time.perf_counter()
     model = keras.models.load_model(spec["keras_model"])
     loaded = time.perf_counter()
     out.update(library=f"keras {keras.__version__}", import_s=imported - started, load_s=loaded - imported)
     data = load_mnist(spec["data"])
-    to_input = lambda x: (x.astype(np.float32) / 255.0)[..., None]  # noqa: E731
     model.predict_on_batch(to_input(data.x_test[:1]))
     out["import_load_predict_s"] = time.perf_counter() - started
     out["peak_rss_mb_after_first_predict"] = peak_rss_mb()

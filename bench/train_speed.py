@@ -1,6 +1,6 @@
 """Training speed benchmark: images/s and s/epoch with and without augmentation, batch 32 and 128.
 
-`python -m train.bench` (or `mnist-edge train-bench`) prints a Markdown table
+`python -m bench.train_speed` (or `mnist-edge bench train`) prints a Markdown table
 and writes JSON and a PNG chart. Steps are timed after a warm-up, the median
 step time is what the table reports (this machine is noisy).
 """
@@ -98,7 +98,7 @@ def to_markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    from runtime.results import pyplot, save_figure
+    from bench.results import pyplot, save_figure
 
     plt = pyplot()
     rows = result["rows"]
@@ -111,7 +111,7 @@ def plot(result: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mnist-edge train-bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mnist-edge bench train", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--steps", type=int, default=400, help="timed steps per configuration, after warm-up")
     parser.add_argument("--out", default="benchmarks", help="folder for train_speed.{md,json,png}")
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps <= 0:
         parser.error("--steps must be positive")
 
-    from runtime.results import write_benchmark
+    from bench.results import write_benchmark
 
     result = run_benchmark(args.data, timed_steps=args.steps)
     table = to_markdown(result)

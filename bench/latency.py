@@ -1,4 +1,4 @@
-"""`mnist-edge bench`: every artifact in the manifest, in every installed runtime, measured in one run.
+"""`mnist-edge bench latency`: every artifact in the manifest, in every installed runtime, measured in one run.
 
 Each (format, runtime, threads) is measured in its own fresh process, so its
 load time and peak memory are its own and one failure hides nothing. Prints
@@ -20,26 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.bench_costs import cold_start, compute_rate, cpu_peak, model_macs, preprocessing_cost
+from bench import keras_row, latency_worker
+from bench.costs import cold_start, compute_rate, cpu_peak, model_macs, preprocessing_cost
+from export.formats import FLOAT_REFERENCE_FORMAT, FORMATS, INT8_FORMAT
 
 
 def runtimes_for(artifact) -> list[str]:
-    """Installed runtimes that can run an artifact (TFLM only for the full-int8 TFLite model)."""
+    """Installed runtimes that can run an artifact: its format's runtimes in the registry (else its own)."""
     import importlib.util
 
-    found = []
-    if artifact.runtime == "litert":
-        found.append("litert")
-        if artifact.input.get("dtype") == "int8" and importlib.util.find_spec("tflite_micro") is not None:
-            found.append("tflm")
-    elif artifact.runtime == "onnxruntime":
-        found.append("onnxruntime")
-    return found
+    fmt = FORMATS.get(artifact.format)
+    wanted = fmt.runtimes if fmt else (artifact.runtime,)
+    return [r for r in wanted if r != "tflm" or importlib.util.find_spec("tflite_micro") is not None]
 
 
 def run_worker(spec: dict, timeout: float = 900) -> dict:
-    # The Keras row is measured by train/ (TensorFlow lives there), in its own process like every row.
-    module = "train.keras_bench" if spec["runtime"] == "keras" else "runtime.bench_worker"
+    # The Keras row imports TensorFlow; like every row it runs in its own process.
+    module = (keras_row if spec["runtime"] == "keras" else latency_worker).__name__  # no module name in a string
     cmd = [sys.executable, "-m", module, json.dumps(spec)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     try:
@@ -88,9 +85,10 @@ def run_benchmark(manifest_path=None, data_path=None, runs: int = 1000, threads:
         result["bytes"] = spec["bytes"]
         rows.append(result)
     reference_row = next((r for r in rows if r["format"] == "keras-fp32" and "predictions" in r), None) or \
-        next((r for r in rows if r["format"] == "tflite-fp32" and "predictions" in r), None)
+        next((r for r in rows if r["format"] == FLOAT_REFERENCE_FORMAT and "predictions" in r), None)
     reference = np.array(reference_row["predictions"]) if reference_row else None
-    macs = model_macs(manifest.artifact("tflite-fp32").path) if "tflite-fp32" in manifest.artifacts else None
+    macs = (model_macs(manifest.artifact(FLOAT_REFERENCE_FORMAT).path)
+            if FLOAT_REFERENCE_FORMAT in manifest.artifacts else None)
     peak = cpu_peak()
     for row in rows:
         if "predictions" not in row:
@@ -111,7 +109,7 @@ def run_benchmark(manifest_path=None, data_path=None, runs: int = 1000, threads:
         "macs_per_image": macs,
         "min_accuracy": min_accuracy,
         "preprocessing": preprocessing_cost(data_path),
-        "cold_start": cold_start(manifest) if "tflite-int8" in manifest.artifacts else None,
+        "cold_start": cold_start(manifest, INT8_FORMAT) if INT8_FORMAT in manifest.artifacts else None,
         "rows": rows,
     }
 
@@ -160,7 +158,7 @@ def to_markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    from runtime.results import pyplot, save_figure
+    from bench.results import pyplot, save_figure
 
     plt = pyplot()
     rows = [r for r in result["rows"] if "predictor_median_ms" in r]
@@ -175,7 +173,7 @@ def plot(result: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mnist-edge bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mnist-edge bench latency", description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", default=None, help="manifest.json or its folder (default: models/)")
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--formats", default=None, help="comma-separated subset of the manifest's formats")
@@ -193,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if threads and min(threads) <= 0:
         parser.error("--threads must be positive")
 
-    from runtime.results import write_benchmark
+    from bench.results import write_benchmark
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
 
@@ -202,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                                args.formats.split(",") if args.formats else None, args.min_accuracy / 100,
                                progress=lambda msg: print(msg, file=sys.stderr))
     except (ManifestError, MnistDataError) as exc:
-        print(f"mnist-edge bench: error: {exc}", file=sys.stderr)
+        print(f"mnist-edge bench latency: error: {exc}", file=sys.stderr)
         return 2
     table = to_markdown(result)
     print(table)

@@ -1,6 +1,6 @@
 """One benchmark row, measured in its own process: load, accuracy, latency beside the bare interpreter, memory.
 
-Run by runtime/bench.py as `python -m runtime.bench_worker SPEC_JSON`; prints one JSON line.
+Run by bench/latency.py as `python -m bench.latency_worker SPEC_JSON`; prints one JSON line.
 """
 
 from __future__ import annotations

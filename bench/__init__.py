@@ -1,0 +1,1 @@
+"""Benchmarks: runtime latency, training speed, camera FPS; each prints a Markdown table and writes JSON + PNG."""

@@ -1,0 +1,37 @@
+"""`mnist-edge bench <name>`: the benchmarks, one subcommand family; each prints a Markdown table, writes JSON + PNG."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> ("module[:function]", one-line help); a new benchmark is one entry here.
+BENCHMARKS = {
+    "latency": ("bench.latency", "latency, throughput, memory and accuracy of every artifact in every runtime"),
+    "train": ("bench.train_speed", "training speed with and without augmentation (TensorFlow)"),
+    "camera": ("bench.camera_fps", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, BENCHMARKS))
+    rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, help_) in BENCHMARKS.items())
+    return (f"usage: mnist-edge bench <benchmark> [options]\n\nbenchmarks:\n{rows}\n\n"
+            "'mnist-edge bench <benchmark> --help' for its options.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage(), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in BENCHMARKS:
+        print(f"mnist-edge bench: unknown benchmark {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, _, function = BENCHMARKS[name][0].partition(":")
+    return getattr(importlib.import_module(module_name), function or "main")(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

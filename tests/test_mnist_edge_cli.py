@@ -1,0 +1,46 @@
+"""mnist_edge.py: the dispatcher's version, help and missing-extra messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mnist_edge
+
+
+def run_cli(*args: str, block: str | None = None) -> subprocess.CompletedProcess:
+    """Run `mnist-edge ARGS` in a fresh interpreter; `block` makes that top-level module unimportable."""
+    prelude = "import sys; " + (f"sys.modules[{block!r}] = None; " if block else "")
+    code = prelude + f"import mnist_edge; sys.exit(mnist_edge.main({list(args)!r}))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_version_is_the_installed_distribution():
+    proc = run_cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip().startswith("mnist-edge ")
+    assert proc.stdout.split()[1][0].isdigit()
+
+
+def test_unknown_command_is_exit_2_on_stderr():
+    proc = run_cli("no-such-command")
+    assert proc.returncode == 2
+    assert "unknown command 'no-such-command'" in proc.stderr and proc.stdout == ""
+
+
+def test_a_missing_extra_names_the_extra_and_exits_2():
+    proc = run_cli("train", "--epochs", "1", block="keras")
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert 'pip install -e ".[train]"' in proc.stderr
+
+
+def test_check_aarch64_help_is_not_an_error():
+    proc = run_cli("check-aarch64", "--help")
+    assert proc.returncode == 0 and "AARCH64_IMAGES" in proc.stdout
+
+
+def test_every_missing_module_maps_to_a_declared_extra():
+    text = open(mnist_edge.__file__.replace("mnist_edge.py", "pyproject.toml")).read()
+    for extra in set(mnist_edge.EXTRA_FOR_MODULE.values()):
+        assert f"\n{extra} = [" in text, extra
