@@ -28,6 +28,13 @@ MAX_CLEAN_LOSS_PP = 0.10  # recall of clean test digits the operating point may 
 TARGET_REJECTION = 0.95
 THRESHOLDS = np.round(np.arange(0.0, 1.0, 0.01), 2)
 LEGACY_MIN_CONFIDENCE = 0.60  # what runtime/predictor.py did before: "low confidence" below it
+# The kinds of non-digit, grouped as a reader meets them: writing that is not digits, marks on
+# the page, and wrong cuts of real digits (the segmenter's failures, the hardest to tell apart).
+GROUPS = {
+    "letters, symbols, words": ("glyph", "word"),
+    "scribbles, blobs, lines, specks": ("scribble", "blob", "lines", "specks"),
+    "pieces of digits (half, pair, overlap)": ("digit_half", "digit_pair", "digit_overlap"),
+}
 
 
 def digit_confidence(probs: np.ndarray) -> np.ndarray:
@@ -72,8 +79,10 @@ def model_figures(name: str, probs_by_style: dict, labels, neg_probs, neg_kinds,
                   "rejected": float(1 - accepted(p, threshold).mean())}
               for s, p in probs_by_style.items()}
     kinds = {k: rejection(neg_probs[neg_kinds == k], threshold) for k in sorted(set(neg_kinds))}
+    groups = {g: rejection(neg_probs[np.isin(neg_kinds, members)], threshold) for g, members in GROUPS.items()}
     return {"model": name, "outputs": int(neg_probs.shape[1]), "threshold": threshold, "styles": styles,
-            "non_digit_rejection": rejection(neg_probs, threshold), "rejection_by_kind": kinds}
+            "non_digit_rejection": rejection(neg_probs, threshold), "rejection_by_kind": kinds,
+            "rejection_by_group": groups}
 
 
 def plot_curve(path: Path, curves: dict, points: dict) -> Path:
@@ -136,6 +145,8 @@ def kinds_table(before: dict, after: dict) -> str:
     lines = [f"| non-digit kind | before: rejected % (max prob < {before['threshold']:.2f}) | after: rejected % |", "|---|---:|---:|"]
     for kind, value in after["rejection_by_kind"].items():
         lines.append(f"| {kind} | {100 * before['rejection_by_kind'][kind]:.1f} | {100 * value:.1f} |")
+    for group, value in after["rejection_by_group"].items():
+        lines.append(f"| *{group}* | {100 * before['rejection_by_group'][group]:.1f} | *{100 * value:.1f}* |")
     lines.append(f"| **all** | {100 * before['non_digit_rejection']:.1f} | **{100 * after['non_digit_rejection']:.1f}** |")
     return "\n".join(lines) + "\n"
 
