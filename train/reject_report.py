@@ -233,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
           f"## Style-shifted MNIST test (10,000 digits each, seed {STYLE_SEED})\n\n{style_table(before, after)}\n"
           f"## Held-out non-digits\n\nRendered with fonts training never saw (Hershey TRIPLEX, COMPLEX_SMALL, SCRIPT_COMPLEX, "
           f"TRIPLEX italic, COMPLEX_SMALL italic; training used SIMPLEX, PLAIN, DUPLEX, COMPLEX, SCRIPT_SIMPLEX), seed "
-          f"{HELD_OUT_SEED} (training: 1011/1012), digit fragments cut from MNIST test digits (training: train digits).\n\n"
+          f"{HELD_OUT_SEED} (training: 1011/1012), digit fragments cut from MNIST test digits (training: train digits). "
+          f"Characters shaped like a handwritten digit are never negatives (O o D I l i j Z z S s B b G g q | / ( ) ' , ; !), "
+          f"so an O in a word is still read as a 0.\n\n"
           f"{kinds_table(before, after)}\n![curve](curve.png)\n\n![accepted](accepted_negatives.png)\n")
     atomic_write_text(out / "report.md", md, overwrite=True)
     print(md)
