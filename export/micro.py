@@ -29,9 +29,12 @@ class ArenaReport:
 
 def model_ops(model: bytes) -> list[str]:
     """The builtin operators the model uses, in first-use order (e.g. CONV_2D, SOFTMAX)."""
-    from runtime.backends import tflite_operators
+    from runtime.backends import import_tflite_interpreter
 
-    _, ops = tflite_operators(model)
+    # Listed before allocate_tensors(): allocating applies LiteRT's default XNNPACK delegate, which
+    # replaces nodes by a "DELEGATE" op that no TFLM resolver has.
+    cls, _ = import_tflite_interpreter()
+    ops = cls(model_content=model)._get_ops_details()  # the public API has no op list
     return list(dict.fromkeys(op["op_name"] for op in ops))
 
 
