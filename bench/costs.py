@@ -16,20 +16,10 @@ from runtime.manifest import DEFAULT_FORMAT
 
 
 def model_macs(tflite_path: Path) -> int:
-    """Multiply-accumulates per image, counted from the model's conv and dense layers."""
-    from runtime.backends import tflite_operators
+    """Multiply-accumulates per image, counted from the model's conv and dense layers (export/macs.py)."""
+    from export.macs import model_macs as count
 
-    interp, ops = tflite_operators(tflite_path)
-    shapes = {t["index"]: tuple(t["shape"]) for t in interp.get_tensor_details()}
-    macs = 0
-    for op in ops:
-        if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            out_shape, weight = shapes[op["outputs"][0]], shapes[op["inputs"][1]]
-            per_output = int(np.prod(weight[1:])) if op["op_name"] == "CONV_2D" else int(np.prod(weight[1:3]))
-            macs += int(np.prod(out_shape[1:])) * per_output
-        elif op["op_name"] == "FULLY_CONNECTED":
-            macs += int(np.prod(shapes[op["inputs"][1]]))
-    return macs
+    return count(tflite_path)
 
 
 def cpu_peak() -> dict:

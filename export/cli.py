@@ -20,6 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only the full-int8 TFLite model and its TensorFlow Lite Micro bundle (out/micro/)")
     parser.add_argument("--formats", default=None, help=f"comma-separated subset of: {', '.join(FORMATS)}")
     parser.add_argument("--no-micro", action="store_true", help="skip the TFLM bundle")
+    parser.add_argument("--no-cpp", action="store_true",
+                        help="do not prove the TFLM bundle in the C++ library (default: done when the TFLM kit, "
+                             "g++, arm-none-eabi-g++ and qemu-system-arm are there)")
+    parser.add_argument("--m4-images", type=int, default=1000,
+                        help="test images the emulated Cortex-M4 classifies in the C++ check (x86-64 does all)")
+    parser.add_argument("--stem", default="mnist_cnn", help="file name stem of the artifacts (default mnist_cnn)")
     parser.add_argument("--force", action="store_true", help="overwrite existing artifacts")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, Keras cache, download)")
     parser.add_argument("--calibration-size", type=int, default=500, help="balanced training images for int8 calibration")
@@ -74,12 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.mnist_data import MnistDataError
 
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
+    if args.m4_images <= 0:
+        parser.error(f"--m4-images must be positive, got {args.m4_images}")
+    cpp = not args.no_cpp and not args.no_micro
+    if cpp:
+        from export.tflm_kit import missing_tools
+
+        missing = list(dict.fromkeys(missing_tools("host") + missing_tools("m4")))
+        if missing:
+            print(f"mnist-edge export: note: the TFLM bundle is not proven in C++ (missing {', '.join(missing)}; "
+                  "scripts/install_mcu_toolchain.sh installs the tools)", file=sys.stderr)
+            cpp = False
     try:
         report = export_model(
             args.model, args.out, formats=formats, micro=not args.no_micro, data=args.data,
             calibration_size=args.calibration_size, calibration_seed=args.calibration_seed,
-            tolerances=tolerances_from(args), force=args.force, progress=not args.quiet,
-            min_confidence=args.min_confidence)
+            tolerances=tolerances_from(args), force=args.force, progress=not args.quiet, stem=args.stem,
+            cpp=cpp, m4_images=args.m4_images, min_confidence=args.min_confidence)
     except (ExportError, ArtifactExistsError, MnistDataError, ValueError) as exc:
         print(f"mnist-edge export: error: {exc}", file=sys.stderr)
         return 2

@@ -50,7 +50,10 @@ def import_tflite_interpreter():
 def tflite_operators(model: bytes | str | Path) -> tuple[object, list[dict]]:
     """A TFLite model's interpreter (tensors allocated) and its operators in order (op_name, inputs, outputs)."""
     cls, _ = import_tflite_interpreter()
-    interpreter = cls(model_content=model) if isinstance(model, bytes) else cls(model_path=str(model))
+    # Without the default XNNPACK delegate: its node would be listed as one more operator ("DELEGATE").
+    resolver = importlib.import_module(cls.__module__).OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
+    interpreter = cls(**source, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     return interpreter, interpreter._get_ops_details()  # the public API has no op list
 
