@@ -38,7 +38,7 @@ class DemoConfig:
     record: str | None = None
     snapshot_dir: str = "snapshots"
     max_frames: int | None = None
-    min_confidence: float = 0.6
+    min_confidence: float | None = None  # None: the model's own (runtime.predictor.Predictor.min_confidence)
     smooth_window: int = 5
     force: bool = False
     verify: bool = True  # the model's sha256 against its manifest

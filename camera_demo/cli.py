@@ -35,7 +35,8 @@ def build_parser(prog: str = "mnist-edge camera", defaults: dict | None = None) 
     parser.add_argument("--record", default=None, metavar="OUT.mp4", help="write the annotated video")
     parser.add_argument("--snapshots", default="snapshots", help="folder for snapshots (key s)")
     parser.add_argument("--max-frames", type=int, default=None)
-    parser.add_argument("--min-confidence", type=float, default=0.6, help="below it a digit is shown as uncertain")
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="below it a digit is shown as uncertain (default: the model's own operating point from the manifest)")
     parser.add_argument("--smooth", type=int, default=5, help="frames the shown number is voted over (1: off)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite existing --record / --jsonl files (default: %(default)s)")
@@ -70,9 +71,7 @@ def _validate(parser, args) -> None:
         parser.error(f"--fps must be a positive number, got {args.fps}")
     if not args.source.strip():
         parser.error("--source is empty; give a camera index, picam, a file, a folder, sample or auto")
-    if not math.isfinite(args.min_confidence):
-        parser.error(f"--min-confidence is a probability in [0, 1], got {args.min_confidence}")
-    if not 0 <= args.min_confidence <= 1:
+    if args.min_confidence is not None and not (math.isfinite(args.min_confidence) and 0 <= args.min_confidence <= 1):
         parser.error(f"--min-confidence is a probability in [0, 1], got {args.min_confidence}")
     if not args.serve:
         given = [flag for flag, value in (("--host", args.host), ("--token", args.token)) if value is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -17,7 +18,7 @@ from export.micro_check import check_bundle_cpp
 from export.parity import ParityResult, check_parity, parity_table
 from export.staging import commit, fault_point, new_staging_dir, recover
 from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json, atomic_write_text
-from runtime.manifest import MANIFEST_NAME, PASSED, SWAP_JOURNAL, artifact_entry, sha256_of, write_manifest
+from runtime.manifest import MANIFEST_NAME, PASSED, SWAP_JOURNAL, artifact_entry, classes_entry, sha256_of, write_manifest
 from runtime.mnist_data import load_mnist, to_model_input
 from runtime.predictor import load_predictor
 from runtime.progress import batches
@@ -31,6 +32,7 @@ CALIBRATION_FILE = "calibration_indices.json"
 # bit-exactness instead (export/micro_check.py, tests/test_micro_cpp.py).
 TFLM_MAX_DIFFERING_FRACTION = 0.0002
 MICRO_DIR = "micro"
+OPERATING_POINT_FILE = "reject/operating_point.json"  # beside the source model, from `mnist-edge reject-report`
 
 
 class ExportError(RuntimeError):
@@ -93,6 +95,62 @@ def _converter_versions() -> dict:
     return out
 
 
+@dataclass
+class NonDigitCheck:
+    """Held-out non-digit crops, the float model's probabilities on them and the operating point."""
+
+    images: np.ndarray
+    float_probs: np.ndarray
+    min_confidence: float
+
+
+def operating_point(model_path: Path, num_classes: int, min_confidence: float | None) -> tuple[float | None, Path | None]:
+    """An 11-output model's "not a digit" threshold and its held-out non-digits file, both from
+    `mnist-edge reject-report` (reject/ beside the model, made for this very model); a given threshold wins."""
+    if num_classes == 10:
+        return None, None
+    path = model_path.parent / OPERATING_POINT_FILE
+    if not path.is_file():
+        if min_confidence is not None:
+            return float(min_confidence), None
+        raise ExportError(f"{model_path} has a \"not a digit\" output but {path} is missing; run "
+                          f"`mnist-edge reject-report --model {model_path} --out {path.parent}` or pass --min-confidence")
+    point = json.loads(path.read_text())
+    if point.get("model_sha256") != sha256_of(model_path):
+        raise ExportError(f"{path} was made for another model than {model_path} (sha256 differs); rerun reject-report")
+    non_digits = path.parent / point["non_digits_file"] if point.get("non_digits_file") else None
+    return float(point["min_confidence"] if min_confidence is None else min_confidence), non_digits
+
+
+MAX_REJECTION_DIFF_PP = 1.0
+
+
+def _non_digit_check(model, non_digits_file: Path | None, min_confidence: float | None) -> NonDigitCheck | None:
+    """The reject report's saved held-out non-digits (fonts and seed training never used), for an 11-output model."""
+    if non_digits_file is None:
+        return None
+    if not non_digits_file.is_file():
+        raise ExportError(f"{non_digits_file}: missing (named by {OPERATING_POINT_FILE}); rerun reject-report")
+    with np.load(non_digits_file) as saved:
+        images = saved["images"]
+    return NonDigitCheck(images, model.predict(to_model_input(images), batch_size=500, verbose=0), min_confidence)
+
+
+def _non_digit_parity(result: ParityResult, probs: np.ndarray, float_probs: np.ndarray, threshold: float) -> None:
+    """The "not a digit" output survives the export: same share of non-digits rejected at the operating point."""
+    def rejected(p):
+        return (p.argmax(1) == 10) | (p[:, :10].max(1) < threshold)
+
+    same = probs.argmax(1) == float_probs.argmax(1)
+    diff_pp = 100.0 * abs(rejected(probs).mean() - rejected(float_probs).mean())
+    result.extra["non_digits"] = {"images": int(len(probs)), "top1_agreement": float(same.mean()),
+                                  "rejected": float(rejected(probs).mean()), "float_rejected": float(rejected(float_probs).mean()),
+                                  "decision_agreement": float((rejected(probs) == rejected(float_probs)).mean())}
+    if diff_pp > MAX_REJECTION_DIFF_PP:
+        result.failures.append(f"non-digit rejection differs from the float model's by {diff_pp:.2f} pp "
+                               f"> {MAX_REJECTION_DIFF_PP} pp")
+
+
 def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progress: bool) -> tuple[dict, np.ndarray]:
     """Run the int8 model in the TFLM interpreter on every image; compare with LiteRT image by image.
 
@@ -122,8 +180,12 @@ class Exported:
 
 
 def export_one(fmt: ExportFormat, model, path: Path, calibration: np.ndarray, mnist, float_probs: np.ndarray,
-               tolerance: Tolerance, force: bool = False, progress: bool = True) -> Exported:
-    """Convert to one format, write the file, run it on the test set, check it against the float model."""
+               tolerance: Tolerance, force: bool = False, progress: bool = True,
+               non_digits: NonDigitCheck | None = None, classes: dict | None = None) -> Exported:
+    """Convert to one format, write the file, run it on the test set, check it against the float model.
+
+    An 11-output model is also checked on rendered non-digits (`non_digits`); `classes` describes its outputs.
+    """
     started = time.perf_counter()
     with native_output_silenced():  # the converters' "Saved artifact ..." and I0000/W0000 lines (-v shows them)
         blob = fmt.converter()(model, calibration if fmt.needs_calibration else None)
@@ -133,6 +195,8 @@ def export_one(fmt: ExportFormat, model, path: Path, calibration: np.ndarray, mn
     predictor = load_predictor(path, backend=fmt.runtime, verify=False)
     probs = predictor.predict(mnist.x_test)
     result = check_parity(fmt.name, fmt.runtime, probs, float_probs, mnist.y_test, tolerance)
+    if non_digits is not None:
+        _non_digit_parity(result, predictor.predict(non_digits.images), non_digits.float_probs, non_digits.min_confidence)
     tflm_scores = None
     if fmt.runs_on_micro:
         tflm, tflm_scores = _tflm_parity(path, mnist.x_test, probs, progress)
@@ -141,7 +205,7 @@ def export_one(fmt: ExportFormat, model, path: Path, calibration: np.ndarray, mn
             result.failures.append(f"TFLM and LiteRT disagree on {tflm['differing_images']} test images")
     entry = artifact_entry(fmt.name, path, fmt.runtime, fmt.description, predictor.backend,
                            calibration=CALIBRATION_FILE if fmt.needs_calibration else None,
-                           convert_seconds=convert_s, parity=result.to_dict())
+                           convert_seconds=convert_s, parity=result.to_dict(), classes=classes)
     return Exported(result, entry, blob, predictor, tflm_scores)
 
 
@@ -193,11 +257,15 @@ def export_model(
     progress: bool = True,
     cpp: bool = False,
     m4_images: int = 1000,
+    min_confidence: float | None = None,
 ) -> ExportReport:
     """Export, check and describe. One format failing does not stop the others.
 
     cpp: also prove the TFLM bundle in the real C++ library (export/micro_check.py): every test
     image on x86-64, the first `m4_images` on an emulated Cortex-M4; needs the TFLM kit and toolchains.
+
+    An 11-output model (class 10 = "not a digit") carries its operating point
+    (`min_confidence`, else reject/operating_point.json beside the model) into the manifest and the TFLM bundle.
     """
     model_path, out_dir = Path(model_path), Path(out_dir)
     selected = select_formats(formats)
@@ -207,13 +275,18 @@ def export_model(
     recovered = recover(out_dir)
     if recovered and progress:
         print(f"mnist-edge export: {recovered}", file=sys.stderr)
+    num_classes = int(model.output_shape[-1])
+    if num_classes not in (10, 11):
+        raise ExportError(f"{model_path}: {num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
+    threshold, non_digits_file = operating_point(model_path, num_classes, min_confidence)
     _prepare_out_dir(out_dir, _planned_files(out_dir, stem, selected, micro), force)
     mnist = load_mnist(data)
     float_probs = model.predict(to_model_input(mnist.x_test), batch_size=500, verbose=0)
     staging = new_staging_dir(out_dir)
     try:
         report = _export_into(staging, out_dir, model, model_path, selected, micro, mnist, float_probs,
-                              calibration_size, calibration_seed, tolerances, stem, progress, cpp, m4_images)
+                              calibration_size, calibration_seed, tolerances, stem, progress, cpp, m4_images,
+                              num_classes, threshold, non_digits_file)
         fault_point("before-commit")
         commit(staging, out_dir, remove=_stale_micro(staging, out_dir, report))
     finally:
@@ -224,16 +297,19 @@ def export_model(
 
 def _export_into(staging: Path, out_dir: Path, model, model_path: Path, selected: list[ExportFormat], micro: bool,
                  mnist, float_probs: np.ndarray, calibration_size: int, calibration_seed: int,
-                 tolerances: dict | None, stem: str, progress: bool, cpp: bool, m4_images: int) -> ExportReport:
+                 tolerances: dict | None, stem: str, progress: bool, cpp: bool, m4_images: int,
+                 num_classes: int = 10, threshold: float | None = None, non_digits_file=None) -> ExportReport:
     """Every file of the export written into `staging`; a failed format never replaces a passing one in `out_dir`."""
     calibration, calibration_info = _calibration_images(out_dir, staging, mnist, calibration_size, calibration_seed)
     previous = _passing_entries(out_dir)
+    non_digits = _non_digit_check(model, non_digits_file, threshold)
+    classes = classes_entry(num_classes, threshold)
     report = ExportReport(out_dir)
     entries = []
     for fmt in report_progress(selected, total=len(selected), desc="export", unit="formats", enabled=progress):
         try:
             done = export_one(fmt, model, staging / f"{stem}{fmt.suffix}", calibration, mnist, float_probs,
-                              (tolerances or {}).get(fmt.name, fmt.tolerance), True, progress)
+                              (tolerances or {}).get(fmt.name, fmt.tolerance), True, progress, non_digits, classes)
             report.results.append(done.result)
             report.sizes[fmt.name] = len(done.blob)
             entries.append(done.entry)
@@ -245,7 +321,8 @@ def _export_into(staging: Path, out_dir: Path, model, model_path: Path, selected
                 report.micro = write_micro_bundle(
                     done.blob, staging / MICRO_DIR, done.predictor.input_quant, done.predictor.output_quant,
                     source=model_path.name, source_sha=sha256_of(model_path), accuracy=done.result.accuracy,
-                    overwrite=True, title=f"MNIST digits, `{model.name}`", cpp_check=check)
+                    overwrite=True, title=f"MNIST digits, `{model.name}`", cpp_check=check,
+                    min_confidence=threshold)
                 done.entry["extra"] = {"micro_bundle": f"{MICRO_DIR}/", "tflm": done.result.extra["tflm"],
                                        "arena": report.micro["arena"], "ops": report.micro["ops"],
                                        "cpp": report.micro.get("cpp")}

@@ -70,7 +70,7 @@ def read_image_files(predictor, paths: list[str]) -> int:
             print(f"{path}: no digit")
             continue
         parts = [f"{d.digit} ({100 * d.confidence:.1f} %)" if d.status == "ok"
-                 else f"? (low confidence: {d.best_guess} at {100 * d.confidence:.1f} %)" for d in reading.digits]
+                 else f"? ({d.status}: {d.best_guess} at {100 * d.confidence:.1f} %)" for d in reading.digits]
         print(f"{path}: {reading.number or 'uncertain'}  [{', '.join(parts)}]")
     return status
 

@@ -153,13 +153,24 @@ def tensor_entry(info) -> dict:
             "quantization": info.quant.to_dict() if info.quant else None}
 
 
+def classes_entry(num_classes: int, min_confidence: float | None = None) -> dict:
+    """What a model's outputs mean. An 11th output is "not a digit"; such a model also carries its
+    operating point: the best digit's probability below which a crop is "not a digit" (runtime.predictor)."""
+    if num_classes == 10:
+        return {"classes": [str(k) for k in range(10)]}
+    return {"classes": [str(k) for k in range(10)] + ["not a digit"], "not_a_digit_class": 10,
+            "min_confidence": min_confidence}
+
+
 def artifact_entry(format_name: str, path: Path, runtime: str, description: str, backend, *,
-                   calibration: str | None, convert_seconds: float, parity: dict) -> dict:
-    """One artifact's entry: its file, size, sha256, the runtime's view of its input/output, its parity figures."""
+                   calibration: str | None, convert_seconds: float, parity: dict, classes: dict | None = None) -> dict:
+    """One artifact's entry: its file, size, sha256, the runtime's view of its input/output (with `classes`,
+    what the outputs mean: classes_entry), its parity figures."""
     path = Path(path)
     return {"format": format_name, "file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path),
             "runtime": runtime, "description": description,
-            "input": tensor_entry(backend.input), "output": tensor_entry(backend.output),
+            "input": tensor_entry(backend.input),
+            "output": {**tensor_entry(backend.output), **(classes or classes_entry(int(backend.output.shape[-1])))},
             "calibration": calibration, "convert_seconds": round(convert_seconds, 2), "parity": parity,
             "status": PASSED if parity.get("passed", True) else FAILED}
 

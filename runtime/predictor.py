@@ -16,9 +16,14 @@ from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError, check_thr
 from runtime.manifest import DEFAULT_FORMAT, MANIFEST_NAME, SWAP_JOURNAL, Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
-MIN_CONFIDENCE = 0.60  # below this a prediction is reported as "low confidence", not as a digit
+MIN_CONFIDENCE = 0.60  # 10-output models: below this a prediction is reported as "low confidence", not as a digit
+# 11-output models (class 10 = "not a digit"): the operating point chosen in models/reject/ (curve.png);
+# export writes it into each artifact's manifest entry, this is the fallback for a model file without one.
+NOT_A_DIGIT_MIN_CONFIDENCE = 0.50
+NOT_A_DIGIT_CLASS = 10
 NO_DIGIT = "no digit"
 LOW_CONFIDENCE = "low confidence"
+NOT_A_DIGIT = "not a digit"
 OK = "ok"
 
 
@@ -63,10 +68,10 @@ def as_float_batch(images) -> np.ndarray:
 class DigitPrediction:
     """What the model read in one place of a frame; `digit` is None unless status is "ok"."""
 
-    status: str  # "ok", "no digit" or "low confidence"
+    status: str  # "ok", "no digit", "low confidence" (10-output models) or "not a digit" (11-output models)
     digit: int | None = None
-    confidence: float = 0.0
-    best_guess: int | None = None  # the argmax, also when not confident enough to be reported as the digit
+    confidence: float = 0.0  # the best digit's probability (outputs 0-9)
+    best_guess: int | None = None  # the best digit, also when not confident enough to be reported as the digit
     probabilities: np.ndarray | None = None
     box: tuple[int, int, int, int] | None = None  # x, y, w, h in frame pixels
     input_28x28: np.ndarray | None = None  # exactly what the model saw (uint8, white on black)
@@ -131,6 +136,18 @@ class Predictor:
         # (same arithmetic as dequantize, one lookup instead of three array operations).
         self._output_table = (self.output_quant.dequantize(np.arange(256, dtype=np.uint8).view(np.int8))
                               if self.output_quant else None)
+        self.num_classes = int(backend.output.shape[-1])
+        if self.num_classes not in (10, 11):
+            raise ModelLoadError(f"{backend.path}: {self.num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
+        output = artifact.output if artifact else {}
+        # The model's own operating point: what a crop's best digit needs to be reported as a digit.
+        self.min_confidence = float(output.get("min_confidence") or (
+            NOT_A_DIGIT_MIN_CONFIDENCE if self.num_classes == 11 else MIN_CONFIDENCE))
+
+    @property
+    def rejects_non_digits(self) -> bool:
+        """True for a model with the 11th output, "not a digit"."""
+        return self.num_classes == 11
 
     @property
     def name(self) -> str:
@@ -157,7 +174,7 @@ class Predictor:
         return mine
 
     def predict(self, images, chunk: int = 256) -> np.ndarray:
-        """Class probabilities, float32 (N, 10); large batches run in chunks to bound memory."""
+        """Class probabilities, float32 (N, 10) or (N, 11) (the last: "not a digit"); large batches run in chunks."""
         x = self.to_model_input(images)
         backend = self._thread_backend()
         with self._lock if backend is None else contextlib.nullcontext():  # None: share self.backend, in turns
@@ -172,13 +189,16 @@ class Predictor:
             probs = raw.astype(np.float32, copy=False)
         return probs.reshape(len(probs), -1)
 
-    def read_digits(self, frame, min_confidence: float = MIN_CONFIDENCE) -> Reading:
-        """Find every digit in a camera frame, MNIST-normalize each, predict them in one batch."""
+    def read_digits(self, frame, min_confidence: float | None = None) -> Reading:
+        """Find every digit in a camera frame, MNIST-normalize each, predict them in one batch.
+
+        `min_confidence` defaults to the model's own (self.min_confidence).
+        """
         from runtime.preprocess import find_digits  # OpenCV: loaded only by what reads frames
 
         return self.read_crops(find_digits(frame, classify=self.predict), min_confidence)
 
-    def read_crops(self, crops: list, min_confidence: float = MIN_CONFIDENCE) -> Reading:
+    def read_crops(self, crops: list, min_confidence: float | None = None) -> Reading:
         """Predict digits found by runtime.preprocess.find_digits (one batch; crops already read while
         splitting touching digits keep their probabilities)."""
         if not crops:
@@ -188,17 +208,27 @@ class Predictor:
         if todo:
             for i, p in zip(todo, self.predict(np.stack([crops[i].image for i in todo]))):
                 known[i] = p
+        probs = np.stack(known)
         digits, lines = [], {}
-        for crop, p in zip(crops, known):
-            best, confidence = int(p.argmax()), float(p.max())
-            confident = confidence >= min_confidence
-            digit = DigitPrediction(OK if confident else LOW_CONFIDENCE, best if confident else None,
-                                    confidence, best, p, crop.box, crop.image)
+        for crop, p, status in zip(crops, probs, self.statuses(probs, min_confidence)):
+            best = int(p[:NOT_A_DIGIT_CLASS].argmax())
+            digit = DigitPrediction(status, best if status == OK else None, float(p[best]), best, p,
+                                    crop.box, crop.image)
             digits.append(digit)
             lines.setdefault(getattr(crop, "line", 0), []).append(digit)
         return Reading(digits, [lines[k] for k in sorted(lines)])
 
-    def predict_digit(self, frame, min_confidence: float = MIN_CONFIDENCE) -> DigitPrediction:
+    def statuses(self, probs: np.ndarray, min_confidence: float | None = None) -> list[str]:
+        """"ok" where the best digit wins with at least `min_confidence`; else "not a digit" for a model
+        with that output (its argmax, or a digit too unsure), "low confidence" for a 10-output model."""
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        confident = probs[:, :NOT_A_DIGIT_CLASS].max(axis=1) >= threshold
+        if self.rejects_non_digits:
+            confident &= probs.argmax(axis=1) != NOT_A_DIGIT_CLASS
+            return [OK if c else NOT_A_DIGIT for c in confident]
+        return [OK if c else LOW_CONFIDENCE for c in confident]
+
+    def predict_digit(self, frame, min_confidence: float | None = None) -> DigitPrediction:
         """The frame's main (largest) digit, or status "no digit" when it holds none."""
         reading = self.read_digits(frame, min_confidence)
         if not reading.digits:

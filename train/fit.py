@@ -16,10 +16,14 @@ import tensorflow as tf
 
 from runtime.files import atomic_write_json
 from runtime.mnist_data import load_mnist
-from train.dataset import eval_dataset, split_validation, steps_per_epoch, to_model_input, training_dataset
+from train.augment import style_ranges
+from train.dataset import (
+    eval_dataset, split_validation, steps_per_epoch, to_model_input, training_dataset, with_negatives,
+)
 from train.models import MODEL_ZOO, build_model
 
 LR_SCHEDULES = ("constant", "cosine")
+NEGATIVES_SEED = 1011
 
 
 @dataclass
@@ -36,6 +40,10 @@ class TrainConfig:
     val_size: int = 5000
     augment: bool | None = None  # None: the zoo entry decides
     data: str | None = None
+    num_classes: int = 10  # 11: an extra "not a digit" output trained on rendered negatives
+    negatives: int = 10000  # rendered non-digit training crops when num_classes is 11 (a tenth as many for validation)
+    style: bool = False  # writer-style augmentation (stroke width, slant, elastic, blur, contrast)
+    style_p: float = 0.5  # fraction of images each style effect is applied to (train.augment.style_ranges)
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
@@ -168,13 +176,17 @@ def train(
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     val_size = min(config.val_size, len(data.x_train) // 10) if config.limit else config.val_size
     splits = split_validation(data, val_size)
+    if config.num_classes == 11:
+        # Negatives are rendered with a seed of their own: the same crops whatever the training seed.
+        n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
+        splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
 
     if resume:
         model = load_checkpoint(ckpt_dir / "last.keras")
     else:
         atomic_write_json(run_dir / "config.json", asdict(config), overwrite=True)
-        model = build_model(config.model)
+        model = build_model(config.model, config.num_classes)
         model.compile(
             optimizer=_optimizer(config, steps * config.epochs),
             loss="sparse_categorical_crossentropy",
@@ -184,6 +196,7 @@ def train(
     train_ds = training_dataset(
         splits.x_train, splits.y_train, config.batch_size, config.seed,
         config.resolved_augment(), first_step=initial_epoch * steps,
+        style=style_ranges(config.style_p) if config.style else None,
     )
     val_ds = eval_dataset(splits.x_val, splits.y_val) if val_size else None
     monitor = "val_accuracy" if val_size else "accuracy"
@@ -231,6 +244,9 @@ def train(
         "train_seconds": seconds + previous.get("train_seconds", 0.0),
         "config": asdict(config),
         "augment": config.resolved_augment(),
+        "style": asdict(style_ranges(config.style_p)) if config.style else None,
+        "num_classes": config.num_classes,
+        "train_negatives": int((splits.y_train == 10).sum()),
         "data": data.source,
         "versions": versions(),
     }
