@@ -14,10 +14,10 @@ from pathlib import Path
 
 SUBCOMMANDS = {
     "demo": ("camera_demo.cli:demo_main", "the shipped int8 model reading the bundled sample video, headless (no camera needed)"),
-    "camera": ("camera_demo.cli", "live digit reading from a webcam, Pi camera, video or images"),
+    "camera": ("camera_demo.cli", "live digit reading from a webcam, Pi camera, video or images (--serve: in a browser)"),
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
-    "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS), field (hard frames)"),
+    "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS), field (hard frames), serve (browser clients)"),
     "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
 }

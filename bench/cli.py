@@ -12,6 +12,7 @@ BENCHMARKS = {
     "camera": ("bench.camera_fps", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
     "mcu": ("bench.mcu_costs", "arena, flash, instructions per inference and per operator on an emulated Cortex-M4 (TFLM C++)"),
     "field": ("bench.field_cli", "field test: the reader on generated hard camera frames and pages, per condition"),
+    "serve": ("bench.serve_fps", "camera --serve: FPS delivered to 1 and 5 browser clients, CPU against the headless demo"),
 }
 
 

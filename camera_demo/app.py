@@ -149,9 +149,15 @@ def sample_labels(source: FrameSource) -> list[str] | None:
 
 
 class Outputs:
-    """Where each annotated frame goes (JSON lines, recording, window); closed whatever ends the run."""
+    """Where each annotated frame goes (JSON lines, recording, window, a web sink); closed whatever ends the run.
 
-    def __init__(self, config: DemoConfig):
+    A sink (camera_demo.broadcast.Broadcast) gets every annotated frame with its reading, and may
+    send actions back ("freeze", "quit") like keys in the window.
+    """
+
+    def __init__(self, config: DemoConfig, sink=None):
+        self.sink = sink
+        self.quit_reason = "q pressed"
         self.window = not (config.headless if config.headless is not None else not has_display())
         target = config.jsonl if config.jsonl is not None else (None if self.window else "-")
         if target and target != "-" and Path(target).exists() and not config.force:
@@ -162,7 +168,9 @@ class Outputs:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             self.jsonl = open(target, "w", buffering=1)
 
-    def write(self, record: dict, annotated: np.ndarray) -> None:
+    def write(self, record: dict, annotated: np.ndarray, reading=None) -> None:
+        if self.sink is not None:
+            self.sink.publish(record, annotated, reading)
         if self.jsonl:
             self.jsonl.write(json.dumps(record) + "\n")
         if self.recorder:
@@ -171,8 +179,13 @@ class Outputs:
             cv2.imshow(WINDOW, annotated)
 
     def key(self) -> str | None:
-        """The action of the key pressed since the last frame (None headless)."""
-        return KEYS.get(cv2.waitKey(1) & 0xFF) if self.window else None
+        """The action of the key pressed since the last frame, else the sink's (None headless without one)."""
+        action = KEYS.get(cv2.waitKey(1) & 0xFF) if self.window else None
+        if action is None and self.sink is not None:
+            action = self.sink.action()
+            if action == "quit":
+                self.quit_reason = self.sink.stop_reason or "stopped"
+        return action
 
     def close(self) -> str | None:
         """Close everything; the recording's path, if one was written."""
@@ -221,8 +234,11 @@ def _tally(summary: DemoSummary, stage_times: dict, record: dict, labels: list[s
 
 
 def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=None, labels: list[str] | None = None,
-             say=lambda msg: print(msg, file=sys.stderr)) -> DemoSummary:
-    """Run until the source ends, q is pressed, max_frames, Ctrl-C or a lost camera; outputs are always closed."""
+             say=lambda msg: print(msg, file=sys.stderr), sink=None) -> DemoSummary:
+    """Run until the source ends, q is pressed, max_frames, Ctrl-C or a lost camera; outputs are always closed.
+
+    `sink`: where else each annotated frame goes, and actions come from (the web server's Broadcast).
+    """
     if predictor is None:
         from runtime.predictor import load_predictor
 
@@ -231,7 +247,7 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         source = choose_source(config.source, config.width, config.height, config.fps, say)
     if labels is None:
         labels = sample_labels(source)
-    outputs = Outputs(config)
+    outputs = Outputs(config, sink)
     smoother = NumberSmoother(config.smooth_window, (config.smooth_window // 2) + 1)
     summary = DemoSummary(source.name)
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
@@ -249,11 +265,11 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
                 elapsed = time.perf_counter() - started
                 reading, _, annotated, record = read_frame(frame, capture_ms, predictor, smoother, config.min_confidence,
                                                            (summary.frames + 1) / elapsed if elapsed else None)
-                outputs.write(record, annotated)
+                outputs.write(record, annotated, reading)
                 _tally(summary, stage_times, record, labels, frame.index)
             action = outputs.key()
             if action == "quit":
-                summary.ended_by = "q pressed"
+                summary.ended_by = outputs.quit_reason
                 break
             if action == "snapshot" and not frozen:
                 summary.snapshots.append(save_snapshot(Path(config.snapshot_dir), frame, reading, record))

@@ -30,6 +30,20 @@ def build_parser(prog: str = "mnist-edge camera") -> argparse.ArgumentParser:
     parser.add_argument("--min-confidence", type=float, default=0.6, help="below it a digit is shown as uncertain")
     parser.add_argument("--smooth", type=int, default=5, help="frames the shown number is voted over (1: off)")
     parser.add_argument("--force", action="store_true", help="overwrite existing --record / --jsonl files")
+    web = parser.add_argument_group("watch from a browser (--serve)")
+    web.add_argument("--serve", action="store_true",
+                     help="serve a page with the live annotated video, the digits read, the model inputs and timings; "
+                          "a video or images play at their frame rate, in a loop")
+    web.add_argument("--host", default=None,
+                     help="address to listen on (default 127.0.0.1: this machine only); any other needs the token")
+    web.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free one)")
+    web.add_argument("--token", default=None,
+                     help="access token (else $MNIST_EDGE_TOKEN, else one is generated and printed when --host is "
+                          "not loopback); at least 16 characters")
+    web.add_argument("--max-clients", type=int, default=12,
+                     help="connections at once, a page holds two; beyond, 503 (default 12)")
+    web.add_argument("--client-timeout", type=float, default=5.0,
+                     help="seconds a client may stall before it is dropped (default 5)")
     return parser
 
 
@@ -42,10 +56,22 @@ def _validate(parser, args) -> None:
         parser.error(f"--fps must be positive, got {args.fps}")
     if not 0 <= args.min_confidence <= 1:
         parser.error(f"--min-confidence is a probability in [0, 1], got {args.min_confidence}")
+    if not args.serve:
+        given = [flag for flag, value in (("--host", args.host), ("--token", args.token)) if value is not None]
+        if given:
+            parser.error(f"{' and '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} with --serve")
+        return
+    if args.headless is False:
+        parser.error("--serve shows the video in a browser, not a window: drop --window")
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be in 0-65535, got {args.port}")
+    if args.max_clients <= 0 or args.client_timeout <= 0:
+        parser.error("--max-clients and --client-timeout must be positive")
 
 
 def run(args) -> int:
     from camera_demo.app import DemoConfig, format_summary, run_demo
+    from camera_demo.web_server import ServeError
     from camera_demo.sources import SourceError
     from runtime.backends import BackendUnavailableError, ModelLoadError
     from runtime.files import ArtifactExistsError
@@ -56,14 +82,27 @@ def run(args) -> int:
                         record=args.record, snapshot_dir=args.snapshots, max_frames=args.max_frames,
                         min_confidence=args.min_confidence, smooth_window=args.smooth, force=args.force)
     try:
-        summary = run_demo(config)
-    except (SourceError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError) as exc:
+        summary = _serve(config, args) if args.serve else run_demo(config)
+    except (SourceError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError, ServeError) as exc:
         print(f"mnist-edge camera: error: {exc}", file=sys.stderr)
         return 2
     print(format_summary(summary), file=sys.stderr)
     if summary.ended_by.startswith("source lost"):
         return 3
+    if summary.ended_by == "SIGTERM":
+        return 0  # asked to stop: a clean end (systemd, docker stop)
     return 130 if summary.ended_by.startswith("interrupted") else 0
+
+
+def _serve(config, args):
+    from camera_demo.serve import choose_token, serve_demo
+    from camera_demo.web_server import ServeSettings
+
+    host = args.host or "127.0.0.1"
+    token, generated = choose_token(host, args.token)
+    settings = ServeSettings(host=host, port=args.port, token=token, max_clients=args.max_clients,
+                             client_timeout=args.client_timeout)
+    return serve_demo(config, settings, generated)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,9 +115,13 @@ def main(argv: list[str] | None = None) -> int:
 def demo_main(argv: list[str] | None = None) -> int:
     """The README's main command: the shipped int8 model on the bundled sample, headless, no camera needed."""
     parser = build_parser("mnist-edge demo")
-    parser.set_defaults(source="sample", headless=True, jsonl="runs/demo/frames.jsonl", force=True)
+    parser.set_defaults(source="sample", headless=True, force=True)
     args = parser.parse_args(argv)
     _validate(parser, args)
+    if args.serve:
+        print(f"mnist-edge demo: {args.model} on {args.source}, served to a browser", file=sys.stderr)
+        return run(args)
+    args.jsonl = args.jsonl or "runs/demo/frames.jsonl"
     print(f"mnist-edge demo: {args.model} on {args.source}, headless; one JSON line per frame -> {args.jsonl}",
           file=sys.stderr)
     return run(args)

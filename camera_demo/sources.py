@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 READ_RETRIES = 5  # consecutive failed reads before a live camera counts as gone
 RETRY_PAUSE_S = 0.2
+MAX_LAG_S = 0.1  # a paced file source further behind its clock restarts it (a camera buffers a few frames, then drops)
 
 
 class SourceError(RuntimeError):
@@ -37,6 +38,7 @@ class FrameSource:
 
     name = "source"
     live = False
+    fps: float | None = None  # a video file's own frame rate, when it says
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -65,6 +67,8 @@ class CaptureSource(FrameSource):
                     f"cannot open {self.name}: no such camera, or it is busy. Check `ls /dev/video*`, close other "
                     f"programs using it, try another --source index, or --source picam for a Raspberry Pi camera module")
             raise SourceError(f"{target}: OpenCV cannot decode this video file")
+        if not self.live:
+            self.fps = self._cap.get(cv2.CAP_PROP_FPS) or None
         if width:
             self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
         if height:
@@ -155,6 +159,41 @@ class ImagesSource(FrameSource):
             if image is None:
                 raise SourceError(f"{path}: not a readable image")
             yield Frame(image, index, time.perf_counter() - start)
+
+
+class PacedLoop(FrameSource):
+    """A file source played at `fps` (None: as fast as it decodes) and from the start again when it ends.
+
+    For serving a video or images: a page watches them like a camera. Each pass numbers its frames
+    from 0 again, so the bundled sample's labels still apply; the wait for the next frame's time is
+    part of "capture", as it is for a camera.
+    """
+
+    def __init__(self, source: FrameSource, open_again: Callable[[], FrameSource], fps: float | None):
+        self._source, self._open_again, self.period = source, open_again, (1 / fps if fps else 0.0)
+        self.name, self.fps = source.name, fps
+
+    def frames(self) -> Iterator[Frame]:
+        due = time.perf_counter()
+        while True:
+            delivered = False
+            for frame in self._source.frames():
+                if self.period:  # on a camera's clock: a late frame is followed at once by the next, due one
+                    due += self.period
+                    wait = due - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                    elif wait < -MAX_LAG_S:  # far behind (a pause): restart the clock rather than rush
+                        due = time.perf_counter()
+                delivered = True
+                yield frame
+            if not delivered:
+                return  # nothing to replay
+            self._source.close()
+            self._source = self._open_again()
+
+    def close(self) -> None:
+        self._source.close()
 
 
 def open_source(spec: str, width: int | None = None, height: int | None = None, fps: float | None = None) -> FrameSource:
