@@ -16,17 +16,21 @@ SUBCOMMANDS = {
     "demo": ("camera_demo.cli:demo_main", "the shipped int8 model reading the bundled sample video, headless (no camera needed)"),
     "camera": ("camera_demo.cli", "live digit reading from a webcam, Pi camera, video or images (--serve: in a browser)"),
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
+    "reject-report": ("train.reject_report", "\"not a digit\" curve and style-shifted accuracy of a model, before/after (TensorFlow)"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
     "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS), field (hard frames), serve (browser clients)"),
     "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
+    "zoo": ("bench.zoo", "every notebook model in every export format: accuracy, size, MACs, latency, TFLM arena, Pareto charts"),
+    "explain": ("train.explain", "attributions (SHAP), filters, activations and errors of the shipped CNN; int8 against float"),
+    "quant-report": ("export.quant_report", "where int8 loses precision, layer by layer, and what keeping a layer float buys"),
 }
 
 # A missing third-party module -> the extra that installs it (a Pi has only `runtime`).
 EXTRA_FOR_MODULE = {
     "tensorflow": "train", "keras": "train", "tf2onnx": "export", "onnx": "export", "tflite_micro": "tflm",
     "matplotlib": "bench", "PIL": "bench", "tqdm": "export", "ai_edge_litert": "runtime",
-    "onnxruntime": "runtime", "cv2": "runtime",
+    "onnxruntime": "runtime", "cv2": "runtime", "shap": "explain",
 }
 
 # Old names of two benchmarks, kept working: `mnist-edge train-bench` is `mnist-edge bench train`.

@@ -4,7 +4,10 @@
 one CPU core, runs the headless loop (decode from file + preprocess + int8
 predict + overlay) over the sample several times, prints a Markdown table and
 writes JSON and a PNG. Raspberry Pi figures are estimates on paper: each
-stage's time here scaled by a stated single-core speed ratio.
+stage's time here scaled by a stated single-core speed ratio. A second table
+times finding the digits on the sample's frames with today's pipeline
+(bench/baseline_preprocess.py, the pre issue 9 code) beside the new one, in
+CPU time of the one thread, with each one's per-frame accuracy.
 """
 
 from __future__ import annotations
@@ -71,7 +74,46 @@ def run_benchmark(passes: int = 3, model: str = DEFAULT_FORMAT, core: int = 0) -
         "accuracy_per_frame": counted[0].accuracy(),
         "pi_estimates": estimates,
         "pi_estimate_method": "stage times here x single-core slowdown factors in camera_demo/bench.py (PI_SLOWDOWN)",
+        "preprocess_side_by_side": preprocess_side_by_side(predictor, passes),
     }
+
+
+def preprocess_side_by_side(predictor, passes: int = 3) -> dict:
+    """Median CPU ms per sample frame to find the digits, and frames read exactly, old pipeline beside new."""
+    import time
+
+    import cv2
+
+    from bench.baseline_preprocess import find_digits as old_find_digits
+    from camera_demo.sample import SAMPLE_DIR, VIDEO_NAME, load_labels
+    from runtime.preprocess import find_digits
+
+    capture = cv2.VideoCapture(str(SAMPLE_DIR / VIDEO_NAME))
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    labels = [f["number"] for f in load_labels()["frames"]]
+    pipelines = {"today's pipeline (baseline)": old_find_digits,
+                 "new pipeline (issue 9)": lambda image: find_digits(image, classify=predictor.predict)}
+    rows = {}
+    for name, find in pipelines.items():
+        find(frames[0])  # warm-up
+        times, right = [], 0
+        for _ in range(passes):
+            for image, truth in zip(frames, labels):
+                start = time.thread_time()
+                crops = find(image)
+                times.append(time.thread_time() - start)
+                right += predictor.read_crops(crops).number == truth
+        rows[name] = {"preprocess_ms_median": 1000 * float(np.median(times)),
+                      "preprocess_ms_p99": 1000 * float(np.percentile(times, 99)),
+                      "frames_read_exactly": right / (passes * len(frames))}
+    return {"frames": len(frames), "passes": passes, "clock": "thread CPU time", "rows": rows,
+            "note": "new pipeline's time includes the model calls that choose where touching digits are cut"}
 
 
 def to_markdown(result: dict) -> str:
@@ -88,6 +130,14 @@ def to_markdown(result: dict) -> str:
     for device, est in result["pi_estimates"].items():
         lines.append(f"| {device} (estimate) | {est['fps']:.0f} | " + " | ".join(f"{v:.2f}" for v in est["stage_ms"].values()) + " |")
     lines += ["", f"Pi estimates: {result['pi_estimate_method']}."]
+    side = result.get("preprocess_side_by_side")
+    if side:
+        lines += ["", f"Finding the digits on the sample's {side['frames']} frames, {side['passes']} passes, "
+                  f"{side['clock']} ({side['note']}):", "",
+                  "| pipeline | preprocess ms (median) | p99 | frames read exactly |", "|---|---:|---:|---:|"]
+        for name, row in side["rows"].items():
+            lines.append(f"| {name} | {row['preprocess_ms_median']:.2f} | {row['preprocess_ms_p99']:.2f} | "
+                         f"{100 * row['frames_read_exactly']:.1f} % |")
     return "\n".join(lines) + "\n"
 
 

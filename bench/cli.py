@@ -9,10 +9,12 @@ import sys
 BENCHMARKS = {
     "latency": ("bench.latency", "latency, throughput, memory and accuracy of every artifact in every runtime"),
     "train": ("bench.train_speed", "training speed with and without augmentation (TensorFlow)"),
+    "threads": ("bench.predictor_threads", "one Predictor shared by threads: one interpreter under a lock vs one per thread"),
     "camera": ("bench.camera_fps", "end-to-end FPS of the headless demo on one core, per stage, Pi estimates"),
     "mcu": ("bench.mcu_costs", "arena, flash, instructions per inference and per operator on an emulated Cortex-M4 (TFLM C++)"),
     "field": ("bench.field_cli", "field test: the reader on generated hard camera frames and pages, per condition"),
     "serve": ("bench.serve_fps", "camera --serve: FPS delivered to 1 and 5 browser clients, CPU against the headless demo"),
+    "reader": ("bench.reader_conditions", "digit reader per hard condition (faint, shadows, ruled, touching, pages), old vs new"),
 }
 
 

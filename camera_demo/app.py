@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import cv2
 import numpy as np
@@ -16,7 +14,9 @@ import numpy as np
 from camera_demo.overlay import draw
 from camera_demo.smoothing import NumberSmoother
 from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
-from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json
+from camera_demo.stopping import STOP_SIGNALS, catch_stop_signals, describe
+from camera_demo.writers import JsonLines, OutputError, Recorder, same_file  # noqa: F401 (Recorder: public here too)
+from runtime.files import atomic_write_bytes, atomic_write_json
 from runtime.manifest import DEFAULT_FORMAT
 from runtime.preprocess import FrameError, find_digits
 
@@ -37,9 +37,11 @@ class DemoConfig:
     record: str | None = None
     snapshot_dir: str = "snapshots"
     max_frames: int | None = None
-    min_confidence: float = 0.6
+    min_confidence: float | None = None  # None: the model's own (runtime.predictor.Predictor.min_confidence)
     smooth_window: int = 5
     force: bool = False
+    verify: bool = True  # the model's sha256 against its manifest
+    allow_failed: bool = False  # load a model that failed its parity check at export
 
 
 @dataclass
@@ -52,6 +54,7 @@ class DemoSummary:
     correct_raw: int = 0
     correct_smoothed: int = 0
     ended_by: str = "end of source"
+    signal: int | None = None  # the signal that stopped the run (SIGINT for Ctrl-C)
     recorded: str | None = None
     snapshots: list[str] = field(default_factory=list)
 
@@ -80,35 +83,6 @@ def choose_source(spec: str, width, height, fps, say=print) -> FrameSource:
             tried.append(f"{candidate}: {exc}")
     say("no camera found (" + "; ".join(tried) + ") -> playing the bundled sample instead")
     return open_source("sample")
-
-
-class Recorder:
-    """Annotated video written to a temp file and moved into place when closed, whatever ended the run."""
-
-    def __init__(self, path: str, fps: float, force: bool):
-        self.path = Path(path)
-        if self.path.exists() and not force:
-            raise ArtifactExistsError(f"{self.path} exists; pass --force to overwrite it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.stem}.part{self.path.suffix}")
-        self._fps, self._writer, self.frames = fps, None, 0
-
-    def write(self, image: np.ndarray) -> None:
-        if self._writer is None:
-            h, w = image.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
-            if not self._writer.isOpened():
-                raise SourceError(f"{self.path}: OpenCV cannot write this video (use a .mp4 name)")
-        self._writer.write(image)
-        self.frames += 1
-
-    def close(self) -> str | None:
-        if self._writer is None:
-            return None
-        self._writer.release()
-        self._writer = None
-        os.replace(self._tmp, self.path)
-        return str(self.path)
 
 
 def frame_record(frame, reading, shown, stages_ms: dict) -> dict:
@@ -160,21 +134,28 @@ class Outputs:
         self.quit_reason = "q pressed"
         self.window = not (config.headless if config.headless is not None else not has_display())
         target = config.jsonl if config.jsonl is not None else (None if self.window else "-")
-        if target and target != "-" and Path(target).exists() and not config.force:
-            raise ArtifactExistsError(f"{target} exists; pass --force to overwrite it")
+        if same_file(target, config.record):
+            raise OutputError(f"--record and --jsonl both name {config.record}; give them different files")
         self.recorder = Recorder(config.record, config.fps or 30.0, config.force) if config.record else None
-        self.jsonl: IO | None = sys.stdout if target == "-" else None
-        if target and target != "-":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            self.jsonl = open(target, "w", buffering=1)
+        try:
+            self.jsonl = JsonLines(target, config.force) if target else None
+        except BaseException:
+            if self.recorder:
+                self.recorder.close(keep=False)
+            raise
+        self._failed: set[str] = set()  # outputs whose write failed: their temp file is dropped, not kept
 
     def write(self, record: dict, annotated: np.ndarray, reading=None) -> None:
         if self.sink is not None:
             self.sink.publish(record, annotated, reading)
-        if self.jsonl:
-            self.jsonl.write(json.dumps(record) + "\n")
-        if self.recorder:
-            self.recorder.write(annotated)
+        for name, output, item in (("jsonl", self.jsonl, record), ("record", self.recorder, annotated)):
+            if output is None:
+                continue
+            try:
+                output.write(item)
+            except OutputError:
+                self._failed.add(name)
+                raise
         if self.window:
             cv2.imshow(WINDOW, annotated)
 
@@ -188,14 +169,22 @@ class Outputs:
         return action
 
     def close(self) -> str | None:
-        """Close everything; the recording's path, if one was written."""
-        recorded = self.recorder.close() if self.recorder else None
+        """Close everything (each output even if another fails); the recording's path, if one was written."""
+        recorded, error = None, None
+        if self.recorder:
+            try:
+                recorded = self.recorder.close(keep="record" not in self._failed)
+            except OutputError as exc:
+                error = exc
         if self.jsonl is not None:
-            self.jsonl.flush()
-            if self.jsonl is not sys.stdout:
-                self.jsonl.close()
+            try:
+                self.jsonl.close(keep="jsonl" not in self._failed)
+            except OutputError as exc:
+                error = error or exc
         if self.window:
             cv2.destroyAllWindows()
+        if error:
+            raise error
         return recorded
 
 
@@ -205,7 +194,7 @@ def read_frame(frame, capture_ms: float, predictor, smoother: NumberSmoother, mi
     t1 = time.perf_counter()
     frame_error = None
     try:
-        crops = find_digits(frame.image)
+        crops = find_digits(frame.image, classify=predictor.predict)  # touching digits split by the model
     except FrameError as exc:  # a frame that cannot hold a digit: say so, keep going
         crops, frame_error = [], str(exc)
     t2 = time.perf_counter()
@@ -235,14 +224,17 @@ def _tally(summary: DemoSummary, stage_times: dict, record: dict, labels: list[s
 
 def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=None, labels: list[str] | None = None,
              say=lambda msg: print(msg, file=sys.stderr), sink=None) -> DemoSummary:
-    """Run until the source ends, q is pressed, max_frames, Ctrl-C or a lost camera; outputs are always closed.
+    """Run until the source ends, q is pressed, max_frames, a stop signal or a lost camera; outputs are always closed.
 
+    Ctrl-C, SIGTERM and SIGHUP all end the loop the same orderly way (camera_demo/stopping.py),
+    so the recording and the JSON lines are finished whichever of them arrives.
     `sink`: where else each annotated frame goes, and actions come from (the web server's Broadcast).
     """
     if predictor is None:
         from runtime.predictor import load_predictor
 
-        predictor = load_predictor(config.model, backend=config.backend, threads=config.threads)
+        predictor = load_predictor(config.model, backend=config.backend, threads=config.threads,
+                                   verify=config.verify, allow_failed=config.allow_failed)
     if source is None:
         source = choose_source(config.source, config.width, config.height, config.fps, say)
     if labels is None:
@@ -253,9 +245,12 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
     frozen = False
     started = time.perf_counter()
+    # Ctrl-C, SIGTERM and SIGHUP: the loop ends after the frame in hand. With a sink, its owner
+    # (camera_demo/serve.py) handles them and asks the loop to stop through the sink.
+    stop = catch_stop_signals(STOP_SIGNALS if sink is None else ())
     try:
         frames = source.frames()
-        while config.max_frames is None or summary.frames < config.max_frames:
+        while (config.max_frames is None or summary.frames < config.max_frames) and not stop.requested:
             t0 = time.perf_counter()
             frame = next(frames, None)
             if frame is None:
@@ -279,12 +274,18 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     except SourceLost as exc:
         summary.ended_by = f"source lost: {exc}"
         say(f"camera lost: {exc}; closing cleanly")
-    except KeyboardInterrupt:
-        summary.ended_by = "interrupted (Ctrl-C)"
+    except KeyboardInterrupt:  # a second stop signal (Stopped) while the loop was stuck, or a raw Ctrl-C
+        stop.signum = stop.signum or int(signal.SIGINT)
     finally:
+        stop.closing()
         summary.seconds = time.perf_counter() - started
         source.close()
-        summary.recorded = outputs.close()
+        try:
+            summary.recorded = outputs.close()
+        finally:
+            stop.restore()
+    if stop.requested:
+        summary.signal, summary.ended_by = stop.signum, describe(stop.signum)
     summary.stage_ms = {k: float(np.median(v)) for k, v in stage_times.items() if v}
     return summary
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from runtime.manifest import DEFAULT_FORMAT
@@ -15,7 +16,9 @@ def build_parser(prog: str = "mnist-edge camera") -> argparse.ArgumentParser:
                              "a video file, an image, a folder of images, or sample")
     parser.add_argument("--model", default=DEFAULT_FORMAT, help="format in models/manifest.json or a model path")
     parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
-    parser.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1, help="interpreter threads, 1-64 (default 1)")
+    parser.add_argument("--no-verify", action="store_true", help="skip the model's sha256 check against the manifest")
+    parser.add_argument("--allow-failed", action="store_true", help="load a model that failed its parity check at export")
     parser.add_argument("--width", type=int, default=640, help="capture width")
     parser.add_argument("--height", type=int, default=480, help="capture height")
     parser.add_argument("--fps", type=float, default=None, help="capture frame rate (and of the recording)")
@@ -27,7 +30,8 @@ def build_parser(prog: str = "mnist-edge camera") -> argparse.ArgumentParser:
     parser.add_argument("--record", default=None, metavar="OUT.mp4", help="write the annotated video")
     parser.add_argument("--snapshots", default="snapshots", help="folder for snapshots (key s)")
     parser.add_argument("--max-frames", type=int, default=None)
-    parser.add_argument("--min-confidence", type=float, default=0.6, help="below it a digit is shown as uncertain")
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="below it a digit is shown as uncertain (default: the model's own operating point from the manifest)")
     parser.add_argument("--smooth", type=int, default=5, help="frames the shown number is voted over (1: off)")
     parser.add_argument("--force", action="store_true", help="overwrite existing --record / --jsonl files")
     web = parser.add_argument_group("watch from a browser (--serve)")
@@ -52,9 +56,15 @@ def _validate(parser, args) -> None:
         value = getattr(args, name)
         if value is not None and value <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
-    if args.fps is not None and args.fps <= 0:
-        parser.error(f"--fps must be positive, got {args.fps}")
-    if not 0 <= args.min_confidence <= 1:
+    from runtime.backends import MAX_THREADS
+
+    if args.threads > MAX_THREADS:
+        parser.error(f"--threads must be from 1 to {MAX_THREADS}, got {args.threads}")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        parser.error(f"--fps must be a positive number, got {args.fps}")
+    if not args.source.strip():
+        parser.error("--source is empty; give a camera index, picam, a file, a folder, sample or auto")
+    if args.min_confidence is not None and not (math.isfinite(args.min_confidence) and 0 <= args.min_confidence <= 1):
         parser.error(f"--min-confidence is a probability in [0, 1], got {args.min_confidence}")
     if not args.serve:
         given = [flag for flag, value in (("--host", args.host), ("--token", args.token)) if value is not None]
@@ -73,22 +83,32 @@ def run(args) -> int:
     from camera_demo.app import DemoConfig, format_summary, run_demo
     from camera_demo.web_server import ServeError
     from camera_demo.sources import SourceError
+    from camera_demo.stopping import exit_code
+    from camera_demo.writers import OutputError
     from runtime.backends import BackendUnavailableError, ModelLoadError
     from runtime.files import ArtifactExistsError
     from runtime.manifest import ManifestError
+    from runtime.predictor import InputError
 
     config = DemoConfig(source=args.source, model=args.model, backend=args.backend, threads=args.threads,
                         width=args.width, height=args.height, fps=args.fps, headless=args.headless, jsonl=args.jsonl,
                         record=args.record, snapshot_dir=args.snapshots, max_frames=args.max_frames,
-                        min_confidence=args.min_confidence, smooth_window=args.smooth, force=args.force)
+                        min_confidence=args.min_confidence, smooth_window=args.smooth, force=args.force,
+                        verify=not args.no_verify, allow_failed=args.allow_failed)
     try:
         summary = _serve(config, args) if args.serve else run_demo(config)
-    except (SourceError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError, ServeError) as exc:
+    except (SourceError, OutputError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError,
+            InputError, ServeError) as exc:
         print(f"mnist-edge camera: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a stop signal while the model or the camera was still opening
+        print("mnist-edge camera: interrupted before the first frame", file=sys.stderr)
+        return 130
     print(format_summary(summary), file=sys.stderr)
     if summary.ended_by.startswith("source lost"):
         return 3
+    if summary.signal:
+        return exit_code(summary.signal)  # SIGTERM 0 (asked to stop: a clean end), Ctrl-C 130, SIGHUP 129
     if summary.ended_by == "SIGTERM":
         return 0  # asked to stop: a clean end (systemd, docker stop)
     return 130 if summary.ended_by.startswith("interrupted") else 0

@@ -2,7 +2,7 @@
 
 Capture and inference run once (run_demo, with a Broadcast as its sink)
 however many browsers watch; a video or images play at their frame rate in a
-loop; SIGINT and SIGTERM ask the loop to stop at its next frame, so outputs
+loop; SIGINT, SIGTERM and SIGHUP ask the loop to stop at its next frame, so outputs
 (a recording) are closed as at any end.
 """
 
@@ -40,7 +40,7 @@ def choose_token(host: str, given: str | None) -> tuple[str | None, bool]:
 
 @contextmanager
 def stop_on_signals(hub: Broadcast):
-    """SIGINT and SIGTERM ask the loop to stop at its next frame (the recording is closed as usual);
+    """SIGINT, SIGTERM and SIGHUP ask the loop to stop at its next frame (the recording is closed as usual);
     a second signal interrupts at once. Only in the main thread (where Python delivers signals)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -51,7 +51,7 @@ def stop_on_signals(hub: Broadcast):
             raise KeyboardInterrupt
         hub.stop("interrupted (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name)
 
-    previous = {s: signal.signal(s, ask_to_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, ask_to_stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
@@ -92,7 +92,8 @@ def serve_demo(config, settings: ServeSettings, generated_token: bool = False, p
     from runtime.predictor import load_predictor
 
     if predictor is None:
-        predictor = load_predictor(config.model, backend=config.backend, threads=config.threads)
+        predictor = load_predictor(config.model, backend=config.backend, threads=config.threads,
+                                   verify=config.verify, allow_failed=config.allow_failed)
     config = replace(config, headless=True, jsonl=config.jsonl or "")  # JSON lines only when asked (the loop may run for days)
     source = serving_source(config, say)
     hub = Broadcast(source.name)

@@ -15,6 +15,7 @@ import numpy as np
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 READ_RETRIES = 5  # consecutive failed reads before a live camera counts as gone
 RETRY_PAUSE_S = 0.2
+MAX_CAMERA_INDEX = 255  # larger numbers overflow OpenCV's int (a cv2.error, not a message)
 MAX_LAG_S = 0.1  # a paced file source further behind its clock restarts it (a camera buffers a few frames, then drops)
 
 
@@ -143,6 +144,7 @@ class ImagesSource(FrameSource):
     def __init__(self, path: Path):
         path = Path(path)
         self.name = str(path)
+        self.skipped: list[str] = []
         if path.is_dir():
             self._files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self._files:
@@ -153,12 +155,18 @@ class ImagesSource(FrameSource):
             raise SourceError(f"{path}: no such file or folder")
 
     def frames(self) -> Iterator[Frame]:
-        start = time.perf_counter()
-        for index, path in enumerate(self._files):
+        """Each readable image in turn; an unreadable one is skipped with a warning (one bad file does not hide the rest)."""
+        start, index = time.perf_counter(), 0
+        for path in self._files:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
-                raise SourceError(f"{path}: not a readable image")
+                if len(self._files) == 1:
+                    raise SourceError(f"{path}: not a readable image")
+                print(f"warning: {path}: not a readable image, skipped", file=sys.stderr)
+                self.skipped.append(str(path))
+                continue
             yield Frame(image, index, time.perf_counter() - start)
+            index += 1
 
 
 class PacedLoop(FrameSource):
@@ -204,7 +212,11 @@ def open_source(spec: str, width: int | None = None, height: int | None = None, 
         return CaptureSource(str(SAMPLE_DIR / VIDEO_NAME))
     if spec == "picam":
         return PiCameraSource(width, height, fps)
+    if not spec.strip():
+        raise SourceError("empty --source; give a camera index, picam, a file, a folder, sample or auto")
     if spec.isdigit():
+        if int(spec) > MAX_CAMERA_INDEX:
+            raise SourceError(f"--source {spec}: no such camera index (0-{MAX_CAMERA_INDEX}); `ls /dev/video*` lists them")
         return CaptureSource(int(spec), width, height, fps)
     path = Path(spec)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:

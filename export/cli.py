@@ -36,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="top-1 agreement required of quantized exports, percent (default 99.8)")
     parser.add_argument("--max-drop-quant", type=float, default=None, metavar="PP",
                         help="accuracy quantized exports may lose, percentage points (default 0.10)")
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="11-output models: the best digit's probability below which a crop is \"not a digit\" "
+                             "(default: reject/operating_point.json beside the model, made by `mnist-edge reject-report` for it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--recover", action="store_true",
+                        help="only finish (or clean up) an export into --out that was killed, then exit")
     return parser
 
 
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, flag)
         if value is not None and not 0 <= value <= 100:
             parser.error(f"--{flag.replace('_', '-')} is a percentage in [0, 100], got {value}")
+    if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
+        parser.error(f"--min-confidence is a probability in [0, 1], got {args.min_confidence}")
     if args.int8 and args.formats:
         parser.error("--int8 selects the int8 format; do not combine it with --formats")
 
@@ -74,6 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.files import ArtifactExistsError
     from runtime.mnist_data import MnistDataError
 
+    if args.recover:
+        from export.staging import recover
+
+        try:
+            print(recover(args.out) or f"{args.out}: nothing to recover")
+        except (OSError, RuntimeError) as exc:
+            print(f"mnist-edge export: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
     if args.m4_images <= 0:
         parser.error(f"--m4-images must be positive, got {args.m4_images}")
@@ -91,11 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             args.model, args.out, formats=formats, micro=not args.no_micro, data=args.data,
             calibration_size=args.calibration_size, calibration_seed=args.calibration_seed,
             tolerances=tolerances_from(args), force=args.force, progress=not args.quiet, stem=args.stem,
-            cpp=cpp, m4_images=args.m4_images)
+            cpp=cpp, m4_images=args.m4_images, min_confidence=args.min_confidence)
     except (ExportError, ArtifactExistsError, MnistDataError, ValueError) as exc:
         print(f"mnist-edge export: error: {exc}", file=sys.stderr)
         return 2
     print(report.table)
+    for why in report.kept.values():
+        print(f"kept: {why}", file=sys.stderr)
     if report.micro:
         print(f"TFLM bundle: {Path(args.out) / 'micro'} (arena {report.micro['arena']['recommended_bytes']:,} bytes, "
               f"ops {', '.join(report.micro['ops'])})")

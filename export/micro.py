@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.micro_sources import CLASSIFIER_CC, CLASSIFIER_H, README, format_lut, pixel_lut
+from export.micro_sources import CLASSIFIER_CC, CLASSIFIER_H, NOT_A_DIGIT_NOTE, README, format_lut, pixel_lut
 from runtime.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from runtime.quant import Int8Params
 
@@ -35,9 +35,12 @@ class ArenaReport:
 
 def model_ops(model: bytes) -> list[str]:
     """The builtin operators the model uses, in first-use order (e.g. CONV_2D, SOFTMAX)."""
-    from runtime.backends import tflite_operators
+    from runtime.backends import import_tflite_interpreter
 
-    _, ops = tflite_operators(model)
+    # Listed before allocate_tensors(): allocating applies LiteRT's default XNNPACK delegate, which
+    # replaces nodes by a "DELEGATE" op that no TFLM resolver has.
+    cls, _ = import_tflite_interpreter()
+    ops = cls(model_content=model)._get_ops_details()  # the public API has no op list
     return list(dict.fromkeys(op["op_name"] for op in ops))
 
 
@@ -138,10 +141,22 @@ def _arena_texts(arena: ArenaReport, cpp: dict | None) -> tuple[str, str]:
     return f"Measured {measured}. {why}", f"TFLM measured {measured}. {why}"
 
 
+def _class_note(classes: int, output_q: Int8Params, min_confidence: float | None) -> str:
+    """The README's words on an 11th output, "not a digit", with the operating point in int8."""
+    if classes == 10:
+        return ""
+    if min_confidence is None:
+        raise ValueError("an 11-output model's bundle needs its operating point (min_confidence)")
+    # prob < t  <=>  scale * (q - zp) < t  <=>  q < t / scale + zp
+    q_min = int(np.ceil(min_confidence / output_q.scale + output_q.zero_point))
+    return NOT_A_DIGIT_NOTE.format(min_confidence=min_confidence, min_confidence_q=q_min)
+
+
 def render_sources(model: bytes, input_q: Int8Params, output_q: Int8Params, arena: ArenaReport, info: dict,
                    cpp: dict | None, title: str, source: str, source_sha: str, accuracy: float | None) -> dict[str, str]:
     """The bundle's text files, by name."""
     classes = info["output"]["shape"][1]
+    class_note = _class_note(classes, output_q, info.get("min_confidence"))
     arena_comment, arena_text = _arena_texts(arena, cpp)
     exact = pixel_lut(input_q) == [p + input_q.zero_point for p in range(256)]
     cpp_line = ""
@@ -171,6 +186,7 @@ def render_sources(model: bytes, input_q: Int8Params, output_q: Int8Params, aren
             model_sha=info["model_sha256"][:16], arena=arena.recommended_bytes, arena_text=arena_text,
             flash_text=flash_text, in_scale=input_q.scale, in_zp=input_q.zero_point,
             formula=input_q.pixel_formula(), classes=classes, out_scale=output_q.scale, out_zp=output_q.zero_point,
+            class_note=class_note,
             exact_note=f" (with this scale and zero point exactly `q = pixel + ({input_q.zero_point})`)." if exact else "."),
     }
     return out
@@ -178,8 +194,11 @@ def render_sources(model: bytes, input_q: Int8Params, output_q: Int8Params, aren
 
 def write_micro_bundle(model: bytes, out_dir: Path, input_q: Int8Params, output_q: Int8Params,
                        source: str, source_sha: str, accuracy: float | None, overwrite: bool = False,
-                       title: str = "MNIST digit CNN", cpp_check=None) -> dict:
+                       title: str = "MNIST digit CNN", cpp_check=None, min_confidence: float | None = None) -> dict:
     """Write the bundle into `out_dir`; returns its description (also saved as bundle.json).
+
+    An 11-output model's last class is "not a digit"; `min_confidence` is the runtime's operating point,
+    restated for the device.
 
     `cpp_check(out_dir) -> dict`, when given, proves the written bundle in the real TFLM C++ library
     (export/micro_check.py); its figures go into bundle.json and the README.
@@ -203,6 +222,9 @@ def write_micro_bundle(model: bytes, out_dir: Path, input_q: Int8Params, output_
         "input": {"dtype": "int8", "shape": [1, 28, 28, 1], **input_q.to_dict(), "pixel_formula": input_q.pixel_formula()},
         "output": {"dtype": "int8", "shape": [1, output_classes(model)], **output_q.to_dict()},
     }
+    if info["output"]["shape"][1] == 11:
+        info["classes"] = [str(k) for k in range(10)] + ["not a digit"]
+        info["min_confidence"] = min_confidence
     args = (model, input_q, output_q, arena, info)
     meta = dict(title=title, source=source, source_sha=source_sha, accuracy=accuracy)
     atomic_write_bytes(out_dir / "model.tflite", model, overwrite)

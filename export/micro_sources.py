@@ -188,8 +188,13 @@ TFLM's messages (`MicroPrintf`) reach you through `RegisterDebugLogCallback()` o
   `mnist_classify()` applies it through a 256-entry table made at export with the exact arithmetic
   of the Python runtime, so the C++ and Python inputs are the same bytes.
 - Output: int8 `[1, {classes}]`, scale {out_scale:.10g}, zero point {out_zp}: probability of class k is
-  `{out_scale:.10g} * (scores[k] - ({out_zp}))`. The class is the argmax of the int8 scores.
+  `{out_scale:.10g} * (scores[k] - ({out_zp}))`. The class is the argmax of the int8 scores.{class_note}
 """
+
+NOT_A_DIGIT_NOTE = """
+  Class 10 is **not a digit** (letters, symbols, scribbles, blobs, pieces of digits): report no digit
+  when it wins, or when the best digit's probability is below {min_confidence} (the operating point
+  chosen in `models/reject/`; in int8: `scores[best] < {min_confidence_q}`)."""
 
 
 def pixel_lut(input_q) -> list[int]:

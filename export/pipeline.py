@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +18,9 @@ from export.formats import FORMATS, ExportFormat, Tolerance, select_formats
 from export.micro import BUNDLE_FILES, write_micro_bundle
 from export.micro_check import check_bundle_cpp
 from export.parity import ParityResult, check_parity, parity_table
+from export.staging import commit, fault_point, new_staging_dir, recover
 from runtime.files import ArtifactExistsError, atomic_write_bytes, atomic_write_json, atomic_write_text
-from runtime.manifest import artifact_entry, sha256_of, write_manifest
+from runtime.manifest import MANIFEST_NAME, PASSED, SWAP_JOURNAL, artifact_entry, classes_entry, sha256_of, write_manifest
 from runtime.mnist_data import load_mnist, to_model_input
 from runtime.predictor import load_predictor
 
@@ -27,6 +31,7 @@ CALIBRATION_FILE = "calibration_indices.json"
 # bit-exactness instead (export/micro_check.py, tests/test_micro_cpp.py).
 TFLM_MAX_DIFFERING_FRACTION = 0.0002
 MICRO_DIR = "micro"
+OPERATING_POINT_FILE = "reject/operating_point.json"  # beside the source model, from `mnist-edge reject-report`
 
 
 class ExportError(RuntimeError):
@@ -41,6 +46,7 @@ class ExportReport:
     sizes: dict[str, int] = field(default_factory=dict)
     micro: dict | None = None
     table: str = ""
+    kept: dict[str, str] = field(default_factory=dict)  # format -> why the earlier file stayed in place
 
     @property
     def ok(self) -> bool:
@@ -88,6 +94,62 @@ def _converter_versions() -> dict:
     return out
 
 
+@dataclass
+class NonDigitCheck:
+    """Held-out non-digit crops, the float model's probabilities on them and the operating point."""
+
+    images: np.ndarray
+    float_probs: np.ndarray
+    min_confidence: float
+
+
+def operating_point(model_path: Path, num_classes: int, min_confidence: float | None) -> tuple[float | None, Path | None]:
+    """An 11-output model's "not a digit" threshold and its held-out non-digits file, both from
+    `mnist-edge reject-report` (reject/ beside the model, made for this very model); a given threshold wins."""
+    if num_classes == 10:
+        return None, None
+    path = model_path.parent / OPERATING_POINT_FILE
+    if not path.is_file():
+        if min_confidence is not None:
+            return float(min_confidence), None
+        raise ExportError(f"{model_path} has a \"not a digit\" output but {path} is missing; run "
+                          f"`mnist-edge reject-report --model {model_path} --out {path.parent}` or pass --min-confidence")
+    point = json.loads(path.read_text())
+    if point.get("model_sha256") != sha256_of(model_path):
+        raise ExportError(f"{path} was made for another model than {model_path} (sha256 differs); rerun reject-report")
+    non_digits = path.parent / point["non_digits_file"] if point.get("non_digits_file") else None
+    return float(point["min_confidence"] if min_confidence is None else min_confidence), non_digits
+
+
+MAX_REJECTION_DIFF_PP = 1.0
+
+
+def _non_digit_check(model, non_digits_file: Path | None, min_confidence: float | None) -> NonDigitCheck | None:
+    """The reject report's saved held-out non-digits (fonts and seed training never used), for an 11-output model."""
+    if non_digits_file is None:
+        return None
+    if not non_digits_file.is_file():
+        raise ExportError(f"{non_digits_file}: missing (named by {OPERATING_POINT_FILE}); rerun reject-report")
+    with np.load(non_digits_file) as saved:
+        images = saved["images"]
+    return NonDigitCheck(images, model.predict(to_model_input(images), batch_size=500, verbose=0), min_confidence)
+
+
+def _non_digit_parity(result: ParityResult, probs: np.ndarray, float_probs: np.ndarray, threshold: float) -> None:
+    """The "not a digit" output survives the export: same share of non-digits rejected at the operating point."""
+    def rejected(p):
+        return (p.argmax(1) == 10) | (p[:, :10].max(1) < threshold)
+
+    same = probs.argmax(1) == float_probs.argmax(1)
+    diff_pp = 100.0 * abs(rejected(probs).mean() - rejected(float_probs).mean())
+    result.extra["non_digits"] = {"images": int(len(probs)), "top1_agreement": float(same.mean()),
+                                  "rejected": float(rejected(probs).mean()), "float_rejected": float(rejected(float_probs).mean()),
+                                  "decision_agreement": float((rejected(probs) == rejected(float_probs)).mean())}
+    if diff_pp > MAX_REJECTION_DIFF_PP:
+        result.failures.append(f"non-digit rejection differs from the float model's by {diff_pp:.2f} pp "
+                               f"> {MAX_REJECTION_DIFF_PP} pp")
+
+
 def _tflm_parity(path: Path, images: np.ndarray, litert_probs: np.ndarray, progress: bool) -> tuple[dict, np.ndarray]:
     """Run the int8 model in the TFLM interpreter on every image; compare with LiteRT image by image.
 
@@ -116,15 +178,22 @@ class Exported:
 
 
 def export_one(fmt: ExportFormat, model, path: Path, calibration: np.ndarray, mnist, float_probs: np.ndarray,
-               tolerance: Tolerance, force: bool = False, progress: bool = True) -> Exported:
-    """Convert to one format, write the file, run it on the test set, check it against the float model."""
+               tolerance: Tolerance, force: bool = False, progress: bool = True,
+               non_digits: NonDigitCheck | None = None, classes: dict | None = None) -> Exported:
+    """Convert to one format, write the file, run it on the test set, check it against the float model.
+
+    An 11-output model is also checked on rendered non-digits (`non_digits`); `classes` describes its outputs.
+    """
     started = time.perf_counter()
     blob = fmt.converter()(model, calibration if fmt.needs_calibration else None)
     convert_s = time.perf_counter() - started
     atomic_write_bytes(path, blob, overwrite=force)
+    fault_point(f"written:{fmt.name}")
     predictor = load_predictor(path, backend=fmt.runtime, verify=False)
     probs = predictor.predict(mnist.x_test)
     result = check_parity(fmt.name, fmt.runtime, probs, float_probs, mnist.y_test, tolerance)
+    if non_digits is not None:
+        _non_digit_parity(result, predictor.predict(non_digits.images), non_digits.float_probs, non_digits.min_confidence)
     tflm_scores = None
     if fmt.runs_on_micro:
         tflm, tflm_scores = _tflm_parity(path, mnist.x_test, probs, progress)
@@ -133,7 +202,7 @@ def export_one(fmt: ExportFormat, model, path: Path, calibration: np.ndarray, mn
             result.failures.append(f"TFLM and LiteRT disagree on {tflm['differing_images']} test images")
     entry = artifact_entry(fmt.name, path, fmt.runtime, fmt.description, predictor.backend,
                            calibration=CALIBRATION_FILE if fmt.needs_calibration else None,
-                           convert_seconds=convert_s, parity=result.to_dict())
+                           convert_seconds=convert_s, parity=result.to_dict(), classes=classes)
     return Exported(result, entry, blob, predictor, tflm_scores)
 
 
@@ -147,10 +216,10 @@ def _prepare_out_dir(out_dir: Path, planned: list[Path], force: bool) -> None:
             + "; pass --force to overwrite")
 
 
-def _calibration_images(out_dir: Path, mnist, count: int, seed: int) -> tuple[np.ndarray, dict]:
+def _calibration_images(out_dir: Path, staging: Path, mnist, count: int, seed: int) -> tuple[np.ndarray, dict]:
     """The calibration images (the saved index list replayed when it matches) and the manifest's record of them."""
-    path = out_dir / CALIBRATION_FILE
-    indices = saved_or_drawn_indices(path, mnist.y_train, count, seed)
+    indices = saved_or_drawn_indices(out_dir / CALIBRATION_FILE, mnist.y_train, count, seed)
+    path = staging / CALIBRATION_FILE
     atomic_write_json(path, calibration_record(indices, seed), overwrite=True)
     record = {"file": CALIBRATION_FILE, "sha256": sha256_of(path), "count": int(len(indices)), "seed": seed,
               "split": "train"}
@@ -185,27 +254,59 @@ def export_model(
     progress: bool = True,
     cpp: bool = False,
     m4_images: int = 1000,
+    min_confidence: float | None = None,
 ) -> ExportReport:
     """Export, check and describe. One format failing does not stop the others.
 
     cpp: also prove the TFLM bundle in the real C++ library (export/micro_check.py): every test
     image on x86-64, the first `m4_images` on an emulated Cortex-M4; needs the TFLM kit and toolchains.
+
+    An 11-output model (class 10 = "not a digit") carries its operating point
+    (`min_confidence`, else reject/operating_point.json beside the model) into the manifest and the TFLM bundle.
     """
     model_path, out_dir = Path(model_path), Path(out_dir)
     selected = select_formats(formats)
     micro = micro and any(f.runs_on_micro for f in selected)
     model = load_source_model(model_path)
+    _check_writable(out_dir)
+    recovered = recover(out_dir)
+    if recovered and progress:
+        print(f"mnist-edge export: {recovered}", file=sys.stderr)
+    num_classes = int(model.output_shape[-1])
+    if num_classes not in (10, 11):
+        raise ExportError(f"{model_path}: {num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
+    threshold, non_digits_file = operating_point(model_path, num_classes, min_confidence)
     _prepare_out_dir(out_dir, _planned_files(out_dir, stem, selected, micro), force)
     mnist = load_mnist(data)
     float_probs = model.predict(to_model_input(mnist.x_test), batch_size=500, verbose=0)
-    calibration, calibration_info = _calibration_images(out_dir, mnist, calibration_size, calibration_seed)
+    staging = new_staging_dir(out_dir)
+    try:
+        report = _export_into(staging, out_dir, model, model_path, selected, micro, mnist, float_probs,
+                              calibration_size, calibration_seed, tolerances, stem, progress, cpp, m4_images,
+                              num_classes, threshold, non_digits_file)
+        fault_point("before-commit")
+        commit(staging, out_dir, remove=_stale_micro(staging, out_dir, report))
+    finally:
+        if staging.exists() and not (out_dir / SWAP_JOURNAL).exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return report
 
+
+def _export_into(staging: Path, out_dir: Path, model, model_path: Path, selected: list[ExportFormat], micro: bool,
+                 mnist, float_probs: np.ndarray, calibration_size: int, calibration_seed: int,
+                 tolerances: dict | None, stem: str, progress: bool, cpp: bool, m4_images: int,
+                 num_classes: int = 10, threshold: float | None = None, non_digits_file=None) -> ExportReport:
+    """Every file of the export written into `staging`; a failed format never replaces a passing one in `out_dir`."""
+    calibration, calibration_info = _calibration_images(out_dir, staging, mnist, calibration_size, calibration_seed)
+    previous = _passing_entries(out_dir)
+    non_digits = _non_digit_check(model, non_digits_file, threshold)
+    classes = classes_entry(num_classes, threshold)
     report = ExportReport(out_dir)
     entries = []
     for fmt in tqdm(selected, desc="export", disable=not progress):
         try:
-            done = export_one(fmt, model, out_dir / f"{stem}{fmt.suffix}", calibration, mnist, float_probs,
-                              (tolerances or {}).get(fmt.name, fmt.tolerance), force, progress)
+            done = export_one(fmt, model, staging / f"{stem}{fmt.suffix}", calibration, mnist, float_probs,
+                              (tolerances or {}).get(fmt.name, fmt.tolerance), True, progress, non_digits, classes)
             report.results.append(done.result)
             report.sizes[fmt.name] = len(done.blob)
             entries.append(done.entry)
@@ -215,19 +316,61 @@ def export_model(
                     def check(bundle, scores=done.tflm_scores):
                         return check_bundle_cpp(bundle, mnist.x_test, mnist.y_test, scores, m4_images)
                 report.micro = write_micro_bundle(
-                    done.blob, out_dir / MICRO_DIR, done.predictor.input_quant, done.predictor.output_quant,
+                    done.blob, staging / MICRO_DIR, done.predictor.input_quant, done.predictor.output_quant,
                     source=model_path.name, source_sha=sha256_of(model_path), accuracy=done.result.accuracy,
-                    overwrite=force, title=f"MNIST digits, `{model.name}`", cpp_check=check)
+                    overwrite=True, title=f"MNIST digits, `{model.name}`", cpp_check=check,
+                    min_confidence=threshold)
                 done.entry["extra"] = {"micro_bundle": f"{MICRO_DIR}/", "tflm": done.result.extra["tflm"],
                                        "arena": report.micro["arena"], "ops": report.micro["ops"],
                                        "cpp": report.micro.get("cpp")}
         except Exception as exc:  # isolate: report this format, go on with the others
             report.errors[fmt.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
 
+    entries = _keep_passing(entries, previous, staging, report)
     report.table = parity_table([r.to_dict() for r in report.results], report.errors, report.sizes)
     manifest = write_manifest(out_dir, model_path, entries,
                               source_accuracy=float((float_probs.argmax(1) == mnist.y_test).mean()),
                               x_test=mnist.x_test, calibration=calibration_info,
-                              converters=_converter_versions(), order=list(FORMATS))
-    _write_parity_files(out_dir, model_path, manifest, report.errors)
+                              converters=_converter_versions(), order=list(FORMATS), write_to=staging)
+    _write_parity_files(staging, model_path, manifest, report.errors)
     return report
+
+
+def _stale_micro(staging: Path, out_dir: Path, report: ExportReport) -> list[str]:
+    """micro/ goes with the int8 model it was made from: a new int8 model without a new bundle retires the old one."""
+    from export.formats import INT8_FORMAT
+
+    new_int8 = any(r.format == INT8_FORMAT for r in report.results) and INT8_FORMAT not in report.kept
+    if new_int8 and not (staging / MICRO_DIR).exists() and (out_dir / MICRO_DIR).exists():
+        return [MICRO_DIR]
+    return []
+
+
+def _passing_entries(out_dir: Path) -> dict[str, dict]:
+    """The output folder's current artifacts that passed their parity check and whose file is intact."""
+    from runtime.manifest import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(out_dir)
+    except ManifestError:
+        return {}
+    kept = {}
+    for entry in manifest.data["artifacts"]:
+        artifact = manifest.artifacts[entry["format"]]
+        if artifact.passed and artifact.path.is_file() and sha256_of(artifact.path) == artifact.sha256:
+            kept[entry["format"]] = {**entry, "kept_from_export": manifest.data.get("created")}
+    return kept
+
+
+def _keep_passing(entries: list[dict], previous: dict[str, dict], staging: Path, report: ExportReport) -> list[dict]:
+    """A new file that failed its parity check does not replace a passing one: drop it from staging, keep the old entry."""
+    out = []
+    for entry in entries:
+        old = previous.get(entry["format"])
+        if entry.get("status", PASSED) != PASSED and old is not None:
+            (staging / entry["file"]).unlink(missing_ok=True)
+            report.kept[entry["format"]] = f"the new {entry['format']} failed its parity check; the earlier passing {old['file']} stays"
+            out.append(old)
+        else:
+            out.append(entry)
+    return out

@@ -16,6 +16,17 @@ import numpy as np
 from runtime.quant import Int8Params, params_or_none
 
 
+MAX_THREADS = 64  # interpreter threads; far more segfaulted LiteRT and hung onnxruntime (issue 11)
+
+
+def check_threads(threads: int | None) -> None:
+    """None (the library's default) or 1..MAX_THREADS; anything else a ValueError that says the range."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be an integer from 1 to {MAX_THREADS}, got {threads!r}")
+
+
 class BackendUnavailableError(ImportError):
     """The library a backend needs is not installed; the message names the pip package."""
 
@@ -58,8 +69,13 @@ def tflite_operators(model: bytes | str | Path) -> tuple[object, list[dict]]:
     return interpreter, interpreter._get_ops_details()  # the public API has no op list
 
 
-def _read_model_bytes(path: Path) -> bytes:
+def read_model_bytes(path: Path, data: bytes | None = None) -> bytes:
+    """The model file's bytes (or `data`, the same file already read and verified), with clear errors."""
     path = Path(path)
+    if data is not None:
+        if not data:
+            raise ModelLoadError(f"{path}: the model file is empty")
+        return data
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     data = path.read_bytes()
@@ -79,9 +95,9 @@ class LiteRTBackend:
 
     name = "litert"
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, data: bytes | None = None):
         self.path = Path(path)
-        data = _read_model_bytes(self.path)
+        data = read_model_bytes(self.path, data)
         _check_tflite_bytes(self.path, data)
         interpreter_class, self.library = import_tflite_interpreter()
         try:
@@ -119,9 +135,9 @@ class OnnxRuntimeBackend:
     name = "onnxruntime"
     library = "onnxruntime"
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, data: bytes | None = None):
         self.path = Path(path)
-        data = _read_model_bytes(self.path)
+        data = read_model_bytes(self.path, data)
         try:
             ort = importlib.import_module("onnxruntime")
         except ImportError as exc:
@@ -152,9 +168,9 @@ class TflmBackend:
     name = "tflm"
     library = "tflite-micro"
 
-    def __init__(self, path: Path, threads: int | None = None, arena_size: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, arena_size: int | None = None, data: bytes | None = None):
         self.path = Path(path)
-        data = _read_model_bytes(self.path)
+        data = read_model_bytes(self.path, data)
         _check_tflite_bytes(self.path, data)
         try:
             tflm = importlib.import_module("tflite_micro.python.tflite_micro.runtime")

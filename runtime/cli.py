@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=DEFAULT_FORMAT,
                         help="format in models/manifest.json (tflite-int8, onnx-fp32, ...) or a .tflite/.onnx path")
     parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
-    parser.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the library's)")
+    parser.add_argument("--threads", type=int, default=None, help="interpreter threads, 1-64 (default: the library's)")
+    parser.add_argument("--no-verify", action="store_true", help="skip the model's sha256 check against the manifest")
+    parser.add_argument("--allow-failed", action="store_true", help="load a model that failed its parity check at export")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, Keras cache, download)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
     return parser
@@ -56,7 +58,7 @@ def read_image_files(predictor, paths: list[str]) -> int:
             print(f"{path}: no digit")
             continue
         parts = [f"{d.digit} ({100 * d.confidence:.1f} %)" if d.status == "ok"
-                 else f"? (low confidence: {d.best_guess} at {100 * d.confidence:.1f} %)" for d in reading.digits]
+                 else f"? ({d.status}: {d.best_guess} at {100 * d.confidence:.1f} %)" for d in reading.digits]
         print(f"{path}: {reading.number or 'uncertain'}  [{', '.join(parts)}]")
     return status
 
@@ -64,8 +66,10 @@ def read_image_files(predictor, paths: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.threads is not None and args.threads <= 0:
-        parser.error(f"--threads must be positive, got {args.threads}")
+    from runtime.backends import MAX_THREADS
+
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        parser.error(f"--threads must be from 1 to {MAX_THREADS}, got {args.threads}")
     if args.limit is not None and args.limit <= 0:
         parser.error(f"--limit must be positive, got {args.limit}")
 
@@ -76,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         start = time.perf_counter()
-        predictor = load_predictor(args.model, backend=args.backend, threads=args.threads)
+        predictor = load_predictor(args.model, backend=args.backend, threads=args.threads,
+                                   verify=not args.no_verify, allow_failed=args.allow_failed)
         load_s = time.perf_counter() - start
         print(f"model: {predictor.name} ({predictor.backend.path}, {predictor.backend.library}), loaded in {1000 * load_s:.0f} ms")
         if args.images:

@@ -23,8 +23,13 @@ REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 # The shipped model's format, every command's default. The same name as export/formats.py's
 # INT8_FORMAT: the device side never imports export/ (tests/test_layering.py checks they agree).
 DEFAULT_FORMAT = "tflite-int8"
-# Keys every artifact entry has (artifact_entry writes them, load_manifest requires them).
+# Keys every artifact entry has, with their types (artifact_entry writes them, load_manifest requires them).
 ARTIFACT_KEYS = ("format", "file", "sha256", "runtime", "bytes", "input", "output")
+ARTIFACT_TYPES = {"format": str, "file": str, "sha256": str, "runtime": str, "bytes": int, "input": dict,
+                  "output": dict, "parity": dict, "extra": dict, "status": str}
+PASSED, FAILED = "passed", "failed"  # an entry's "status": its parity check at export
+# Present while export swaps a finished export into the folder (export/staging.py); readers refuse the folder then.
+SWAP_JOURNAL = ".export-swap.json"
 
 
 class ManifestError(ValueError):
@@ -57,6 +62,12 @@ class Artifact:
     output: dict
     parity: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    status: str = PASSED
+
+    @property
+    def passed(self) -> bool:
+        """Whether it passed its parity check at export (a failed one is loaded only when asked explicitly)."""
+        return self.status == PASSED and self.parity.get("passed", True) is not False
 
     def verify(self) -> None:
         """Fail unless the file exists and its sha256 is the manifest's."""
@@ -82,7 +93,7 @@ class Manifest:
             entry["format"]: Artifact(
                 format=entry["format"], path=folder / entry["file"], sha256=entry["sha256"],
                 runtime=entry["runtime"], bytes=entry["bytes"], input=entry["input"], output=entry["output"],
-                parity=entry.get("parity", {}), extra=entry.get("extra", {}),
+                parity=entry.get("parity", {}), extra=entry.get("extra", {}), status=entry.get("status", PASSED),
             )
             for entry in self.data.get("artifacts", [])
         }
@@ -105,19 +116,35 @@ def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
     path = Path(path) if path is not None else default_models_dir()
     if path.is_dir():
         path = path / MANIFEST_NAME
+    if (path.parent / SWAP_JOURNAL).exists():
+        raise ManifestError(f"{path.parent}: an export was stopped while swapping its files in; "
+                            f"run `mnist-edge export --recover --out {path.parent}` (or any export into it) to finish it")
     if not path.is_file():
         raise ManifestError(f"{path}: no manifest; run `mnist-edge export` to produce one")
     try:
         data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: not valid JSON ({exc})") from exc
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: unreadable or not valid JSON ({exc})") from exc
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION or not isinstance(data.get("artifacts"), list):
         raise ManifestError(f"{path}: not an mnist-edge manifest of schema {SCHEMA_VERSION}")
-    for entry in data["artifacts"]:
-        missing = set(ARTIFACT_KEYS) - set(entry)
-        if missing:
-            raise ManifestError(f"{path}: artifact entry {entry.get('format', '?')} lacks {sorted(missing)}")
+    for k, entry in enumerate(data["artifacts"]):
+        _check_entry(path, k, entry)
     return Manifest(path, data)
+
+
+def _check_entry(path: Path, index: int, entry) -> None:
+    """Every required key present, every known key of its type, the file a plain name in the manifest's folder."""
+    if not isinstance(entry, dict):
+        raise ManifestError(f"{path}: artifacts[{index}] is {type(entry).__name__}, not an object")
+    name = entry.get("format") if isinstance(entry.get("format"), str) else f"artifacts[{index}]"
+    missing = set(ARTIFACT_KEYS) - set(entry)
+    if missing:
+        raise ManifestError(f"{path}: artifact entry {name} lacks {sorted(missing)}")
+    for key, kind in ARTIFACT_TYPES.items():
+        if key in entry and (not isinstance(entry[key], kind) or (kind is int and isinstance(entry[key], bool))):
+            raise ManifestError(f"{path}: artifact {name}: {key!r} must be {kind.__name__}, got {entry[key]!r}")
+    if entry.get("status", PASSED) not in (PASSED, FAILED):
+        raise ManifestError(f"{path}: artifact {name}: status must be {PASSED!r} or {FAILED!r}, got {entry['status']!r}")
 
 
 def tensor_entry(info) -> dict:
@@ -126,14 +153,26 @@ def tensor_entry(info) -> dict:
             "quantization": info.quant.to_dict() if info.quant else None}
 
 
+def classes_entry(num_classes: int, min_confidence: float | None = None) -> dict:
+    """What a model's outputs mean. An 11th output is "not a digit"; such a model also carries its
+    operating point: the best digit's probability below which a crop is "not a digit" (runtime.predictor)."""
+    if num_classes == 10:
+        return {"classes": [str(k) for k in range(10)]}
+    return {"classes": [str(k) for k in range(10)] + ["not a digit"], "not_a_digit_class": 10,
+            "min_confidence": min_confidence}
+
+
 def artifact_entry(format_name: str, path: Path, runtime: str, description: str, backend, *,
-                   calibration: str | None, convert_seconds: float, parity: dict) -> dict:
-    """One artifact's entry: its file, size, sha256, the runtime's view of its input/output, its parity figures."""
+                   calibration: str | None, convert_seconds: float, parity: dict, classes: dict | None = None) -> dict:
+    """One artifact's entry: its file, size, sha256, the runtime's view of its input/output (with `classes`,
+    what the outputs mean: classes_entry), its parity figures."""
     path = Path(path)
     return {"format": format_name, "file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path),
             "runtime": runtime, "description": description,
-            "input": tensor_entry(backend.input), "output": tensor_entry(backend.output),
-            "calibration": calibration, "convert_seconds": round(convert_seconds, 2), "parity": parity}
+            "input": tensor_entry(backend.input),
+            "output": {**tensor_entry(backend.output), **(classes or classes_entry(int(backend.output.shape[-1])))},
+            "calibration": calibration, "convert_seconds": round(convert_seconds, 2), "parity": parity,
+            "status": PASSED if parity.get("passed", True) else FAILED}
 
 
 def _entries_to_keep(manifest_path: Path, source_sha: str, fresh: set[str]) -> list[dict]:
@@ -151,8 +190,10 @@ def _entries_to_keep(manifest_path: Path, source_sha: str, fresh: set[str]) -> l
 
 
 def write_manifest(out_dir: Path, source_model: Path, entries: list[dict], *, source_accuracy: float,
-                   x_test: np.ndarray, calibration: dict, converters: dict, order: list[str]) -> dict:
-    """Write out_dir/manifest.json (keeping earlier entries of the same source model); artifacts sorted by `order`."""
+                   x_test: np.ndarray, calibration: dict, converters: dict, order: list[str],
+                   write_to: Path | None = None) -> dict:
+    """The manifest of out_dir, keeping its earlier entries of the same source model that were not re-exported;
+    artifacts sorted by `order`. Written to out_dir/manifest.json, or into `write_to` (export's staging folder)."""
     out_dir, source_model = Path(out_dir), Path(source_model)
     source_sha = sha256_of(source_model)
     manifest_path = out_dir / MANIFEST_NAME
@@ -171,5 +212,5 @@ def write_manifest(out_dir: Path, source_model: Path, entries: list[dict], *, so
         "converters": converters,
         "artifacts": sorted(kept + entries, key=lambda e: rank.get(e["format"], len(rank))),
     }
-    atomic_write_json(manifest_path, manifest, overwrite=True)
+    atomic_write_json(Path(write_to or out_dir) / MANIFEST_NAME, manifest, overwrite=True)
     return manifest

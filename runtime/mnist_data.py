@@ -83,6 +83,15 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             f"{path}: no such file. Pass --data PATH or set {ENV_VAR} to a copy of mnist.npz."
         )
     try:
+        with open(path, "rb") as handle:
+            magic = handle.read(6)
+    except OSError as exc:
+        raise MnistDataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if magic == b"\x93NUMPY":
+        raise MnistDataError(f"{path}: a single .npy array, not an .npz archive holding x_train, y_train, x_test, y_test")
+    if not magic.startswith(b"PK"):  # an .npz is a zip archive
+        raise MnistDataError(f"{path}: not an .npz archive (no zip header); expected Keras' mnist.npz")
+    try:
         with np.load(path, allow_pickle=False) as npz:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
             if missing:

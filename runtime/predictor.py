@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError
-from runtime.manifest import DEFAULT_FORMAT, Artifact, ManifestError, load_manifest
+from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError, check_threads, read_model_bytes
+from runtime.manifest import DEFAULT_FORMAT, MANIFEST_NAME, SWAP_JOURNAL, Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
-MIN_CONFIDENCE = 0.60  # below this a prediction is reported as "low confidence", not as a digit
+MIN_CONFIDENCE = 0.60  # 10-output models: below this a prediction is reported as "low confidence", not as a digit
+# 11-output models (class 10 = "not a digit"): the operating point chosen in models/reject/ (curve.png);
+# export writes it into each artifact's manifest entry, this is the fallback for a model file without one.
+NOT_A_DIGIT_MIN_CONFIDENCE = 0.50
+NOT_A_DIGIT_CLASS = 10
 NO_DIGIT = "no digit"
 LOW_CONFIDENCE = "low confidence"
+NOT_A_DIGIT = "not a digit"
 OK = "ok"
 
 
@@ -59,34 +68,63 @@ def as_float_batch(images) -> np.ndarray:
 class DigitPrediction:
     """What the model read in one place of a frame; `digit` is None unless status is "ok"."""
 
-    status: str  # "ok", "no digit" or "low confidence"
+    status: str  # "ok", "no digit", "low confidence" (10-output models) or "not a digit" (11-output models)
     digit: int | None = None
-    confidence: float = 0.0
-    best_guess: int | None = None  # the argmax, also when not confident enough to be reported as the digit
+    confidence: float = 0.0  # the best digit's probability (outputs 0-9)
+    best_guess: int | None = None  # the best digit, also when not confident enough to be reported as the digit
     probabilities: np.ndarray | None = None
     box: tuple[int, int, int, int] | None = None  # x, y, w, h in frame pixels
     input_28x28: np.ndarray | None = None  # exactly what the model saw (uint8, white on black)
 
 
+def _spelled(digits: list[DigitPrediction]) -> str | None:
+    if not digits or any(d.status != OK for d in digits):
+        return None
+    return "".join(str(d.digit) for d in digits)
+
+
 @dataclass(frozen=True)
 class Reading:
-    """All digits of a frame, left to right."""
+    """All digits of a frame in reading order, and the same digits per text line (top to bottom)."""
 
     digits: list[DigitPrediction] = field(default_factory=list)
+    lines: list[list[DigitPrediction]] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.digits and not self.lines:  # a reading made from digits alone is one line
+            object.__setattr__(self, "lines", [list(self.digits)])
 
     @property
     def number(self) -> str | None:
-        """The digits spelled left to right, or None when there is none or one is uncertain."""
-        if not self.digits or any(d.status != OK for d in self.digits):
-            return None
-        return "".join(str(d.digit) for d in self.digits)
+        """The digits of a one-line frame spelled left to right; None when there is none, one is uncertain,
+        or the frame holds several lines (see `numbers`)."""
+        return _spelled(self.digits) if len(self.lines) == 1 else None
+
+    @property
+    def numbers(self) -> list[str | None]:
+        """Each line's number, top to bottom (None for a line with an uncertain digit)."""
+        return [_spelled(line) for line in self.lines]
 
 
 class Predictor:
-    """A loaded model: built once, reused for every call."""
+    """A loaded model: built once, reused for every call.
 
-    def __init__(self, backend, artifact: Artifact | None = None):
+    Thread-safe: one Predictor may be shared by threads. An interpreter is not
+    (LiteRT raised, or returned another image's class, issue 11), so each
+    other thread that calls predict() gets its own interpreter, built on its
+    first call from the same verified bytes (a few ms, the model's memory
+    again); the loading thread keeps `backend`. On 16 cores, 8 threads ran
+    3.7x faster so than on one interpreter under a lock (onnxruntime,
+    benchmarks/predictor_threads_16cpu.md; `mnist-edge bench threads`).
+    Without `make_backend` the threads take turns on `backend` under a lock.
+    """
+
+    def __init__(self, backend, artifact: Artifact | None = None, make_backend=None):
         self.backend = backend
+        self._make_backend = make_backend  # () -> another backend of the same model, for another thread
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._lock = threading.Lock()
         self.artifact = artifact
         self.format = artifact.format if artifact else Path(backend.path).suffix.lstrip(".")
         self.input_quant: Int8Params | None = backend.input.quant if backend.input.dtype == np.int8 else None
@@ -98,6 +136,18 @@ class Predictor:
         # (same arithmetic as dequantize, one lookup instead of three array operations).
         self._output_table = (self.output_quant.dequantize(np.arange(256, dtype=np.uint8).view(np.int8))
                               if self.output_quant else None)
+        self.num_classes = int(backend.output.shape[-1])
+        if self.num_classes not in (10, 11):
+            raise ModelLoadError(f"{backend.path}: {self.num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
+        output = artifact.output if artifact else {}
+        # The model's own operating point: what a crop's best digit needs to be reported as a digit.
+        self.min_confidence = float(output.get("min_confidence") or (
+            NOT_A_DIGIT_MIN_CONFIDENCE if self.num_classes == 11 else MIN_CONFIDENCE))
+
+    @property
+    def rejects_non_digits(self) -> bool:
+        """True for a model with the 11th output, "not a digit"."""
+        return self.num_classes == 11
 
     @property
     def name(self) -> str:
@@ -112,39 +162,73 @@ class Predictor:
             return self._pixel_table.take(x)[..., None]
         return self.input_quant.quantize(x)[..., None]
 
+    def _thread_backend(self):
+        """This thread's own backend (the loading thread's is `backend`); None when it must share `backend`."""
+        if threading.get_ident() == self._owner:
+            return self.backend if self._make_backend else None
+        if self._make_backend is None:
+            return None
+        mine = getattr(self._local, "backend", None)
+        if mine is None:
+            mine = self._local.backend = self._make_backend()
+        return mine
+
     def predict(self, images, chunk: int = 256) -> np.ndarray:
-        """Class probabilities, float32 (N, 10); large batches run in chunks to bound memory."""
+        """Class probabilities, float32 (N, 10) or (N, 11) (the last: "not a digit"); large batches run in chunks."""
         x = self.to_model_input(images)
-        if len(x) <= chunk:
-            raw = self.backend.run(x)
-        else:
-            raw = np.concatenate([self.backend.run(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+        backend = self._thread_backend()
+        with self._lock if backend is None else contextlib.nullcontext():  # None: share self.backend, in turns
+            backend = backend or self.backend
+            if len(x) <= chunk:
+                raw = backend.run(x)
+            else:
+                raw = np.concatenate([backend.run(x[i:i + chunk]) for i in range(0, len(x), chunk)])
         if self._output_table is not None:
             probs = self._output_table.take(raw.view(np.uint8))
         else:
             probs = raw.astype(np.float32, copy=False)
         return probs.reshape(len(probs), -1)
 
-    def read_digits(self, frame, min_confidence: float = MIN_CONFIDENCE) -> Reading:
-        """Find every digit in a camera frame, MNIST-normalize each, predict them in one batch."""
+    def read_digits(self, frame, min_confidence: float | None = None) -> Reading:
+        """Find every digit in a camera frame, MNIST-normalize each, predict them in one batch.
+
+        `min_confidence` defaults to the model's own (self.min_confidence).
+        """
         from runtime.preprocess import find_digits  # OpenCV: loaded only by what reads frames
 
-        return self.read_crops(find_digits(frame), min_confidence)
+        return self.read_crops(find_digits(frame, classify=self.predict), min_confidence)
 
-    def read_crops(self, crops: list, min_confidence: float = MIN_CONFIDENCE) -> Reading:
-        """Predict digits already found by runtime.preprocess.find_digits (one batch)."""
+    def read_crops(self, crops: list, min_confidence: float | None = None) -> Reading:
+        """Predict digits found by runtime.preprocess.find_digits (one batch; crops already read while
+        splitting touching digits keep their probabilities)."""
         if not crops:
             return Reading([])
-        probs = self.predict(np.stack([c.image for c in crops]))
-        digits = []
-        for crop, p in zip(crops, probs):
-            best, confidence = int(p.argmax()), float(p.max())
-            confident = confidence >= min_confidence
-            digits.append(DigitPrediction(OK if confident else LOW_CONFIDENCE, best if confident else None,
-                                          confidence, best, p, crop.box, crop.image))
-        return Reading(digits)
+        known = [getattr(c, "probabilities", None) for c in crops]
+        todo = [i for i, p in enumerate(known) if p is None]
+        if todo:
+            for i, p in zip(todo, self.predict(np.stack([crops[i].image for i in todo]))):
+                known[i] = p
+        probs = np.stack(known)
+        digits, lines = [], {}
+        for crop, p, status in zip(crops, probs, self.statuses(probs, min_confidence)):
+            best = int(p[:NOT_A_DIGIT_CLASS].argmax())
+            digit = DigitPrediction(status, best if status == OK else None, float(p[best]), best, p,
+                                    crop.box, crop.image)
+            digits.append(digit)
+            lines.setdefault(getattr(crop, "line", 0), []).append(digit)
+        return Reading(digits, [lines[k] for k in sorted(lines)])
 
-    def predict_digit(self, frame, min_confidence: float = MIN_CONFIDENCE) -> DigitPrediction:
+    def statuses(self, probs: np.ndarray, min_confidence: float | None = None) -> list[str]:
+        """"ok" where the best digit wins with at least `min_confidence`; else "not a digit" for a model
+        with that output (its argmax, or a digit too unsure), "low confidence" for a 10-output model."""
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        confident = probs[:, :NOT_A_DIGIT_CLASS].max(axis=1) >= threshold
+        if self.rejects_non_digits:
+            confident &= probs.argmax(axis=1) != NOT_A_DIGIT_CLASS
+            return [OK if c else NOT_A_DIGIT for c in confident]
+        return [OK if c else LOW_CONFIDENCE for c in confident]
+
+    def predict_digit(self, frame, min_confidence: float | None = None) -> DigitPrediction:
         """The frame's main (largest) digit, or status "no digit" when it holds none."""
         reading = self.read_digits(frame, min_confidence)
         if not reading.digits:
@@ -163,18 +247,34 @@ def _backend_for(path: Path, backend: str) -> str:
         raise ModelLoadError(f"{path}: unknown model type {path.suffix!r}; expected .tflite or .onnx") from None
 
 
+def _artifact_beside(path: Path, manifest) -> Artifact | None:
+    """The manifest entry of a model file: from `manifest`, else from a manifest.json beside it (None: a loose file).
+
+    Fails closed: a manifest that exists but cannot be read or validated is an error, not a reason to skip the check.
+    """
+    folder = path.parent
+    if manifest is None and not (folder / MANIFEST_NAME).exists() and not (folder / SWAP_JOURNAL).exists():
+        return None
+    return load_manifest(manifest or path.parent).artifact_for_file(path)
+
+
 def load_predictor(
     model: str | os.PathLike = DEFAULT_FORMAT,
     backend: str = "auto",
     threads: int | None = None,
     manifest: str | os.PathLike | None = None,
     verify: bool = True,
+    allow_failed: bool = False,
 ) -> Predictor:
     """Load a format named in the manifest ("tflite-int8", "onnx-fp32"...) or a model file.
 
     A file listed in a manifest beside it (or in `manifest`) has its sha256
-    checked first, so a modified or corrupted model fails loudly.
+    checked first, so a modified or corrupted model fails loudly; a manifest
+    that is there but unreadable is an error. verify=False skips both, by
+    choice. An artifact that failed its parity check at export is refused
+    unless allow_failed=True.
     """
+    check_threads(threads)
     artifact = None
     candidate = Path(model)
     if candidate.suffix in SUFFIX_BACKEND or candidate.exists():
@@ -182,14 +282,22 @@ def load_predictor(
         if not path.is_file():
             raise ModelLoadError(f"{path}: no such model file")
         try:
-            artifact = load_manifest(manifest or path.parent).artifact_for_file(path)
+            artifact = _artifact_beside(path, manifest)
         except ManifestError:
-            if manifest is not None:
+            if verify:
                 raise
     else:
         artifact = load_manifest(manifest).artifact(str(model))
         path = artifact.path
     if artifact is not None and verify:
         artifact.verify()
+    if artifact is not None and not artifact.passed and not allow_failed:
+        raise ManifestError(f"{artifact.path}: {artifact.format} failed its parity check at export "
+                            f"({'; '.join(artifact.parity.get('failures', [])) or 'marked failed'}); "
+                            "pass allow_failed=True (--allow-failed) to load it anyway")
     name = _backend_for(path, backend)
-    return Predictor(BACKENDS[name](path, threads=threads), artifact)
+    data = read_model_bytes(path)  # every thread's interpreter is built from these bytes, the ones verified
+    if artifact is not None and verify and hashlib.sha256(data).hexdigest() != artifact.sha256:
+        artifact.verify()  # the file changed since: the check above, again, names it
+    make = functools.partial(BACKENDS[name], path, threads=threads, data=data)
+    return Predictor(make(), artifact, make_backend=make)

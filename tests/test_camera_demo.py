@@ -251,3 +251,28 @@ def test_window_keys_snapshot_freeze_and_quit(tmp_path, monkeypatch, int8):
     assert summary.frames == 5 and len(shown) == 5 and shown[0] == (480, 640, 3)
     assert [Path(p).name for p in summary.snapshots] == ["snapshot-000001.json"]
     assert (tmp_path / "snaps" / "snapshot-000001.png").exists()
+
+
+@pytest.mark.parametrize("argv, message", [(["--fps", "nan"], "--fps must be a positive number"),
+                                           (["--source", ""], "--source is empty"),
+                                           (["--threads", "100000"], "--threads must be from 1 to 64")])
+def test_nonsense_arguments_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        camera_main(argv)
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_camera_index_too_large_for_opencv(capsys):
+    assert camera_main(["--source", "99999999999999999999", "--headless"]) == 2
+    err = capsys.readouterr().err
+    assert "no such camera index" in err and "Traceback" not in err
+
+
+def test_a_folder_source_skips_an_unreadable_file(tmp_path, mnist, capsys):
+    rng = np.random.default_rng(3)
+    for k, name in enumerate(["a.png", "c.png"]):
+        cv2.imwrite(str(tmp_path / name), render([mnist.x_test[k]], [int(mnist.y_test[k])], rng).image)
+    (tmp_path / "b.jpg").write_text("not an image")
+    frames = list(ImagesSource(tmp_path).frames())
+    assert len(frames) == 2 and [f.index for f in frames] == [0, 1]
+    assert "b.jpg: not a readable image, skipped" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,9 @@ def test_reload_dtypes_and_shapes(name, manifest):
     else:
         assert predictor.backend.input.dtype == np.float32
         assert predictor.backend.input.shape[1:] == (28, 28, 1)
-    assert predictor.backend.output.shape[-1] == 10
+    # 10 digits and, for the shipped model, the 11th output "not a digit" with its operating point.
+    assert predictor.backend.output.shape[-1] == len(artifact.output["classes"]) == 11
+    assert artifact.output["classes"][10] == "not a digit" and 0 < artifact.output["min_confidence"] < 1
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
@@ -136,6 +139,9 @@ def test_micro_arena_is_measured_and_runs(manifest):
     assert f"{arena['recommended_bytes']:,} bytes" in readme and "q = pixel + (-128)" in readme
     source = (MODELS / "micro" / "mnist_classifier.cc").read_text()
     assert f"kTensorArenaSize = {arena['recommended_bytes']};" in source
+    assert "Class 10 is **not a digit**" in readme and "scores[best] <" in readme
+    assert info["output"]["shape"] == [1, 11] and info["classes"][10] == "not a digit"
+    assert info["min_confidence"] == json.loads((MODELS / "reject" / "operating_point.json").read_text())["min_confidence"]
 
 
 def test_saved_calibration_list_is_replayed(tmp_path, mnist):
@@ -187,7 +193,8 @@ def test_manifest_round_trip(fresh_export, small_npz):
         assert predictor.artifact == artifact
         assert artifact.parity["accuracy"] == pytest.approx(result.accuracy)
         probs = predictor.predict(x_test[:50])
-        assert probs.shape == (50, 10) and np.allclose(probs.sum(1), 1.0, atol=0.05)
+        assert probs.shape == (50, 11) and np.allclose(probs.sum(1), 1.0, atol=0.05)
+        assert artifact.output["min_confidence"] == json.loads((MODELS / "reject" / "operating_point.json").read_text())["min_confidence"]
 
 
 def test_existing_artifacts_are_not_overwritten_without_force(fresh_export, small_npz):
@@ -216,6 +223,35 @@ def test_one_failing_format_does_not_stop_the_others(monkeypatch, small_npz, tmp
     assert not report.ok
     assert "EXPORT FAILED" in report.table
     assert list(load_manifest(tmp_path).artifacts) == ["tflite-fp32", "onnx-fp32"]
+
+
+def test_eleven_outputs_need_their_operating_point(tmp_path):
+    """A "not a digit" model exports only with the threshold chosen for it (reject-report's file, or given)."""
+    from train.models import build_model
+
+    model_path = tmp_path / "fresh11.keras"
+    build_model("cnn_aug", num_classes=11).save(model_path)
+    with pytest.raises(ExportError, match="operating_point.json is missing"):
+        export_model(model_path, tmp_path / "out", progress=False)
+    (tmp_path / "reject").mkdir()
+    (tmp_path / "reject" / "operating_point.json").write_text(json.dumps({"min_confidence": 0.5, "model_sha256": "0" * 64}))
+    with pytest.raises(ExportError, match="made for another model"):
+        export_model(model_path, tmp_path / "out", progress=False)
+
+
+def test_non_digit_parity_catches_a_changed_reject_decision():
+    from export.formats import QUANTIZED
+    from export.pipeline import _non_digit_parity
+
+    float_probs = np.tile(np.eye(11, dtype=np.float32)[10], (100, 1))  # every crop: "not a digit"
+    flipped = float_probs.copy()
+    flipped[:5] = np.eye(11, dtype=np.float32)[3]  # 5 % now read as a 3
+    result = check_parity("x", "litert", np.eye(10)[:1], np.eye(10)[:1], np.zeros(1, int), QUANTIZED)
+    _non_digit_parity(result, flipped, float_probs, 0.5)
+    assert result.extra["non_digits"]["rejected"] == pytest.approx(0.95) and not result.passed
+    same = check_parity("x", "litert", np.eye(10)[:1], np.eye(10)[:1], np.zeros(1, int), QUANTIZED)
+    _non_digit_parity(same, float_probs, float_probs, 0.5)
+    assert same.passed
 
 
 def test_missing_and_corrupt_source_models(tmp_path):
@@ -248,3 +284,40 @@ def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys):
     assert code == 1
     assert "| onnx-int8 | onnxruntime | FAILED |" in captured.out
     assert "FAILED: onnx-int8" in captured.err
+
+
+def test_a_failing_export_is_marked_and_never_replaces_a_passing_file(small_npz, tmp_path):
+    from export.formats import Tolerance
+
+    impossible = {"tflite-dynamic": Tolerance(min_agreement=1.0, max_accuracy_drop_pp=-1.0)}
+    fresh = tmp_path / "fresh"
+    report = export_model(SOURCE, fresh, formats=["tflite-dynamic"], data=str(small_npz), tolerances=impossible,
+                          progress=False)
+    assert not report.ok
+    assert load_manifest(fresh).artifact("tflite-dynamic").status == "failed"  # no passing file to keep: marked
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for path in MODELS.glob("mnist_cnn.*"):
+        shutil.copy(path, shipped / path.name)
+    shutil.copy(MODELS / "manifest.json", shipped / "manifest.json")
+    before = sha256_of(shipped / "mnist_cnn.dynamic.tflite")
+    report = export_model(SOURCE, shipped, formats=["tflite-dynamic"], data=str(small_npz), tolerances=impossible,
+                          force=True, progress=False)
+    assert not report.ok and "tflite-dynamic" in report.kept
+    assert sha256_of(shipped / "mnist_cnn.dynamic.tflite") == before
+    artifact = load_manifest(shipped).artifact("tflite-dynamic")
+    assert artifact.passed
+    artifact.verify()
+
+
+def test_a_new_int8_model_without_a_bundle_retires_the_old_bundle(small_npz, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copytree(MODELS / "micro", out / "micro")
+    shutil.copy(MODELS / "mnist_cnn.int8.tflite", out / "mnist_cnn.int8.tflite")
+    report = export_model(SOURCE, out, formats=[INT8_FORMAT], micro=False, data=str(small_npz),
+                          calibration_size=100, calibration_seed=5, force=True, progress=False)
+    assert report.ok, report.table
+    assert not (out / "micro").exists()  # a bundle of another int8 model would be silently wrong
+    load_manifest(out).artifact(INT8_FORMAT).verify()
+    assert not list(out.glob(".export-*"))

@@ -55,8 +55,16 @@ def test_truncated_file(mnist_path, tmp_path):
 def test_not_an_npz(tmp_path):
     bogus = tmp_path / "mnist.npz"
     bogus.write_text("hello")
-    with pytest.raises(MnistDataError, match="truncated|unreadable"):
+    with pytest.raises(MnistDataError, match="not an .npz archive") as info:
         load_mnist(bogus)
+    assert "allow_pickle" not in str(info.value)  # numpy's own message sent users the wrong way
+
+
+def test_an_npy_array_is_not_the_npz(tmp_path, mnist):
+    single = tmp_path / "x_test.npy"
+    np.save(single, mnist.x_test[:10])
+    with pytest.raises(MnistDataError, match="a single .npy array, not an .npz archive"):
+        load_mnist(single)
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,8 @@ def test_predict_reproduces_the_export_check(name, mnist):
     """predict() on all 10,000 test digits gives exactly the accuracy export recorded in the manifest."""
     predictor = load_predictor(name)
     probs = predictor.predict(mnist.x_test)
-    assert probs.shape == (10000, 10) and probs.dtype == np.float32
+    assert probs.shape == (10000, MANIFEST.artifact(name).output["shape"][-1]) and probs.dtype == np.float32
+    assert probs.shape[1] == predictor.num_classes == len(MANIFEST.artifact(name).output["classes"])
     accuracy = float((probs.argmax(1) == mnist.y_test).mean())
     assert accuracy == pytest.approx(MANIFEST.artifact(name).parity["accuracy"], abs=1e-12)
     assert accuracy >= 0.99
@@ -203,3 +204,129 @@ def test_predict_cli_on_the_test_set(mnist_path, capsys):
     assert "of 1,000 digits" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--threads", "0"])
+
+
+@pytest.mark.parametrize("manifest_text", ["{not json", '{"schema": 1}', "", '{"schema": 1, "artifacts": ["x"]}'])
+def test_an_unreadable_manifest_beside_a_model_fails_closed(tmp_path, manifest_text):
+    folder = _copy_models(tmp_path)
+    path = folder / MANIFEST.artifact("tflite-int8").path.name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # corrupted too: loading it unchecked would give wrong answers silently
+    path.write_bytes(bytes(data))
+    (folder / "manifest.json").write_text(manifest_text)
+    with pytest.raises(ManifestError):
+        load_predictor(path)
+    assert load_predictor(path, verify=False).predict(np.zeros((1, 28, 28), np.uint8)).shape[0] == 1  # by choice
+
+
+@pytest.mark.parametrize("field, value, message", [("file", 5, "'file' must be str"), ("bytes", "12", "'bytes' must be int"),
+                                                   ("input", [], "'input' must be dict"), ("status", "meh", "status must be")])
+def test_manifest_fields_of_the_wrong_type(tmp_path, field, value, message):
+    import json
+
+    folder = _copy_models(tmp_path)
+    data = json.loads(MANIFEST.path.read_text())
+    data["artifacts"][0][field] = value
+    (folder / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=message):
+        load_manifest(folder)
+
+
+def test_an_artifact_that_failed_parity_is_refused_unless_asked(tmp_path):
+    import json
+
+    folder = _copy_models(tmp_path)
+    data = json.loads(MANIFEST.path.read_text())
+    entry = next(e for e in data["artifacts"] if e["format"] == "tflite-dynamic")
+    entry["status"], entry["parity"]["passed"], entry["parity"]["failures"] = "failed", False, ["agreement 99.1 % < 100 %"]
+    (folder / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="failed its parity check at export \\(agreement 99.1"):
+        load_predictor("tflite-dynamic", manifest=folder)
+    with pytest.raises(ManifestError, match="allow_failed"):
+        load_predictor(folder / entry["file"])
+    assert load_predictor("tflite-dynamic", manifest=folder, allow_failed=True).format == "tflite-dynamic"
+
+
+@pytest.mark.parametrize("threads", [0, 65, 100000])
+def test_threads_are_bounded(threads, capsys):
+    from runtime.cli import main
+
+    with pytest.raises(ValueError, match="from 1 to 64"):
+        load_predictor("tflite-int8", threads=threads)
+    with pytest.raises(SystemExit) as info:
+        main(["--threads", str(threads), "--limit", "10"])
+    assert info.value.code == 2 and "--threads must be from 1 to 64" in capsys.readouterr().err
+
+
+def test_float_frames_outside_0_1_follow_the_predict_rule(mnist):
+    from runtime.preprocess import FrameError, to_gray
+
+    frame = np.full((64, 64), 255.0)  # a float64 frame holding 0-255: the common mistake
+    frame[20:44, 28:36] = 0.0
+    predictor = load_predictor("tflite-int8")
+    with pytest.raises(FrameError, match="float frames must lie in \\[0, 1\\]"):
+        predictor.read_digits(frame)
+    with pytest.raises(InputError, match="float images must lie in \\[0, 1\\]"):
+        predictor.predict(mnist.x_test[:1].astype(np.float64))
+    assert to_gray(frame / 255.0).max() == 255  # in range: accepted as before
+
+
+class _FixedBackend:
+    """A stand-in backend that returns given probabilities: the status rules, for 10 and 11 outputs."""
+
+    def __init__(self, probs):
+        from runtime.backends import TensorInfo
+
+        self.probs, self.name, self.path = np.asarray(probs, np.float32), "fixed", Path("fixed.tflite")
+        self.input = TensorInfo(np.dtype(np.float32), (-1, 28, 28, 1), None)
+        self.output = TensorInfo(np.dtype(np.float32), (-1, self.probs.shape[1]), None)
+
+    def run(self, x):
+        return self.probs[:len(x)]
+
+
+def _one_hot_ish(best: int, p: float, classes: int) -> list[float]:
+    row = np.full(classes, (1 - p) / (classes - 1))
+    row[best] = p
+    return row.tolist()
+
+
+def test_statuses_with_and_without_the_not_a_digit_output():
+    from runtime.predictor import LOW_CONFIDENCE, NOT_A_DIGIT, OK, Predictor
+    from runtime.preprocess import DigitCrop
+
+    rows11 = [_one_hot_ish(3, 0.9, 11), _one_hot_ish(10, 0.8, 11), _one_hot_ish(5, 0.3, 11)]
+    eleven = Predictor(_FixedBackend(rows11))
+    assert eleven.rejects_non_digits and eleven.num_classes == 11
+    crops = [DigitCrop((0, 0, 5, 5), np.zeros((28, 28), np.uint8)) for _ in rows11]
+    reading = eleven.read_crops(crops, min_confidence=0.5)
+    assert [d.status for d in reading.digits] == [OK, NOT_A_DIGIT, NOT_A_DIGIT]
+    assert reading.digits[0].digit == 3 and reading.digits[1].digit is None
+    assert reading.digits[1].best_guess in range(10)  # the best digit, never the class index 10
+    assert reading.number is None
+    # The model's own operating point applies when none is given.
+    assert eleven.statuses(np.array(rows11), None) == eleven.statuses(np.array(rows11), eleven.min_confidence)
+
+    ten = Predictor(_FixedBackend([_one_hot_ish(3, 0.9, 10), _one_hot_ish(5, 0.3, 10)]))
+    assert not ten.rejects_non_digits
+    assert ten.statuses(ten.predict(np.zeros((2, 28, 28), np.uint8)), 0.6) == [OK, LOW_CONFIDENCE]
+
+
+def test_shipped_model_rejects_held_out_non_digits_and_reads_digits(mnist):
+    """The shipped int8 model at its manifest's operating point, on non-digits rendered with fonts training
+    never saw: letters, symbols and words are rejected (>= 97 %); all kinds together, pieces of digits
+    included, >= 88 % (models/reject/report.md: 91.0 %, short of the 95 % target); digits still read right."""
+    from runtime.predictor import OK
+    from train.negatives import HELD_OUT_FONTS, render_negatives
+
+    predictor = load_predictor("tflite-int8")
+    if not predictor.rejects_non_digits:
+        pytest.fail("the shipped model has no \"not a digit\" output")
+    negatives, kinds = render_negatives(1000, 4242, HELD_OUT_FONTS, mnist.x_test, mnist.y_test)
+    rejected = np.array([s != OK for s in predictor.statuses(predictor.predict(negatives))])
+    writing = np.isin(kinds, ["glyph", "word"])
+    assert rejected[writing].mean() >= 0.97
+    assert rejected.mean() >= 0.88
+    probs = predictor.predict(mnist.x_test)
+    read_right = np.array([s == OK for s in predictor.statuses(probs)]) & (probs.argmax(1) == mnist.y_test)
+    assert read_right.mean() >= 0.99

@@ -69,6 +69,40 @@ def test_resume_needs_a_checkpoint(tmp_path):
         train(TrainConfig(model="mlp", epochs=1), tmp_path, resume=True, verbose=0)
 
 
+def test_corrupt_run_files_are_named_errors_before_training(mnist_path, tmp_path):
+    from train.fit import load_config
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "mlp", "epochs": 1, "colour": "red"}))
+    with pytest.raises(ValueError, match="unknown key\\(s\\) colour"):
+        load_config(run)
+    (run / "config.json").write_text(json.dumps({"model": "linear_l2", "epochs": 2, "data": str(mnist_path)}))
+    (run / "checkpoints" / "last.keras").write_bytes(b"PK\x03\x04 not really a keras archive")
+    (run / "log.csv").write_text("epoch,accuracy,val_accuracy\n0,0.5,not-a-number\n")
+    with pytest.raises(ValueError, match="corrupt training log"):
+        train(load_config(run), run, resume=True, verbose=0)
+    (run / "log.csv").write_text("epoch,accuracy,val_accuracy\n0,0.5,0.5\n")
+    with pytest.raises(ValueError, match="corrupt or truncated Keras file"):
+        train(load_config(run), run, resume=True, verbose=0)
+
+
+def test_a_training_that_failed_early_can_be_rerun_or_resumed(mnist_path, tmp_path):
+    from train.cli import main
+
+    run = tmp_path / "run"
+    args = ["--model", "linear_l2", "--epochs", "1", "--limit", "500", "--val-size", "0", "--out", str(run), "--quiet"]
+    assert main([*args, "--data", str(tmp_path / "missing.npz")]) == 2
+    assert main([*args, "--data", str(mnist_path)]) == 0  # the failed run left nothing in the way
+    # A run killed before its first checkpoint (config written, no last.keras): --resume starts it again.
+    stuck = tmp_path / "stuck"
+    (stuck / "checkpoints").mkdir(parents=True)
+    (stuck / "config.json").write_text(json.dumps({"model": "linear_l2", "epochs": 1, "limit": 500, "val_size": 0,
+                                                   "data": str(mnist_path)}))
+    assert main(["--resume", str(stuck), "--quiet"]) == 0
+    assert json.loads((stuck / "metrics.json").read_text())["epochs"] == 1
+
+
 def test_ema_weights_are_the_ones_validated_and_kept(mnist_path, tmp_path):
     """With --ema the model validated each epoch, and the one kept, is the moving average; label smoothing reaches the loss."""
     from runtime.mnist_data import load_mnist

@@ -28,3 +28,15 @@ def test_cnn_is_the_notebooks_architecture():
 def test_unknown_model():
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         build_model("resnet")
+
+
+def test_cnn_with_the_not_a_digit_output():
+    model = build_model("cnn_aug", num_classes=11)
+    assert model.output_shape == (None, 11)
+    assert model.count_params() == 342_522 + 129  # one more unit on the 128-wide dense layer
+    assert [type(layer).__name__ for layer in model.layers] == [
+        type(layer).__name__ for layer in build_model("cnn_aug").layers]
+    with pytest.raises(ValueError, match="num_classes=11"):
+        build_model("mlp", num_classes=11)
+    with pytest.raises(ValueError, match="10 \\(digits\\) or 11"):
+        build_model("cnn", num_classes=12)

@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     augment = parser.add_mutually_exclusive_group()
     augment.add_argument("--augment", dest="augment", action="store_true", default=None, help="force augmentation on")
     augment.add_argument("--no-augment", dest="augment", action="store_false", help="force augmentation off")
+    parser.add_argument("--num-classes", type=int, choices=(10, 11), default=10,
+                        help="11: add a \"not a digit\" output (class 10) trained on rendered negatives (CNNs only)")
+    parser.add_argument("--negatives", type=int, default=10000, help="rendered non-digit training crops with --num-classes 11")
+    parser.add_argument("--style", action="store_true",
+                        help="writer-style augmentation too: stroke width, slant, elastic distortion, blur, contrast")
+    parser.add_argument("--style-p", type=float, default=0.5,
+                        help="with --style: fraction of images given each of stroke width, slant, elastic (default 0.5)")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, then the Keras cache, then download)")
     parser.add_argument("--out", default=None, help="run folder (with --all: the folder holding one run per model)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
@@ -43,6 +50,10 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--limit must be positive, got {args.limit}")
     if args.val_size < 0:
         parser.error(f"--val-size must be >= 0, got {args.val_size}")
+    if not 0 <= args.style_p <= 1:
+        parser.error(f"--style-p must be in [0, 1], got {args.style_p}")
+    if args.negatives <= 0:
+        parser.error(f"--negatives must be positive, got {args.negatives}")
     if args.lr <= 0:
         parser.error(f"--lr must be positive, got {args.lr}")
     if args.ema is not None and not 0 < args.ema < 1:
@@ -85,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         common = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                       lr_schedule=args.lr_schedule, seed=args.seed, limit=args.limit,
                       val_size=args.val_size, augment=args.augment, data=args.data,
+                      num_classes=args.num_classes, negatives=args.negatives, style=args.style,
+                      style_p=args.style_p,
                       ema_momentum=args.ema, label_smoothing=args.label_smoothing)
         if args.all:
             from train.report import summary_rows, write_summary

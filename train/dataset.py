@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from runtime.mnist_data import MnistData, to_model_input
-from train.augment import NOTEBOOK_RANGES, AugmentRanges, augment_batch
+from train.augment import NOTEBOOK_RANGES, AugmentRanges, StyleRanges, augment_batch, style_batch
 
 # The validation hold-out is drawn with its own fixed seed, so it is the same
 # images whatever the training seed: runs are comparable.
@@ -25,6 +25,25 @@ class Splits:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+
+
+def with_negatives(splits: Splits, n_train: int, n_val: int, seed: int) -> Splits:
+    """Add rendered "not a digit" crops (label 10) to training and validation; the test set stays MNIST.
+
+    Fragments of digits are cut from each split's own digits, so no validation
+    digit leaks into training.
+    """
+    from train.negatives import TRAIN_FONTS, render_negatives
+    from train.models import NOT_A_DIGIT_CLASS
+
+    neg_train, _ = render_negatives(n_train, seed, TRAIN_FONTS, splits.x_train, splits.y_train)
+    neg_val, _ = render_negatives(n_val, seed + 1, TRAIN_FONTS, splits.x_val, splits.y_val)
+    label = np.uint8(NOT_A_DIGIT_CLASS)
+    return Splits(
+        np.concatenate([splits.x_train, neg_train]), np.concatenate([splits.y_train, np.full(n_train, label)]),
+        np.concatenate([splits.x_val, neg_val]), np.concatenate([splits.y_val, np.full(n_val, label)]),
+        splits.x_test, splits.y_test,
+    )
 
 
 def split_validation(data: MnistData, val_size: int) -> Splits:
@@ -53,22 +72,26 @@ def training_dataset(
     augment: bool,
     ranges: AugmentRanges = NOTEBOOK_RANGES,
     first_step: int = 0,
+    style: StyleRanges | None = None,
     one_hot: int | None = None,
 ) -> tf.data.Dataset:
     """An endless, shuffled, batched stream; batch k is augmented with seed (seed, k).
 
-    `first_step` continues the augmentation stream where a resumed run left off;
+    `first_step` continues the augmentation stream where a resumed run left off.
+    `style` (with augment) adds writer-style changes before the affine map;
     `one_hot` (a class count) gives one-hot labels, for label smoothing.
     """
+
+    def augmented(step, batch):
+        seed_pair = tf.stack([tf.cast(seed, tf.int64), step])
+        images = style_batch(batch[0], seed_pair, style) if style is not None else batch[0]
+        return augment_batch(images, seed_pair, ranges), batch[1]
+
     ds = tf.data.Dataset.from_tensor_slices((to_model_input(x), _labels(y, one_hot)))
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
     ds = ds.batch(batch_size).enumerate(start=first_step)
     if augment:
-        ds = ds.map(
-            lambda step, batch: (augment_batch(batch[0], tf.stack([tf.cast(seed, tf.int64), step]), ranges), batch[1]),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
+        ds = ds.map(augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     else:
         ds = ds.map(lambda step, batch: batch)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import keras
@@ -16,10 +16,14 @@ import tensorflow as tf
 
 from runtime.files import atomic_write_json
 from runtime.mnist_data import load_mnist
-from train.dataset import eval_dataset, split_validation, steps_per_epoch, to_model_input, training_dataset
+from train.augment import style_ranges
+from train.dataset import (
+    eval_dataset, split_validation, steps_per_epoch, to_model_input, training_dataset, with_negatives,
+)
 from train.models import MODEL_ZOO, build_model
 
 LR_SCHEDULES = ("constant", "cosine")
+NEGATIVES_SEED = 1011
 
 
 @dataclass
@@ -36,6 +40,10 @@ class TrainConfig:
     val_size: int = 5000
     augment: bool | None = None  # None: the zoo entry decides
     data: str | None = None
+    num_classes: int = 10  # 11: an extra "not a digit" output trained on rendered negatives
+    negatives: int = 10000  # rendered non-digit training crops when num_classes is 11 (a tenth as many for validation)
+    style: bool = False  # writer-style augmentation (stroke width, slant, elastic, blur, contrast)
+    style_p: float = 0.5  # fraction of images each style effect is applied to (train.augment.style_ranges)
     ema_momentum: float | None = None  # an EMA of the weights, validated and kept instead of the raw ones
     label_smoothing: float = 0.0
 
@@ -114,17 +122,50 @@ def check_config(config: TrainConfig) -> None:
 
 
 def _completed_epochs(log_path: Path) -> tuple[int, float]:
-    """Epochs already in a run's CSV log, and the best val_accuracy among them."""
+    """Epochs already in a run's CSV log, and the best val_accuracy among them; a corrupt log is a ValueError."""
     if not log_path.exists():
         return 0, -np.inf
-    with log_path.open() as handle:
-        rows = list(csv.DictReader(handle))
-    best = max((float(r["val_accuracy"]) for r in rows if r.get("val_accuracy", "NA") != "NA"), default=-np.inf)
+    try:
+        with log_path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "epoch" not in reader.fieldnames:
+                raise ValueError("no 'epoch' column")
+            rows = list(reader)
+        epochs = [int(r["epoch"]) for r in rows]
+        if epochs != list(range(len(epochs))):
+            raise ValueError(f"epochs {epochs[:5]}... are not 0, 1, 2...")
+        values = [r.get("val_accuracy") for r in rows if r.get("val_accuracy") not in (None, "", "NA")]
+        best = max((float(v) for v in values), default=-np.inf)
+    except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{log_path}: corrupt training log ({exc}); restore it or start a new run") from exc
     return len(rows), best
 
 
 def load_config(run_dir: Path) -> TrainConfig:
-    return TrainConfig(**json.loads((run_dir / "config.json").read_text()))
+    """A run's saved config.json, with named errors for unreadable JSON, unknown or missing keys."""
+    path = Path(run_dir) / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: unreadable run config ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a run config is a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; a run config has {', '.join(sorted(known))}")
+    return TrainConfig(**data)
+
+
+def load_checkpoint(path: Path):
+    """A saved Keras model; a corrupt or truncated file is a named ValueError, not 'file not found'."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many types (some claiming the file is missing) for a bad archive
+        raise ValueError(f"{path}: corrupt or truncated Keras file ({type(exc).__name__}); "
+                         "delete it to restart from the one before, or start a new run") from exc
 
 
 def train(
@@ -139,31 +180,39 @@ def train(
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
     log_path = run_dir / "log.csv"
-    if resume:
-        if not (ckpt_dir / "last.keras").exists():
+    if resume and not (ckpt_dir / "last.keras").exists():
+        if not (run_dir / "config.json").exists():
             raise FileNotFoundError(f"{run_dir}: nothing to resume, checkpoints/last.keras is missing")
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise FileExistsError(f"{run_dir} is not empty; use --resume to continue it or pick another --out")
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
+        resume = False  # a run that failed before its first checkpoint: --resume starts it again
+        (run_dir / "log.csv").unlink(missing_ok=True)
+    elif not resume and run_dir.exists() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} is not empty; use --resume to continue it (or start it again, when it "
+                              "never finished an epoch) or pick another --out")
+    initial_epoch, best_val = _completed_epochs(log_path) if resume else (0, -np.inf)  # a corrupt log fails now
 
     keras.utils.set_random_seed(config.seed)
-    data = load_mnist(config.data, config.limit)
+    data = load_mnist(config.data, config.limit)  # before anything is written: bad data leaves no folder behind
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
     val_size = min(config.val_size, len(data.x_train) // 10) if config.limit else config.val_size
     splits = split_validation(data, val_size)
+    if config.num_classes == 11:
+        # Negatives are rendered with a seed of their own: the same crops whatever the training seed.
+        n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
+        splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
 
-    initial_epoch, best_val = _completed_epochs(log_path) if resume else (0, -np.inf)
     if resume:
-        model = keras.models.load_model(ckpt_dir / "last.keras")
+        model = load_checkpoint(ckpt_dir / "last.keras")
     else:
-        atomic_write_json(run_dir / "config.json", asdict(config))
-        model = build_model(config.model)
+        atomic_write_json(run_dir / "config.json", asdict(config), overwrite=True)
+        model = build_model(config.model, config.num_classes)
         model.compile(optimizer=_optimizer(config, steps * config.epochs), loss=_loss(config), metrics=["accuracy"])
     one_hot = int(model.output_shape[-1]) if config.label_smoothing else None
 
     train_ds = training_dataset(
         splits.x_train, splits.y_train, config.batch_size, config.seed,
         config.resolved_augment(), first_step=initial_epoch * steps, one_hot=one_hot,
+        style=style_ranges(config.style_p) if config.style else None,
     )
     val_ds = eval_dataset(splits.x_val, splits.y_val, one_hot=one_hot) if val_size else None
     monitor = "val_accuracy" if val_size else "accuracy"
@@ -184,7 +233,7 @@ def train(
     seconds = time.perf_counter() - start
 
     chosen = ckpt_dir / ("best.keras" if (ckpt_dir / "best.keras").exists() else "last.keras")
-    model = keras.models.load_model(chosen)
+    model = load_checkpoint(chosen)
     model_path = run_dir / "model.keras"
     tmp = run_dir / ".model.tmp.keras"
     model.save(tmp)
@@ -214,6 +263,9 @@ def train(
         "train_seconds": seconds + previous.get("train_seconds", 0.0),
         "config": asdict(config),
         "augment": config.resolved_augment(),
+        "style": asdict(style_ranges(config.style_p)) if config.style else None,
+        "num_classes": config.num_classes,
+        "train_negatives": int((splits.y_train == 10).sum()),
         "data": data.source,
         "versions": versions(),
     }

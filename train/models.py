@@ -9,7 +9,8 @@ import keras
 from keras import layers, regularizers
 
 INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # the digits; an 11th output (index 10) means "not a digit"
+NOT_A_DIGIT_CLASS = 10
 
 # SGDClassifier's default alpha; its elastic net used l1_ratio=0.15.
 LINEAR_ALPHA = 1e-4
@@ -65,8 +66,10 @@ def build_mlp_dropout() -> keras.Model:
     return _mlp("mlp_dropout", 0.3)
 
 
-def build_cnn(name: str = "cnn") -> keras.Model:
-    """The notebook's CNN: 342,522 parameters."""
+def build_cnn(name: str = "cnn", num_classes: int = NUM_CLASSES) -> keras.Model:
+    """The notebook's CNN: 342,522 parameters (342,651 with the 11th, "not a digit", output)."""
+    if num_classes not in (NUM_CLASSES, NUM_CLASSES + 1):
+        raise ValueError(f"num_classes must be 10 (digits) or 11 (digits + not a digit), got {num_classes}")
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE, name="image"),
@@ -79,7 +82,7 @@ def build_cnn(name: str = "cnn") -> keras.Model:
             layers.Flatten(),
             layers.Dense(128, activation="relu"),
             layers.Dropout(0.3),
-            layers.Dense(NUM_CLASSES, activation="softmax"),
+            layers.Dense(num_classes, activation="softmax"),
         ],
         name=name,
     )
@@ -111,7 +114,7 @@ class ModelSpec:
     """A zoo entry: how to build it, whether it trains with augmentation, the notebook's figure."""
 
     name: str
-    build: Callable[[], keras.Model]
+    build: Callable[..., keras.Model]
     augment: bool
     params: int
     notebook_test_accuracy: float | None
@@ -126,16 +129,22 @@ MODEL_ZOO: dict[str, ModelSpec] = {
         ModelSpec("mlp", build_mlp, False, 244_522, 0.9796),
         ModelSpec("mlp_dropout", build_mlp_dropout, False, 244_522, 0.9812),
         ModelSpec("cnn", build_cnn, False, 342_522, 0.9941),
-        ModelSpec("cnn_aug", lambda: build_cnn("cnn_aug"), True, 342_522, 0.9946),
+        ModelSpec("cnn_aug", lambda **kw: build_cnn("cnn_aug", **kw), True, 342_522, 0.9946),
         ModelSpec("edge_cnn", build_edge_cnn, True, 29_402, None),  # not in the notebook
     )
 }
 SHIPPED_MODEL = "cnn_aug"
 
 
-def build_model(name: str) -> keras.Model:
-    """Build a fresh, uncompiled zoo model by name."""
-    try:
+CONVOLUTIONAL = ("cnn", "cnn_aug")  # the zoo models that take num_classes=11
+
+
+def build_model(name: str, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """Build a fresh, uncompiled zoo model by name; the CNNs can get the 11th "not a digit" output."""
+    if name not in MODEL_ZOO:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_ZOO)}")
+    if num_classes == NUM_CLASSES:
         return MODEL_ZOO[name].build()
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_ZOO)}") from None
+    if name not in CONVOLUTIONAL:
+        raise ValueError(f"only {' and '.join(CONVOLUTIONAL)} take num_classes={num_classes}; {name} has 10 outputs")
+    return MODEL_ZOO[name].build(num_classes=num_classes)

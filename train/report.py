@@ -31,7 +31,9 @@ def _matrix_figure(values: np.ndarray, labels: np.ndarray, title: str, cmap: str
     for (row, col), text in np.ndenumerate(labels):
         if text:
             ax.text(col, row, text, ha="center", va="center", fontsize=7)
-    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true", title=title)
+    ax.set(xticks=range(values.shape[1]), yticks=range(values.shape[0]), xlabel="predicted", ylabel="true", title=title)
+    if values.shape[1] == 11:  # the "not a digit" output
+        ax.set_xticklabels([*map(str, range(10)), "not"])
     return fig
 
 
@@ -88,7 +90,8 @@ def write_run_report(run_dir: Path, images: np.ndarray, y_true: np.ndarray, prob
     run_dir = Path(run_dir)
     title = run_dir.name
     y_pred = probs.argmax(axis=1)
-    matrix = confusion_matrix(y_true, y_pred)
+    # Rows: the true digits; columns: every output (an 11th is "not a digit").
+    matrix = confusion_matrix(y_true, y_pred, probs.shape[1])[:10]
     out = {
         "curves": plot_curves(run_dir / "log.csv", run_dir / "curves.png", title),
         "confusion_percent": plot_confusion_percent(matrix, run_dir / "confusion_percent.png", title),

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 constexpr int kMnistImagePixels = 28 * 28;
-constexpr int kMnistClasses = 10;  // digits 0-9
+constexpr int kMnistClasses = 11;  // digits 0-9, then 10 = not a digit
 // Output k as a probability: kMnistOutputScale * (scores[k] - kMnistOutputZeroPoint).
 constexpr float kMnistOutputScale = 0.00390625f;
 constexpr int kMnistOutputZeroPoint = -128;

@@ -1,0 +1,136 @@
+"""Digit reader per condition, today's pipeline beside the new one, on frames from bench/reader_frames.py.
+
+`mnist-edge bench reader [--frames 60]` pins itself to one core
+(cv2.setNumThreads(1)), reads every frame with both pipelines and the same
+model, prints a Markdown table (digit accuracy, exact lines, "no digit" rate,
+preprocessing CPU ms per frame) and writes Markdown and JSON. A digit counts as read only when
+the reader reports it confidently; digits are matched by edit distance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def line_strings(reading) -> list[str]:
+    """The reading's lines as strings; an uncertain digit is '?'."""
+    lines = getattr(reading, "lines", None) or ([reading.digits] if reading.digits else [])
+    return ["".join(str(d.digit) if d.status == "ok" else "?" for d in line) for line in lines]
+
+
+def score(truth: tuple[str, ...], read: list[str]) -> dict:
+    """Digits right (by edit distance over the whole frame), truth lines found exactly, no digit at all."""
+    want, got = "".join(truth), "".join(read)
+    unmatched = list(read)
+    exact = 0
+    for line in truth:
+        if line in unmatched:
+            unmatched.remove(line)
+            exact += 1
+    return {"digits": len(want), "right": max(0, len(want) - edit_distance(want, got)), "lines": len(truth),
+            "exact_lines": exact, "no_digit": int(not got)}
+
+
+def old_reader(predictor):
+    from bench.baseline_preprocess import find_digits
+
+    return lambda image: (find_digits(image), lambda crops: predictor.read_crops(crops))
+
+
+def new_reader(predictor):
+    from runtime.preprocess import find_digits
+
+    return lambda image: (find_digits(image, classify=predictor.predict), lambda crops: predictor.read_crops(crops))
+
+
+def measure(frames, reader) -> dict:
+    totals = {"digits": 0, "right": 0, "lines": 0, "exact_lines": 0, "no_digit": 0}
+    times = []
+    for frame in frames:
+        start = time.thread_time()  # CPU time of this thread: other work on the machine does not count
+        crops, read = reader(frame.image)
+        times.append(time.thread_time() - start)
+        for k, v in score(frame.lines, line_strings(read(crops))).items():
+            totals[k] += v
+    return {"frames": len(frames), "digit_accuracy": totals["right"] / totals["digits"],
+            "exact_lines": totals["exact_lines"] / totals["lines"], "no_digit": totals["no_digit"] / len(frames),
+            "ms_median": 1000 * float(np.median(times))}
+
+
+def run(count: int, seed: int, model: str, conditions: list[str] | None = None) -> dict:
+    import cv2
+    from tqdm import tqdm
+
+    from bench.reader_frames import CONDITIONS, make_frames
+    from runtime.mnist_data import load_mnist
+    from runtime.predictor import load_predictor
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    cv2.setNumThreads(1)
+    mnist = load_mnist(None)
+    predictor = load_predictor(model, threads=1)
+    readers = {"today": old_reader(predictor), "new": new_reader(predictor)}
+    rows = {}
+    for name in tqdm(conditions or list(CONDITIONS), file=sys.stderr, desc="conditions"):
+        frames = make_frames(mnist, name, count, seed)
+        for reader in readers.values():  # warm-up
+            reader(frames[0].image)
+        rows[name] = {label: measure(frames, reader) for label, reader in readers.items()}
+    return {"benchmark": "reader_conditions", "model": model, "frames_per_condition": count, "seed": seed,
+            "cores": 1, "clock": "thread CPU time",
+            "note": "ms = find_digits incl. the split-by-recognition predictions, not the final predict",
+            "rows": rows}
+
+
+def to_markdown(result: dict) -> str:
+    lines = [f"{result['frames_per_condition']} frames per condition (seed {result['seed']}), {result['model']}, "
+             "one core, CPU ms of finding the digits; today's pipeline -> the new one.", "",
+             "| condition | digits read right | lines exact | no digit | ms / frame |", "|---|---:|---:|---:|---:|"]
+    for name, row in result["rows"].items():
+        old, new = row["today"], row["new"]
+        lines.append(f"| {name} | {100 * old['digit_accuracy']:.1f} -> **{100 * new['digit_accuracy']:.1f} %** | "
+                     f"{100 * old['exact_lines']:.1f} -> **{100 * new['exact_lines']:.1f} %** | "
+                     f"{100 * old['no_digit']:.1f} -> {100 * new['no_digit']:.1f} % | "
+                     f"{old['ms_median']:.2f} -> {new['ms_median']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mnist-edge bench reader", description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60, help="frames per condition")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="tflite-int8")
+    parser.add_argument("--condition", action="append", help="only these conditions (repeatable)")
+    parser.add_argument("--out", default="benchmarks", help="folder for reader_conditions.{md,json}")
+    args = parser.parse_args(argv)
+    if args.frames <= 0:
+        parser.error("--frames must be positive")
+    result = run(args.frames, args.seed, args.model, args.condition)
+    table = to_markdown(result)
+    print(table)
+    if args.out:
+        from runtime.files import atomic_write_json, atomic_write_text
+
+        os.makedirs(args.out, exist_ok=True)
+        atomic_write_json(os.path.join(args.out, "reader_conditions.json"), result, overwrite=True)
+        atomic_write_text(os.path.join(args.out, "reader_conditions.md"), table, overwrite=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

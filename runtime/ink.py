@@ -1,0 +1,150 @@
+"""Where the ink is: lighting flattened, then thresholds set by the frame's own noise, with hysteresis.
+
+No absolute contrast floor: a thin pen in room light or a faint pencil may be
+10-15 grey levels above the paper, which is plenty when the paper's own noise
+is 1-2 levels. Strong pixels (far above the noise) seed the ink; weaker pixels
+are kept where they connect to a seed, so faint stroke ends stay attached.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+WORK_SIDE = 240  # frames are analysed with their shorter side at most this (a digit needs ~10-20 px)
+SMALL_FRAME_SIDE = 100  # below this the frame is a crop around one digit: its median is the paper
+NOISE_FLOOR = 1.0  # grey levels; the noise of an 8-bit camera is never less (quantization, JPEG)
+SEED_SIGMAS = 7.0  # a pixel this many noise sigmas above the paper is certainly ink
+KEEP_SIGMAS = 3.0  # a pixel this far above the paper is ink if it touches a seed
+STROKE_EDGE = 0.35  # a stroke ends where its ink falls below this fraction of the stroke's core
+STROKE_NEIGHBOURHOOD = 7  # px at working size: how far "near" reaches for STROKE_EDGE
+NOISE_SAMPLES = 20_000  # pixels sampled for the noise and the paper's level
+
+
+def working_gray(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Gray frame at working size, and the factor from working to frame pixels."""
+    side = min(gray.shape)
+    if side <= WORK_SIDE:
+        return gray, 1.0
+    factor = side / WORK_SIDE
+    size = (max(1, round(gray.shape[1] / factor)), max(1, round(gray.shape[0] / factor)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), factor
+
+
+def _sample(image: np.ndarray) -> np.ndarray:
+    step = max(1, int(np.ceil(np.sqrt(image.size / NOISE_SAMPLES))))
+    return image[::step, ::step]
+
+
+def median_u8(values: np.ndarray) -> int:
+    """Median of uint8 values by histogram (linear time, no sort)."""
+    counts = np.bincount(values.ravel(), minlength=256)
+    return int(np.searchsorted(np.cumsum(counts), (values.size + 1) // 2))
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Dark ink on light paper (a photo) or light ink on dark ground (an MNIST image)?
+
+    Ink is the rare extreme: compare how far the darkest and the brightest
+    1 % lie from the median, after removing slow lighting changes (so a dim
+    page is still paper, not ink).
+    """
+    small = cv2.resize(gray, (max(3, gray.shape[1] // 4), max(3, gray.shape[0] // 4)),
+                       interpolation=cv2.INTER_AREA).astype(np.float32)
+    if min(small.shape) >= 16:
+        k = min(small.shape) // 4 * 2 + 1
+        small = small - cv2.blur(small, (k, k))
+    lo, med, hi = np.percentile(small, [1, 50, 99])
+    return (med - lo) >= (hi - med)
+
+
+def _paper(g: np.ndarray, k: int) -> np.ndarray:
+    """The paper under dark ink: a closing with a k x k square (wider than any stroke), on the frame extended
+    by replicating its edge so a light gradient stays monotone up to the edge and passes through unchanged
+    (any border rule inside the closing would not). Not smoothed after: that would smear a shadow's hard
+    edge into a line of false ink."""
+    r = k // 2
+    padded = cv2.copyMakeBorder(g, r, r, r, r, cv2.BORDER_REPLICATE)
+    return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))[r:-r, r:-r]
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Typical stroke width of a 0/1 mask: twice its area over its boundary (a band of width w: 2 L w / 2 L)."""
+    area = cv2.countNonZero(ink)
+    boundary = area - cv2.countNonZero(cv2.erode(ink, np.ones((3, 3), np.uint8)))
+    return 2.0 * area / max(boundary, 1) if area else 0.0
+
+
+def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """How far each pixel is below its paper (uint8, 0 = paper), whatever the lighting; and the noise sigma.
+
+    Dark ink on light paper is the usual case; light ink on a dark ground (an
+    MNIST-style image) is inverted first. The paper is estimated by a closing
+    (max then min filter) a little wider than the strokes: it follows gradients
+    and keeps a cast shadow's hard edge, and a narrower window fills less of a
+    shadow's sharp corner. The signal stays in grey levels because the camera
+    noise does (a shadow's ink is fainter, and so judged against the same noise).
+    """
+    dark = ink_is_dark(gray)
+    side = min(gray.shape)
+    g = gray if dark else 255 - gray  # from here on: dark ink on light paper
+    if side < SMALL_FRAME_SIDE:  # a crop of one digit: not blurred, its strokes are few pixels wide
+        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g)
+    g = cv2.GaussianBlur(g, (3, 3), 0)
+    sigma = noise_of_signal(g)
+    k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
+    signal = cv2.subtract(_paper(g, k), g)
+    # Texture (paper grain, fabric) is smooth at the pixel scale, so neighbour differences miss it: the
+    # signal's own robust spread on the paper counts too.
+    sample = _sample(signal)
+    sigma = max(sigma, 1.4826 * float(np.median(cv2.absdiff(sample, np.full_like(sample, median_u8(sample))))))
+    narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
+    if narrower < k - 4:
+        signal = cv2.subtract(_paper(g, narrower), g)
+    return signal, sigma
+
+
+def noise_of_signal(image: np.ndarray) -> float:
+    """The noise sigma of an image: robust spread (MAD) of neighbour differences, which ink and light barely touch."""
+    step = max(1, int(np.ceil(np.sqrt(image.size / NOISE_SAMPLES))))
+    rows = np.ascontiguousarray(image[::step])
+    steps = cv2.absdiff(rows[:, 1:], rows[:, :-1])[:, ::step]
+    return max(1.4826 * median_u8(steps) / np.sqrt(2), NOISE_FLOOR)
+
+
+def ink_signal(gray: np.ndarray) -> np.ndarray:
+    """How strongly each pixel is ink (uint8, 0 = paper), whatever the lighting and polarity (see `flatten`)."""
+    return flatten(gray)[0]
+
+
+def ink_masks(signal: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weak, strong, any) masks: pixels KEEP_SIGMAS and SEED_SIGMAS noise sigmas above the paper, and
+    every pixel KEEP_SIGMAS above it whatever is near (where ruled lines are looked for: whole).
+
+    A weak pixel must also reach STROKE_EDGE of the strongest ink near it, so the
+    blur halo round a dark stroke does not fatten it (and join it to its neighbour)
+    while a faint stroke elsewhere keeps its own, lower edge.
+    """
+    signal = np.asarray(signal)
+    if signal.dtype != np.uint8:
+        signal = np.clip(signal + 0.5, 0, 255).astype(np.uint8)
+    med = median_u8(_sample(signal))
+    nearby = cv2.dilate(signal, np.ones((STROKE_NEIGHBOURHOOD, STROKE_NEIGHBOURHOOD), np.uint8))
+    above = signal >= med + KEEP_SIGMAS * sigma
+    weak = above & (signal >= cv2.multiply(nearby, STROKE_EDGE, dtype=cv2.CV_8U))
+    strong = signal >= med + SEED_SIGMAS * sigma
+    return weak.view(np.uint8), strong, above.view(np.uint8)
+
+
+def hysteresis(weak: np.ndarray, strong: np.ndarray):
+    """Components of `weak` that hold a `strong` pixel: (mask 0/255, labels, stats) with only those kept.
+
+    stats rows are cv2's (x, y, w, h, area) per label; a dropped label has area 0.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(weak, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    keep = np.zeros(count, bool)
+    keep[labels[strong & (weak > 0)]] = True
+    keep[0] = False
+    stats[~keep, 4] = 0
+    mask = (keep.view(np.uint8) * 255).take(labels)
+    return mask, labels, stats

@@ -1,0 +1,310 @@
+"""Ink components -> digits: pieces joined, specks dropped, touching digits split by recognition.
+
+Per text line (runtime/lines.py), pieces whose x-ranges overlap are one digit
+(a 5's detached bar, a stroke broken by faint ink). A box wider than a digit,
+or boxes almost touching, are read as a run: candidate cuts are the valleys of
+the ink's column profile, every digit-wide span between cuts is classified in
+one batch, and the cuts with the best joint score win (segmentation by
+recognition). Without a classifier a wide box is cut at its deepest valleys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from runtime.ink import stroke_width
+from runtime.lines import group_lines
+from runtime.mnist_style import fit_to_mnist, stroke_image
+
+MIN_DIGIT_PX = 7  # at working size; smaller is a speck (or unreadable anyway)
+MIN_HEIGHT_VS_LINE = 0.4  # of the line's digit height; smaller is a speck, a dot, a comma
+MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow, object), unless thin like a 1
+MIN_FILL = 0.04
+RELATIVE_INK = 0.35  # a box whose darkest ink is fainter than this x the frame's darkest is a stain, grain or JPEG block
+MAX_DIGITS_IN_A_RUN = 6  # a box wider than this many digits is not writing (an edge, a smear)
+RUN_WIDTH = 0.8  # a box wider than this x its height may hold several digits
+ONE_DIGIT_WIDTH = 1.2  # up to this x its height, a box no cut could split in one stroke is one digit
+JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a broken stroke, a touch)
+MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
+SKIP_HEIGHT = 0.55  # a piece shorter than this x the line height may be left out of a run...
+SKIP_COST = 2.0  # ...at this cost (log-probability)
+DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
+CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
+WIDE_COST = 6.0  # per unit of width / line height above 1
+MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
+MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
+MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
+
+Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
+
+
+@dataclass
+class Found:
+    """One digit at working size: box (x, y, w, h), text line, image, and its probabilities if already classified."""
+
+    box: tuple[int, int, int, int]
+    line: int
+    image: np.ndarray
+    probabilities: np.ndarray | None = None
+
+
+def _components(stats: np.ndarray) -> list[int]:
+    return [i for i in range(1, len(stats)) if stats[i, 4] >= 3 and stats[i, 3] >= 3]
+
+
+def _merge_overlapping(boxes: list[tuple], members: list[list[int]]):
+    """Join boxes (x0, y0, x1, y1) whose x-ranges overlap by half the narrower one; sorted by x."""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    out_boxes: list[list[int]] = []
+    out_members: list[list[int]] = []
+    for i in order:
+        x0, y0, x1, y1 = boxes[i]
+        if out_boxes:
+            last = out_boxes[-1]
+            overlap = min(last[2], x1) - max(last[0], x0)
+            if overlap > 0.5 * min(last[2] - last[0], x1 - x0):
+                out_boxes[-1] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
+                out_members[-1] = out_members[-1] + members[i]
+                continue
+        out_boxes.append([x0, y0, x1, y1])
+        out_members.append(list(members[i]))
+    return out_boxes, out_members
+
+
+class _Line:
+    """The ink of one text line's digit boxes, and how to render any column span of a run of them."""
+
+    def __init__(self, labels, signal, boxes, members, height):
+        self.labels, self.signal, self.boxes, self.members, self.height = labels, signal, boxes, members, height
+
+    def render(self, first: int, last: int, x0: int, x1: int):
+        """Image and box of the ink of boxes first..last (inclusive) between columns x0 and x1."""
+        if first > last or x1 <= x0:
+            return None, None
+        ids = [m for k in range(first, last + 1) for m in self.members[k]]
+        y0 = min(self.boxes[k][1] for k in range(first, last + 1))
+        y1 = max(self.boxes[k][3] for k in range(first, last + 1))
+        lab = self.labels[y0:y1, x0:x1]
+        mask = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        if not len(rows):
+            return None, None
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        crop = mask[r0:r1, c0:c1].view(np.uint8)
+        image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
+        return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
+
+    def one_digit(self, k: int) -> bool:
+        """A box somewhat wide for a digit that every candidate cut would cut through two strokes: one digit
+        (a wide 0, a flat 2); a touching pair meets in a single stroke somewhere."""
+        x0, y0, x1, y1 = self.boxes[k]
+        return x1 - x0 <= ONE_DIGIT_WIDTH * (y1 - y0) and all(strokes >= 2 for _, strokes in self.cuts(k))
+
+    def cuts(self, k: int) -> list[tuple[int, int]]:
+        """Candidate cuts inside box k: (column, strokes it crosses) at the valleys of its ink's column profile."""
+        x0, y0, x1, y1 = self.boxes[k]
+        lab = self.labels[y0:y1, x0:x1]
+        ids = self.members[k]
+        ink = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        crossings = ink[0].astype(np.int32) + (ink[1:] & ~ink[:-1]).sum(axis=0)
+        profile = np.convolve(ink.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
+        margin = max(2, int(MIN_CUT_PIECE * self.height))
+        valleys = [x for x in range(margin, len(profile) - margin)
+                   if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]]
+        valleys.sort(key=lambda x: profile[x])
+        chosen: list[int] = []
+        for x in valleys:
+            if all(abs(x - c) >= margin for c in chosen):
+                chosen.append(x)
+            if len(chosen) >= 2 * int(np.ceil((x1 - x0) / self.height)) + 1:
+                break
+        return sorted((x0 + c, int(crossings[c])) for c in chosen)
+
+
+def _digit_score(probabilities: np.ndarray, box, line_height: float) -> float:
+    """How much a span looks like one digit: log confidence over the ten digits, minus a cost per digit
+    (so a wide digit is not read as two confident halves), for being wider than a digit, for being a
+    fragment much shorter than the line."""
+    p = float(probabilities[:10].max())
+    _, _, w, h = box
+    short = max(0.0, 0.55 - h / line_height)
+    return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * max(0.0, w / h - 1.0) - 20.0 * short
+
+
+class _Run:
+    """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
+
+    def __init__(self, line: _Line, first: int, last: int):
+        self.line, self.first, self.last = line, first, last
+        # (column, box on the left of the cut, box on the right, cost of cutting there)
+        bounds = [(line.boxes[first][0], first, first, 0.0)]
+        for k in range(first, last + 1):
+            box_h = line.boxes[k][3] - line.boxes[k][1]
+            if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
+                bounds += [(c, k, k, CUT_COST * max(0, strokes - 1)) for c, strokes in line.cuts(k)]
+            if k < last:
+                bounds.append((line.boxes[k][2], k, k + 1, 0.0))
+        bounds.append((line.boxes[last][2], last, last, 0.0))
+        self.bounds = sorted(bounds, key=lambda b: b[0])
+        self.spans, self.images, self.boxes = [], [], []
+
+    def render_spans(self) -> list[np.ndarray]:
+        """Render every span no wider than a digit (the images to classify, in span order)."""
+        bounds, line = self.bounds, self.line
+        for i in range(len(bounds) - 1):
+            for j in range(i + 1, len(bounds)):
+                if bounds[j][0] - bounds[i][0] > MAX_DIGIT_WIDTH * line.height:
+                    break
+                image, box = line.render(bounds[i][2], bounds[j][1], bounds[i][0], bounds[j][0])
+                if image is not None:
+                    self.spans.append((i, j))
+                    self.images.append(image)
+                    self.boxes.append(box)
+        return self.images
+
+    def best_reading(self, probs: np.ndarray) -> list[tuple]:
+        """The spans, chosen left to right, whose digits score best together: [(image, box, probabilities)]."""
+        bounds, height = self.bounds, self.line.height
+        # bound index -> (score of the best reading up to it, (previous bound, span index or None if skipped))
+        best = {0: (0.0, None)}
+        for s, (i, j) in enumerate(self.spans):  # spans are ordered by i, so best[i] is final when used
+            if i not in best:
+                continue
+            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height) - bounds[j][3], (i, s))]
+            if self.boxes[s][3] < SKIP_HEIGHT * height:  # a short piece may be no digit at all (a bar, a tick)
+                options.append((best[i][0] - SKIP_COST - bounds[j][3], (i, None)))
+            for score, step in options:
+                if j not in best or score > best[j][0]:
+                    best[j] = (score, step)
+        end = len(bounds) - 1
+        while end not in best and end > 0:
+            end -= 1
+        chosen = []
+        while end > 0 and best[end][1] is not None:
+            i, s = best[end][1]
+            if s is not None:
+                chosen.append((self.images[s], self.boxes[s], probs[s]))
+            end = i
+        return chosen[::-1]
+
+
+def _split_without_classifier(run: _Run) -> list[tuple]:
+    """Cut each box at its cheapest valleys, as many as its width in digits; no joins."""
+    line, bounds, out = run.line, run.bounds, []
+    for k in range(run.first, run.last + 1):
+        x0, _, x1, _ = line.boxes[k]
+        n = int(np.clip(round((x1 - x0) / (0.8 * line.height)), 1, MAX_DIGITS_IN_A_RUN))
+        inside = sorted((cost, c) for c, left, right, cost in bounds if left == right == k and x0 < c < x1)
+        cuts = [c for _, c in inside[: n - 1]]
+        edges = [x0] + sorted(cuts) + [x1]
+        for a, b in zip(edges[:-1], edges[1:]):
+            image, box = line.render(k, k, a, b)
+            if image is not None:
+                out.append((image, box, None))
+    return out
+
+
+def _line_height(heights: list[int]) -> float:
+    """The line's digit height: the median of its boxes at least half as tall as the tallest."""
+    tallest = max(heights)
+    return float(np.median([h for h in heights if h >= 0.5 * tallest]))
+
+
+def _looks_like_ink_of_a_digit(mask: np.ndarray, box, height: float) -> bool:
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    if h < max(MIN_DIGIT_PX, MIN_HEIGHT_VS_LINE * height) or w > MAX_DIGITS_IN_A_RUN * height:
+        return False
+    ink = mask[y0:y1, x0:x1]
+    fill = np.count_nonzero(ink) / float(w * h)
+    if fill < MIN_FILL or (fill > MAX_FILL and w >= 0.35 * h):
+        return False
+    if h < 2 * MIN_DIGIT_PX and w > 1.5 * h and h < 0.6 * height:
+        return False  # a dash, or a 5's bar far from its body
+    # Too few pixels for the stroke width to say much below 2 x MIN_DIGIT_PX.
+    if h < 3 * MIN_DIGIT_PX or w < 0.5 * h:  # few pixels, or a single upright stroke (a bold 1)
+        return True
+    return stroke_width((ink > 0).view(np.uint8)) <= MAX_STROKE_VS_HEIGHT * h
+
+
+def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray,
+                 classify: Classify | None = None) -> list[Found]:
+    """Every digit in a working-size ink mask, in reading order (lines top to bottom, left to right)."""
+    ids = _components(stats)
+    if not ids or len(ids) > MAX_CANDIDATES * max(1.0, mask.size / (320 * 240)):
+        return []
+    boxes = [tuple(int(v) for v in stats[i, :4]) for i in ids]
+    found: list = []
+    lines = []
+    for members in group_lines(boxes):
+        line_boxes = [(boxes[m][0], boxes[m][1], boxes[m][0] + boxes[m][2], boxes[m][1] + boxes[m][3]) for m in members]
+        merged, merged_members = _merge_overlapping(line_boxes, [[ids[m]] for m in members])
+        lines.append((merged, merged_members, _line_height([b[3] - b[1] for b in merged])))
+    writing = [height for merged, _, height in lines if len(merged) >= 3] or [0.0]
+    peaks = [[int(signal[y0:y1, x0:x1][mask[y0:y1, x0:x1] > 0].max(initial=0)) for x0, y0, x1, y1 in merged]
+             for merged, _, _ in lines]
+    strongest = max((p for line_peaks in peaks for p in line_peaks), default=0)
+    for (merged, merged_members, height), line_peaks in zip(lines, peaks):
+        if height < MIN_DIGIT_PX or (len(merged) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
+            continue  # a speck or two away from the writing, much smaller than its lines
+        keep = [k for k, b in enumerate(merged) if line_peaks[k] >= RELATIVE_INK * strongest
+                and _looks_like_ink_of_a_digit(mask, b, height)]
+        if not keep:
+            continue
+        line = _Line(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
+        line_index = len({f.line for f in found if isinstance(f, Found)} | {f[1] for f in found if isinstance(f, tuple)})
+        k = 0
+        while k < len(line.boxes):  # runs: boxes that are wide or that almost touch the next one
+            end = k
+            while end + 1 < len(line.boxes) and line.boxes[end + 1][0] - line.boxes[end][2] < JOIN_GAP * height:
+                end += 1
+            x0, y0, x1, y1 = line.boxes[k]
+            if end == k and (x1 - x0 <= RUN_WIDTH * (y1 - y0) or line.one_digit(k)):
+                image, box = line.render(k, k, x0, x1)
+                if image is not None:
+                    found.append(Found(box, line_index, image))
+            else:
+                found.append((_Run(line, k, end), line_index))
+            k = end + 1
+    return _resolve_runs(found, classify)
+
+
+def one_digit_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray) -> list[Found]:
+    """A crop of one digit (an MNIST-style image): all pieces taller than a speck, as one digit, or none."""
+    ids = [i for i in _components(stats) if stats[i, 3] >= MIN_DIGIT_PX]
+    if not ids:
+        return []
+    x0, y0 = min(stats[i, 0] for i in ids), min(stats[i, 1] for i in ids)
+    x1, y1 = max(stats[i, 0] + stats[i, 2] for i in ids), max(stats[i, 1] + stats[i, 3] for i in ids)
+    line = _Line(labels, signal, [(int(x0), int(y0), int(x1), int(y1))], [ids], float(y1 - y0))
+    if not _looks_like_ink_of_a_digit(mask, line.boxes[0], line.height):
+        return []
+    image, box = line.render(0, 0, int(x0), int(x1))
+    return [Found(box, 0, image)] if image is not None else []
+
+
+def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
+    """Replace each run by its digits; every run's spans are classified in one batch."""
+    runs = [item[0] for item in found if isinstance(item, tuple)]
+    if not runs:
+        return found
+    if classify is not None:
+        images = [image for run in runs for image in run.render_spans()]
+        probs = classify(np.stack(images)) if images else np.zeros((0, 10), np.float32)
+        start = 0
+        for run in runs:
+            run.probs = probs[start:start + len(run.images)]
+            start += len(run.images)
+    out = []
+    for item in found:
+        if isinstance(item, Found):
+            out.append(item)
+            continue
+        run, line_index = item
+        digits = run.best_reading(run.probs) if classify is not None else _split_without_classifier(run)
+        out += [Found(box, line_index, image, p) for image, box, p in digits]
+    return out
+

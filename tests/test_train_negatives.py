@@ -1,0 +1,89 @@
+"""train/negatives.py, train/style_shift.py and the style ops of train/augment.py, on real MNIST digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from train.augment import StyleRanges, change_stroke_width, style_batch, warp_slant_elastic
+from train.dataset import to_model_input
+from train.negatives import HELD_OUT_FONTS, KINDS, TRAIN_FONTS, render_negatives
+from train.style_shift import STYLES, style_shifted
+
+
+def _centre_of_mass(images):
+    ys, xs = np.mgrid[0:28, 0:28]
+    mass = images.sum(axis=(1, 2)).astype(float)
+    return (images * ys).sum(axis=(1, 2)) / mass, (images * xs).sum(axis=(1, 2)) / mass
+
+
+def _ink_width(images):
+    """Ink pixels per image (a stroke-width proxy for the same digits)."""
+    return (images > 0.5 * images.max(axis=(1, 2), keepdims=True)).sum(axis=(1, 2))
+
+
+def test_negatives_are_fitted_like_mnist_digits_and_replayable(mnist):
+    images, kinds = render_negatives(300, 5, TRAIN_FONTS, mnist.x_train[:2000], mnist.y_train[:2000])
+    again, _ = render_negatives(300, 5, TRAIN_FONTS, mnist.x_train[:2000], mnist.y_train[:2000])
+    np.testing.assert_array_equal(images, again)
+    assert images.shape == (300, 28, 28) and images.dtype == np.uint8
+    assert set(kinds) == set(KINDS)
+    cy, cx = _centre_of_mass(images.astype(float))
+    assert np.abs(cy - 13.5).max() < 1.0 and np.abs(cx - 13.5).max() < 1.0  # centred by mass, as MNIST
+    # The ink fits a 20x20 box (as an MNIST digit's does), with at most a pixel of the shift's spill.
+    rows, cols = (images > 0).any(axis=2), (images > 0).any(axis=1)
+    longest = np.maximum(rows.sum(1), cols.sum(1))
+    assert np.median(longest) >= 19 and longest.max() <= 22
+
+
+def test_held_out_negatives_share_no_font_with_training():
+    assert not set(TRAIN_FONTS) & set(HELD_OUT_FONTS)
+    images, kinds = render_negatives(50, 6, HELD_OUT_FONTS)  # without digits: no fragment kinds
+    assert not any(k.startswith("digit") for k in kinds) and images.max() > 200
+
+
+def test_stroke_width_thickens_and_thins_real_digits(mnist):
+    x = tf.constant(to_model_input(mnist.x_test[:64]))
+    base = _ink_width(x.numpy()[..., 0])
+    thick = _ink_width(change_stroke_width(x, tf.fill([64], 1.0)).numpy()[..., 0])
+    thin = change_stroke_width(x, tf.fill([64], -0.8)).numpy()[..., 0]
+    assert (thick > 1.3 * base).mean() > 0.95
+    assert (_ink_width(thin) < base).mean() > 0.95
+    assert np.abs(thin.max(axis=(1, 2)) - x.numpy()[..., 0].max(axis=(1, 2))).max() < 1e-5  # full ink kept
+    same = change_stroke_width(x, tf.zeros([64])).numpy()
+    np.testing.assert_allclose(same, x.numpy(), atol=1e-6)
+
+
+def test_slant_shears_a_vertical_bar():
+    bar = np.zeros((2, 28, 28, 1), np.float32)
+    bar[:, 4:24, 13:15] = 1.0
+    out = warp_slant_elastic(tf.constant(bar), tf.constant([0.3, 0.0]), tf.zeros([2, 28, 28, 2])).numpy()[..., 0]
+    top, bottom = out[0, 5].argmax(), out[0, 22].argmax()
+    assert top - bottom == pytest.approx(0.3 * 17, abs=1.5)  # input x = x + s (y - c): the bar leans
+    np.testing.assert_allclose(out[1], bar[1, ..., 0], atol=1e-6)  # no shear, no displacement: identity
+
+
+def test_style_batch_is_seeded_and_in_range(mnist):
+    x = tf.constant(to_model_input(mnist.x_train[:32]))
+    seed = tf.constant([3, 9], tf.int64)
+    a, b = style_batch(x, seed).numpy(), style_batch(x, seed).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, style_batch(x, tf.constant([3, 10], tf.int64)).numpy())
+    assert a.min() >= 0.0 and a.max() <= 1.0
+    off = StyleRanges(stroke_p=0, slant_p=0, elastic_p=0, blur_p=0, contrast_p=0)
+    np.testing.assert_allclose(style_batch(x, seed, off).numpy(), x.numpy(), atol=1e-6)
+
+
+def test_style_shifted_test_set(mnist):
+    x = mnist.x_test[:100]
+    sets = {s: style_shifted(x, s) for s in STYLES}
+    np.testing.assert_array_equal(sets["clean"], x)
+    np.testing.assert_array_equal(sets["elastic"], style_shifted(x, "elastic"))  # fixed seed
+    clean = _ink_width(x.astype(float))
+    assert (_ink_width(sets["thick"].astype(float)) > clean).mean() > 0.9
+    assert (_ink_width(sets["thin"].astype(float)) < clean).mean() > 0.9
+    for style in ("slanted", "elastic"):
+        assert (np.abs(sets[style].astype(int) - x).sum(axis=(1, 2)) > 0).all()
+    with pytest.raises(ValueError, match="unknown style"):
+        style_shifted(x, "bold")

@@ -1,0 +1,203 @@
+"""Rendered "not a digit" crops (class 10): letters, symbols, scribbles, blobs, digit fragments, ruled lines, specks.
+
+Each crop is fitted exactly like an MNIST digit (tight box scaled into 20x20,
+centred by mass in 28x28: runtime.preprocess.fit_to_mnist), so the model sees
+what the runtime will hand it. The training set and the held-out evaluation
+set differ in fonts, seed and the digits their fragments are cut from:
+TRAIN_FONTS vs HELD_OUT_FONTS (no font shared), MNIST train vs MNIST test digits.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from runtime.preprocess import fit_to_mnist
+
+# Characters that are not shaped like a digit (O, o, D, I, l, i, j, Z, z, S, s, B, b, G, g, q,
+# |, /, (, ), ', ',', ';', '!' are left out: handwritten, they are a 0, 1, 2, 5, 6, 8 or 9).
+LETTERS = "ACEFHKLMNPRTUVWXYacdefhkmnprtuvwxy"
+SYMBOLS = "+=#*%&@$?<>~^{}-_.:\""  # no ' , ; ! : fitted to 20x20 they are a 1
+CHARACTERS = LETTERS + SYMBOLS
+
+TRAIN_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX,
+               cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX)
+HELD_OUT_FONTS = (cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
+                  cv2.FONT_HERSHEY_TRIPLEX | cv2.FONT_ITALIC, cv2.FONT_HERSHEY_COMPLEX_SMALL | cv2.FONT_ITALIC)
+
+# Kind of negative -> share of the set.
+KINDS = {
+    "glyph": 0.40, "word": 0.05, "scribble": 0.14, "blob": 0.08, "lines": 0.07, "specks": 0.04,
+    "digit_pair": 0.09, "digit_overlap": 0.07, "digit_half": 0.06,
+}
+CANVAS = 160
+
+
+def _fit(ink: np.ndarray) -> np.ndarray | None:
+    """Tight crop of a white-on-black canvas -> MNIST 28x28, or None when it holds no ink."""
+    ys, xs = np.nonzero(ink > 20)
+    if len(ys) == 0:
+        return None
+    return fit_to_mnist(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+
+
+def _slant(canvas: np.ndarray, rng: np.random.Generator, max_shear: float = 0.35, max_deg: float = 12) -> np.ndarray:
+    h, w = canvas.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-max_deg, max_deg), 1.0)
+    m[0, 1] += rng.uniform(-max_shear, max_shear)
+    m[0, 2] -= m[0, 1] * h / 2 * 0  # keep the centre roughly in place (rotation already centred)
+    return cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def _text(text: str, font: int, rng: np.random.Generator) -> np.ndarray:
+    scale = rng.uniform(1.0, 4.0)
+    (tw, th), base = cv2.getTextSize(text, font, scale, 1)
+    # Stroke width relative to the glyph height, from a fine pen to a marker.
+    thickness = max(1, int(round(rng.uniform(0.04, 0.22) * max(th, 8))))
+    w, h = tw + 4 * thickness + 40, th + base + 4 * thickness + 40
+    canvas = np.zeros((h, w), np.uint8)
+    cv2.putText(canvas, text, (20 + thickness, 20 + th + thickness), font, scale, 255, thickness, cv2.LINE_AA)
+    pad = max(h, w) // 3
+    return _slant(cv2.copyMakeBorder(canvas, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0), rng)
+
+
+def _glyph(rng, fonts, digits) -> np.ndarray:
+    return _text(CHARACTERS[rng.integers(len(CHARACTERS))], fonts[rng.integers(len(fonts))], rng)
+
+
+def _word(rng, fonts, digits) -> np.ndarray:
+    letters = LETTERS + "OoSsBbGgZz"
+    text = "".join(letters[i] for i in rng.integers(len(letters), size=rng.integers(2, 5)))
+    return _text(text, fonts[rng.integers(len(fonts))], rng)
+
+
+def _smooth_path(rng, n_points: int) -> np.ndarray:
+    """A wandering pen path: a random walk of direction, sampled finely."""
+    angle = rng.uniform(0, 2 * np.pi)
+    turn = rng.normal(0, rng.uniform(0.3, 1.2), n_points).cumsum()
+    step = rng.uniform(6, 14)
+    pts = np.cumsum(np.stack([np.cos(angle + turn), np.sin(angle + turn)], 1) * step, axis=0)
+    return pts - pts.mean(0) + CANVAS / 2
+
+
+def _scribble(rng, fonts, digits) -> np.ndarray:
+    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+    for _ in range(rng.integers(1, 4)):
+        pts = _smooth_path(rng, int(rng.integers(15, 45)))
+        cv2.polylines(canvas, [np.round(pts * 4).astype(np.int32)], False, 255,
+                      int(rng.integers(2, 9)), cv2.LINE_AA, shift=2)
+    return canvas
+
+
+def _blob(rng, fonts, digits) -> np.ndarray:
+    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+    for _ in range(rng.integers(1, 4)):
+        c = rng.uniform(40, 120, 2)
+        if rng.random() < 0.5:
+            axes = tuple(int(v) for v in rng.uniform(8, 45, 2))
+            cv2.ellipse(canvas, (int(c[0]), int(c[1])), axes, rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA)
+        else:
+            k = int(rng.integers(4, 9))
+            ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+            rad = rng.uniform(10, 50, k)
+            poly = np.stack([c[0] + rad * np.cos(ang), c[1] + rad * np.sin(ang)], 1).astype(np.int32)
+            cv2.fillPoly(canvas, [poly], 255, cv2.LINE_AA)
+    if rng.random() < 0.5:  # a smudge: soft edges
+        canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(2, 6))
+        canvas = np.clip(canvas.astype(np.float32) * 1.6, 0, 255).astype(np.uint8)
+    return canvas
+
+
+def _lines(rng, fonts, digits) -> np.ndarray:
+    """Pieces of ruled or squared paper: long near-horizontal lines, sometimes crossed."""
+    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+    gap = rng.uniform(15, 45)
+    n = int(rng.integers(1, 4))
+    thick = int(rng.integers(1, 5))
+    tilt = rng.uniform(-0.08, 0.08)
+    for i in range(n):
+        y = 40 + i * gap
+        cv2.line(canvas, (5, int(y)), (CANVAS - 5, int(y + tilt * CANVAS)), 255, thick, cv2.LINE_AA)
+    if rng.random() < 0.35:  # squared paper: a few short vertical ones crossing
+        for i in range(int(rng.integers(1, 4))):
+            x = int(20 + i * gap)
+            cv2.line(canvas, (x, 30), (x, int(40 + (n - 1) * gap + 10)), 255, thick, cv2.LINE_AA)
+    return canvas
+
+
+def _specks(rng, fonts, digits) -> np.ndarray:
+    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+    for _ in range(rng.integers(4, 30)):
+        c = rng.uniform(30, 130, 2).astype(int)
+        cv2.circle(canvas, (int(c[0]), int(c[1])), int(rng.integers(1, 5)), 255, -1, cv2.LINE_AA)
+    return canvas
+
+
+def _digit(rng, digits) -> np.ndarray:
+    image = digits[rng.integers(len(digits))]
+    return cv2.resize(image, (84, 84), interpolation=cv2.INTER_LINEAR)
+
+
+def _digit_pair(rng, fonts, digits) -> np.ndarray:
+    """Two digits side by side, touching or nearly: a wrong cut of a number."""
+    a, b = _digit(rng, digits), _digit(rng, digits)
+    overlap = int(rng.integers(10, 40))
+    canvas = np.zeros((84, 168 - overlap), np.uint8)
+    canvas[:, :84] = a
+    canvas[:, 84 - overlap:] = np.maximum(canvas[:, 84 - overlap:], b)
+    return canvas
+
+
+def _digit_overlap(rng, fonts, digits) -> np.ndarray:
+    """Two digits written over each other, shifted."""
+    a, b = _digit(rng, digits), _digit(rng, digits)
+    dx, dy = rng.integers(-30, 31, 2)
+    b = cv2.warpAffine(b, np.float32([[1, 0, dx], [0, 1, dy]]), (84, 84))
+    return np.maximum(a, b)
+
+
+def _digit_half(rng, fonts, digits, labels=None) -> np.ndarray:
+    """A left, right, top or bottom 35-55 % of a digit (never a 1: any part of a 1 is a 1)."""
+    image = _digit(rng, digits)
+    ys, xs = np.nonzero(image > 20)
+    if len(ys) == 0:
+        return image
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    f = rng.uniform(0.35, 0.55)
+    side = rng.integers(4)
+    if side == 0:
+        image[:, x0 + int(f * (x1 - x0)):] = 0
+    elif side == 1:
+        image[:, :x1 - int(f * (x1 - x0))] = 0
+    elif side == 2:
+        image[y0 + int(f * (y1 - y0)):] = 0
+    else:
+        image[:y1 - int(f * (y1 - y0))] = 0
+    return image
+
+
+MAKERS = {"glyph": _glyph, "word": _word, "scribble": _scribble, "blob": _blob, "lines": _lines,
+          "specks": _specks, "digit_pair": _digit_pair, "digit_overlap": _digit_overlap, "digit_half": _digit_half}
+
+
+def render_negatives(n: int, seed: int, fonts=TRAIN_FONTS, digit_images=None, digit_labels=None):
+    """n non-digit 28x28 uint8 crops and the kind of each (a str array).
+
+    `digit_images`/`digit_labels` (uint8 (N, 28, 28), ints) supply the fragments;
+    1s are left out of them (half a 1, or a 1 beside a digit's edge, is still a digit).
+    """
+    rng = np.random.default_rng(seed)
+    digits = None
+    if digit_images is not None:
+        keep = np.asarray(digit_labels) != 1 if digit_labels is not None else slice(None)
+        digits = np.asarray(digit_images)[keep]
+    kinds = [k for k in KINDS if digits is not None or not k.startswith("digit")]
+    shares = np.array([KINDS[k] for k in kinds])
+    chosen = rng.choice(len(kinds), size=n, p=shares / shares.sum())
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, k in enumerate(chosen):
+        fitted = None
+        while fitted is None:
+            fitted = _fit(MAKERS[kinds[k]](rng, fonts, digits))
+        images[i] = fitted
+    return images, np.array(kinds)[chosen]
