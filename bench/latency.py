@@ -1,4 +1,4 @@
-"""`mnist-edge bench latency`: every artifact in the manifest, in every installed runtime, measured in one run.
+"""`mnist-edge bench latency`: every artifact of each model's manifest, in every installed runtime, measured in one run.
 
 Each (format, runtime, threads) is measured in its own fresh process, so its
 load time and peak memory are its own and one failure hides nothing. Prints
@@ -50,46 +50,48 @@ def run_worker(spec: dict, timeout: float = 900) -> dict:
     return json.loads(lines[-1])
 
 
-def run_benchmark(manifest_path=None, data_path=None, runs: int = 1000, threads: list[int] | None = None,
-                  formats: list[str] | None = None, min_accuracy: float = 0.99, keras_model: str | None = None,
-                  progress=print) -> dict:
+def default_manifests() -> list[Path]:
+    """The shipped models: the seed CNN's manifest, and the edge model's (models/edge/) beside it when present."""
+    from runtime.manifest import load_manifest
+
+    seed = load_manifest(None).path
+    edge = seed.parent / "edge" / seed.name
+    return [seed] + ([edge] if edge.is_file() else [])
+
+
+def model_name(manifest) -> str:
+    """A manifest's model, named after its source model file (cnn_aug, edge_cnn)."""
+    return Path(manifest.data["source_model"]["file"]).stem
+
+
+def _specs(manifest, model: str, labels, data_path, runs: int, threads: list[int], formats) -> list[dict]:
+    """One spec per (format, runtime, threads) of a manifest, the Keras source model first when it can run."""
     import importlib.util
 
-    from runtime.manifest import load_manifest
-    from runtime.mnist_data import load_mnist
-
-    manifest = load_manifest(manifest_path)
-    labels = load_mnist(data_path).y_test
-    threads = threads or sorted({1, os.cpu_count() or 1})
+    common = {"model": model, "manifest": str(manifest.path), "data": data_path, "runs": runs,
+              "accuracy_images": len(labels)}
     specs = []
     for name, artifact in manifest.artifacts.items():
         if formats and name not in formats:
             continue
         for runtime in runtimes_for(artifact):
             for n in ([1] if runtime == "tflm" else threads):
-                specs.append({"format": name, "runtime": runtime, "threads": n, "manifest": str(manifest.path),
-                              "data": data_path, "runs": runs, "accuracy_images": len(labels),
-                              "bytes": artifact.bytes})
-    source = manifest.path.parent / manifest.data["source_model"]["file"]
-    keras_path = Path(keras_model) if keras_model else source
-    has_tf = (importlib.util.find_spec("tensorflow") is not None and importlib.util.find_spec("train") is not None
-              and keras_path.exists())
-    if has_tf:
-        specs.insert(0, {"format": "keras-fp32", "runtime": "keras", "threads": os.cpu_count(), "manifest": str(manifest.path),
-                         "data": data_path, "runs": runs, "accuracy_images": len(labels),
+                specs.append({"format": name, "runtime": runtime, "threads": n, **common, "bytes": artifact.bytes})
+    keras_path = manifest.path.parent / manifest.data["source_model"]["file"]
+    if (importlib.util.find_spec("tensorflow") is not None and importlib.util.find_spec("train") is not None
+            and keras_path.exists()):
+        specs.insert(0, {"format": "keras-fp32", "runtime": "keras", "threads": os.cpu_count(), **common,
                          "bytes": keras_path.stat().st_size, "keras_model": str(keras_path)})
-    rows = []
-    for spec in specs:
-        progress(f"bench: {spec['format']} / {spec['runtime']} / {spec['threads']} thread(s) ...")
-        result = run_worker(spec)
-        result["bytes"] = spec["bytes"]
-        rows.append(result)
+    return specs
+
+
+def _score(rows: list[dict], labels, manifest, min_accuracy: float, peak: dict) -> dict:
+    """Accuracy, agreement with the float reference and MAC rate of one model's rows; that model's summary."""
     reference_row = next((r for r in rows if r["format"] == "keras-fp32" and "predictions" in r), None) or \
         next((r for r in rows if r["format"] == FLOAT_REFERENCE_FORMAT and "predictions" in r), None)
     reference = np.array(reference_row["predictions"]) if reference_row else None
     macs = (model_macs(manifest.artifact(FLOAT_REFERENCE_FORMAT).path)
             if FLOAT_REFERENCE_FORMAT in manifest.artifacts else None)
-    peak = cpu_peak()
     for row in rows:
         if "predictions" not in row:
             continue
@@ -100,16 +102,52 @@ def run_benchmark(manifest_path=None, data_path=None, runs: int = 1000, threads:
         row["status"] = "passed" if row["accuracy"] >= min_accuracy else "loaded but failed accuracy"
         if macs:
             compute_rate(row, macs, peak)
+    return {"manifest": str(manifest.path), "reference": reference_row["format"] if reference_row else None,
+            "macs_per_image": macs,
+            "cold_start": cold_start(manifest, INT8_FORMAT) if INT8_FORMAT in manifest.artifacts else None}
+
+
+def run_benchmark(manifest_paths=None, data_path=None, runs: int = 1000, threads: list[int] | None = None,
+                  formats: list[str] | None = None, min_accuracy: float = 0.99, progress=print) -> dict:
+    """Every artifact of every manifest (default: both shipped models) in every installed runtime.
+
+    `manifest_paths`: one manifest (file or folder) or a list of them.
+    """
+    from runtime.manifest import ManifestError, load_manifest
+    from runtime.mnist_data import load_mnist
+
+    if manifest_paths is None:
+        manifest_paths = default_manifests()
+    elif isinstance(manifest_paths, (str, os.PathLike)):
+        manifest_paths = [manifest_paths]
+    manifests = {}
+    for path in manifest_paths:
+        manifest = load_manifest(path)
+        name = model_name(manifest)
+        if name in manifests:
+            raise ManifestError(f"{manifest.path}: model {name!r} is already benchmarked from {manifests[name].path}")
+        manifests[name] = manifest
+    labels = load_mnist(data_path).y_test
+    threads = threads or sorted({1, os.cpu_count() or 1})
+    peak = cpu_peak()
+    rows, models = [], {}
+    for name, manifest in manifests.items():
+        model_rows = []
+        for spec in _specs(manifest, name, labels, data_path, runs, threads, formats):
+            progress(f"bench: {name}: {spec['format']} / {spec['runtime']} / {spec['threads']} thread(s) ...")
+            result = run_worker(spec)
+            result.update(model=name, bytes=spec["bytes"])
+            model_rows.append(result)
+        models[name] = _score(model_rows, labels, manifest, min_accuracy, peak)
+        rows += model_rows
     return {
         "benchmark": "runtime_latency",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "cpu_peak": peak},
-        "reference": reference_row["format"] if reference_row else None,
-        "macs_per_image": macs,
+        "models": models,
         "min_accuracy": min_accuracy,
         "preprocessing": preprocessing_cost(data_path),
-        "cold_start": cold_start(manifest, INT8_FORMAT) if INT8_FORMAT in manifest.artifacts else None,
         "rows": rows,
     }
 
@@ -118,26 +156,51 @@ def _fmt(value, spec: str = ".3f", missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
+def _side_by_side(result: dict) -> list[str]:
+    """One row per model: its MACs, its int8 file and accuracy, and its TFLite files' latency on one thread."""
+    lines = ["| model | MACs/image | int8 KiB | int8 accuracy % | int8 median ms (LiteRT, 1 thread) "
+             "| fp32 median ms (LiteRT, 1 thread) | int8 median ms (TFLM interpreter) | cold start ms (int8) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, info in result["models"].items():
+        def row(fmt, runtime):
+            return next((r for r in result["rows"] if r["model"] == name and r["format"] == fmt
+                         and r["runtime"] == runtime and r["threads"] == 1 and "predictor_median_ms" in r), {})
+        int8, fp32, tflm = row(INT8_FORMAT, "litert"), row(FLOAT_REFERENCE_FORMAT, "litert"), row(INT8_FORMAT, "tflm")
+        cold = ((info.get("cold_start") or {}).get("predictor") or {}).get("total_s")
+        kib = int8["bytes"] / 1024 if int8 else None
+        accuracy = 100 * int8["accuracy"] if int8 else None
+        lines.append(
+            f"| {name} | {_fmt(info['macs_per_image'], ',')} | {_fmt(kib, '.0f')} | {_fmt(accuracy, '.2f')} "
+            f"| {_fmt(int8.get('predictor_median_ms'))} | {_fmt(fp32.get('predictor_median_ms'))} "
+            f"| {_fmt(tflm.get('predictor_median_ms'))} | {_fmt(cold and 1000 * cold, '.0f')} |")
+    return lines
+
+
 def to_markdown(result: dict) -> str:
     peak = result["machine"]["cpu_peak"]
+    models = result["models"]
+    named = ", ".join(f"{name} ({_fmt(info['macs_per_image'], ',')} MACs/image)" for name, info in models.items())
+    references = " / ".join(sorted({str(info["reference"]) for info in models.values()}))
     lines = [
         f"Runtime benchmark, {result['machine']['cpu_count']} cores ({peak['vendor']} at {peak['ghz']:.2f} GHz nominal), "
-        f"{result['macs_per_image'] or 0:,} MACs/image; agreement is with {result['reference']}; "
+        f"{named}, measured in one run; agreement is with each model's {references}; "
         f"1-core peak {peak['fp32_gmacs']:.0f} GMAC/s fp32, {peak['int8_gmacs']:.0f} GMAC/s int8 ({peak['how']}); "
         "% peak is of the peak of the threads used (int8 and dynamic-range rows against the int8 peak); "
         "MB loaded: the row's process peak after import, load and a first prediction (before it loads MNIST).",
         "",
-        "| format | runtime | threads | status | size KiB | accuracy % | agreement % | import+load+1st ms | load ms "
+        *_side_by_side(result),
+        "",
+        "| model | format | runtime | threads | status | size KiB | accuracy % | agreement % | import+load+1st ms | load ms "
         "| median ms (b1) | p99 ms | bare ms | overhead % | img/s b1 | img/s b256 | MB loaded | GMAC/s | % peak |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
         if r.get("status") == "failed to load":
-            lines.append(f"| {r['format']} | {r['runtime']} | {r['threads']} | failed to load: {r['reason']} |"
+            lines.append(f"| {r['model']} | {r['format']} | {r['runtime']} | {r['threads']} | failed to load: {r['reason']} |"
                          + " - |" * 14)
             continue
         lines.append(
-            f"| {r['format']} | {r['runtime']} | {r['threads']} | {r['status']} | {r['bytes'] / 1024:.0f} "
+            f"| {r['model']} | {r['format']} | {r['runtime']} | {r['threads']} | {r['status']} | {r['bytes'] / 1024:.0f} "
             f"| {100 * r['accuracy']:.2f} | {_fmt(100 * r['agreement_with_float'] if 'agreement_with_float' in r else None, '.2f')} "
             f"| {1000 * r['import_load_predict_s']:.0f} | {1000 * r['load_s']:.1f} | {r['predictor_median_ms']:.3f} "
             f"| {r['predictor_p99_ms']:.3f} | {_fmt(r.get('bare_median_ms'))} | {_fmt(r.get('predictor_overhead_pct'), '+.1f')} "
@@ -146,14 +209,15 @@ def to_markdown(result: dict) -> str:
     pre = result["preprocessing"]
     lines += ["", f"Preprocessing (`to_mnist_28x28`, {pre['frame']}, {pre['frames']} frames): "
               f"median {pre['median_ms']:.2f} ms, p99 {pre['p99_ms']:.2f} ms."]
-    cold = result.get("cold_start")
-    if cold and "import_s" in cold.get("predictor", {}):
-        p, b = cold["predictor"], cold.get("bare_litert", {})
-        lines += ["", f"Cold start of {cold['format']} in a fresh process (median of 5): runtime import "
-                  f"{1000 * p['import_s']:.0f} ms + load {1000 * p['load_s']:.0f} ms + first predict "
-                  f"{1000 * p['first_predict_s']:.1f} ms = {1000 * p['total_s']:.0f} ms, peak memory {p['peak_rss_mb']:.0f} MB "
-                  f"(TensorFlow imported: {p['tensorflow_imported']}); bare LiteRT process: "
-                  f"{1000 * b.get('total_s', float('nan')):.0f} ms, {b.get('peak_rss_mb', float('nan')):.0f} MB."]
+    for name, info in models.items():
+        cold = info.get("cold_start")
+        if cold and "import_s" in cold.get("predictor", {}):
+            p, b = cold["predictor"], cold.get("bare_litert", {})
+            lines += ["", f"Cold start of {name} {cold['format']} in a fresh process (median of 5): runtime import "
+                      f"{1000 * p['import_s']:.0f} ms + load {1000 * p['load_s']:.0f} ms + first predict "
+                      f"{1000 * p['first_predict_s']:.1f} ms = {1000 * p['total_s']:.0f} ms, peak memory {p['peak_rss_mb']:.0f} MB "
+                      f"(TensorFlow imported: {p['tensorflow_imported']}); bare LiteRT process: "
+                      f"{1000 * b.get('total_s', float('nan')):.0f} ms, {b.get('peak_rss_mb', float('nan')):.0f} MB."]
     return "\n".join(lines) + "\n"
 
 
@@ -162,7 +226,7 @@ def plot(result: dict, path: Path) -> None:
 
     plt = pyplot()
     rows = [r for r in result["rows"] if "predictor_median_ms" in r]
-    labels = [f"{r['format']} / {r['runtime']} / {r['threads']}t" for r in rows]
+    labels = [f"{r['model']}: {r['format']} / {r['runtime']} / {r['threads']}t" for r in rows]
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
     bars = ax.barh(labels, [r["predictor_median_ms"] for r in rows], color="#4c72b0")
     ax.bar_label(bars, labels=[f"{r['predictor_median_ms']:.3f} ms" for r in rows], padding=3, fontsize=8)
@@ -174,7 +238,8 @@ def plot(result: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-edge bench latency", description=__doc__.splitlines()[0])
-    parser.add_argument("--manifest", default=None, help="manifest.json or its folder (default: models/)")
+    parser.add_argument("--manifest", action="append", default=None,
+                        help="manifest.json or its folder; repeat for several models (default: models/ and models/edge/)")
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--formats", default=None, help="comma-separated subset of the manifest's formats")
     parser.add_argument("--runs", type=int, default=1000, help="timed single-image runs per row (after warm-up)")

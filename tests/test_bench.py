@@ -9,17 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.latency import run_benchmark, to_markdown
+from bench.latency import default_manifests, run_benchmark, to_markdown
 from bench.costs import compute_rate, cpu_peak, model_macs
-from runtime.manifest import load_manifest
+from runtime.manifest import ManifestError, load_manifest
 from runtime.selfcheck import INT8_STEP, compare
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
+SEED_CNN_MACS = 28 * 28 * 32 * 49 + 14 * 14 * 48 * 25 * 32 + 2352 * 128 + 128 * 11
 
 
 def test_macs_of_the_cnn_are_counted_from_its_layers():
-    # conv 7x7x1->32 on 28x28, conv 5x5x32->48 on 14x14, dense 2352->128, dense 128->10
-    expected = 28 * 28 * 32 * 49 + 14 * 14 * 48 * 25 * 32 + 2352 * 128 + 128 * 10
+    # conv 7x7x1->32 on 28x28, conv 5x5x32->48 on 14x14, dense 2352->128, dense 128->11 (10 digits, "not a digit")
+    expected = SEED_CNN_MACS
     assert model_macs(load_manifest(MODELS).artifact("tflite-fp32").path) == expected
 
 
@@ -49,34 +50,55 @@ def test_rate_is_work_over_time_against_the_peak_of_the_cores_and_dtype_used():
     assert rows["dynamic"]["pct_of_peak"] == pytest.approx(rows["int8"]["pct_of_peak"])  # computes in int8
 
 
-def test_benchmark_rows_and_a_broken_artifact(tmp_path, mnist_path):
-    folder = tmp_path / "models"
+def _manifest_copy(folder: Path, source: Path, formats: tuple[str, ...], keras_model: str) -> Path:
+    """A manifest folder holding copies of some of a shipped manifest's artifacts."""
     folder.mkdir()
-    manifest = load_manifest(MODELS)
-    for name in ("tflite-fp32", "onnx-int8"):
+    manifest = load_manifest(source)
+    for name in formats:
         shutil.copy(manifest.artifact(name).path, folder)
     data = json.loads(manifest.path.read_text())
-    data["artifacts"] = [a for a in data["artifacts"] if a["format"] in ("tflite-fp32", "onnx-int8")]
-    data["source_model"]["file"] = str(MODELS / "cnn_aug.keras")
+    data["artifacts"] = [a for a in data["artifacts"] if a["format"] in formats]
+    data["source_model"]["file"] = keras_model
     (folder / "manifest.json").write_text(json.dumps(data))
-    broken = folder / manifest.artifact("onnx-int8").path.name
+    return folder
+
+
+def test_benchmark_rows_of_two_models_and_a_broken_artifact(tmp_path, mnist_path):
+    seed = _manifest_copy(tmp_path / "models", MODELS, ("tflite-fp32", "onnx-int8"), str(MODELS / "cnn_aug.keras"))
+    # The edge model without its Keras file: no Keras row, its float TFLite is the reference.
+    edge = _manifest_copy(tmp_path / "edge", MODELS / "edge", ("tflite-fp32",), "gone/edge_cnn.keras")
+    manifest = load_manifest(MODELS)
+    broken = seed / manifest.artifact("onnx-int8").path.name
     broken.write_bytes(broken.read_bytes()[:1000])  # corrupt: its sha256 no longer matches
 
-    result = run_benchmark(folder, str(mnist_path), runs=100, threads=[1], progress=lambda msg: None)
-    rows = {(r["format"], r["runtime"]): r for r in result["rows"]}
-    fp32 = rows[("tflite-fp32", "litert")]
+    result = run_benchmark([seed, edge], str(mnist_path), runs=100, threads=[1], progress=lambda msg: None)
+    rows = {(r["model"], r["format"], r["runtime"]): r for r in result["rows"]}
+    fp32 = rows[("cnn_aug", "tflite-fp32", "litert")]
     assert fp32["status"] == "passed"
     assert fp32["accuracy"] == pytest.approx(manifest.artifact("tflite-fp32").parity["accuracy"])
     assert fp32["predictor_runs"] >= 100 and fp32["bare_runs"] >= 100
     assert 0 < fp32["bare_median_ms"] and 0 < fp32["predictor_median_ms"]
     assert fp32["large_batch_images_per_s"] > 0
-    assert rows[("keras-fp32", "keras")]["agreement_with_float"] == 1.0
-    failed = rows[("onnx-int8", "onnxruntime")]
+    assert rows[("cnn_aug", "keras-fp32", "keras")]["agreement_with_float"] == 1.0
+    failed = rows[("cnn_aug", "onnx-int8", "onnxruntime")]
     assert failed["status"] == "failed to load" and "does not match the manifest" in failed["reason"]
-    assert result["macs_per_image"] > 9_000_000
-    assert result["cold_start"] is None  # no int8 TFLite in this manifest
+    edge_fp32 = rows[("edge_cnn", "tflite-fp32", "litert")]
+    assert edge_fp32["accuracy"] == pytest.approx(load_manifest(MODELS / "edge").artifact("tflite-fp32").parity["accuracy"])
+    assert edge_fp32["agreement_with_float"] == 1.0 and ("edge_cnn", "keras-fp32", "keras") not in rows
+    assert result["models"]["cnn_aug"]["macs_per_image"] == SEED_CNN_MACS
+    assert result["models"]["edge_cnn"]["macs_per_image"] == 826_560
+    assert result["models"]["edge_cnn"]["reference"] == "tflite-fp32"
+    assert result["models"]["cnn_aug"]["cold_start"] is None  # no int8 TFLite in these manifests
     table = to_markdown(result)
-    assert "| tflite-fp32 | litert | 1 | passed |" in table and "failed to load" in table
+    assert "| cnn_aug | tflite-fp32 | litert | 1 | passed |" in table and "failed to load" in table
+    assert "| edge_cnn | tflite-fp32 | litert | 1 | passed |" in table
+    assert f"| edge_cnn | 826,560 | - | - | - | {edge_fp32['predictor_median_ms']:.3f} |" in table  # side by side
+
+
+def test_benchmark_defaults_to_both_shipped_models_and_refuses_one_twice(mnist_path):
+    assert default_manifests() == [load_manifest(MODELS).path, load_manifest(MODELS / "edge").path]
+    with pytest.raises(ManifestError, match="already benchmarked"):
+        run_benchmark([MODELS, MODELS / "manifest.json"], str(mnist_path), progress=lambda msg: None)
 
 
 def test_selfcheck_comparison_tolerates_rounding_not_errors():

@@ -46,16 +46,15 @@ def test_every_format_passed_its_parity_check(manifest):
 
 
 def test_int8_accuracy_in_litert_and_tflm(manifest, mnist):
-    """The int8 model's accuracy as recorded, and TFLM predicting like LiteRT.
+    """The int8 model's accuracy as recorded, at least the issue's target of 99.5 %, and TFLM predicting like LiteRT.
 
-    The issue's target is 99.5 %; the shipped seed (chosen on the validation hold-out) reaches 99.48 %
-    (models/edge/README.md has every seed), so the floor here is what ships, not the target.
+    models/edge/README.md has every seed of the recipe (the shipped one was chosen on the validation hold-out).
     """
     litert = load_predictor(INT8_FORMAT, manifest=EDGE)
     litert_top1 = litert.predict(mnist.x_test).argmax(1)
     accuracy = (litert_top1 == mnist.y_test).mean()
     assert accuracy == pytest.approx(manifest.artifact(INT8_FORMAT).parity["accuracy"])
-    assert accuracy >= 0.9945
+    assert accuracy >= 0.995
     tflm = load_predictor(EDGE / "micro" / "model.tflite", backend="tflm", verify=False)
     sample = slice(0, 2000)  # ~1 ms per image in TFLM; the export ran all 10,000
     assert (tflm.predict(mnist.x_test[sample]).argmax(1) != litert_top1[sample]).sum() <= 1

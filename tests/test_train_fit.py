@@ -101,3 +101,25 @@ def test_a_training_that_failed_early_can_be_rerun_or_resumed(mnist_path, tmp_pa
                                                    "data": str(mnist_path)}))
     assert main(["--resume", str(stuck), "--quiet"]) == 0
     assert json.loads((stuck / "metrics.json").read_text())["epochs"] == 1
+
+
+def test_ema_weights_are_the_ones_validated_and_kept(mnist_path, tmp_path):
+    """With --ema the model validated each epoch, and the one kept, is the moving average; label smoothing reaches the loss."""
+    from runtime.mnist_data import load_mnist
+    from train.dataset import eval_dataset, split_validation
+
+    config = TrainConfig(model="linear_l2", epochs=2, limit=2000, data=str(mnist_path), ema_momentum=0.9,
+                         label_smoothing=0.1)
+    result = train(config, tmp_path / "run", verbose=0)
+    kept = keras.models.load_model(result.model_path)
+    assert kept.optimizer.use_ema and kept.loss.get_config()["label_smoothing"] == 0.1
+    with (tmp_path / "run" / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    best = max(rows, key=lambda r: float(r["val_accuracy"]))
+    splits = split_validation(load_mnist(str(mnist_path), 2000), 200)
+    val_loss, val_accuracy = kept.evaluate(eval_dataset(splits.x_val, splits.y_val, one_hot=10), verbose=0)
+    # The checkpoint holds exactly the weights whose validation the log recorded (the EMA's, not the raw ones).
+    assert val_loss == pytest.approx(float(best["val_loss"]), rel=1e-5)
+    assert val_accuracy == pytest.approx(float(best["val_accuracy"]))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["ema_momentum"] == 0.9
+    assert result.metrics["train_accuracy"] > 0.8

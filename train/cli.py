@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (initial one for cosine)")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant: the notebook's recipe; cosine: decay to 0 over the run (the shipped model's recipe)")
+    parser.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
+                        help="keep an exponential moving average of the weights (e.g. 0.999), validate and keep it instead of the raw weights")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing (e.g. 0.05)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training and N test images (the notebook's n_examples)")
     parser.add_argument("--val-size", type=int, default=5000, help="training images held out to pick the best checkpoint (0: none)")
@@ -53,6 +56,10 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--negatives must be positive, got {args.negatives}")
     if args.lr <= 0:
         parser.error(f"--lr must be positive, got {args.lr}")
+    if args.ema is not None and not 0 < args.ema < 1:
+        parser.error(f"--ema must be in (0, 1), got {args.ema}")
+    if not 0 <= args.label_smoothing < 1:
+        parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
     if args.resume and args.all:
         parser.error("--resume continues one run; it cannot be combined with --all")
 
@@ -90,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                       lr_schedule=args.lr_schedule, seed=args.seed, limit=args.limit,
                       val_size=args.val_size, augment=args.augment, data=args.data,
                       num_classes=args.num_classes, negatives=args.negatives, style=args.style,
-                      style_p=args.style_p)
+                      style_p=args.style_p,
+                      ema_momentum=args.ema, label_smoothing=args.label_smoothing)
         if args.all:
             from train.report import summary_rows, write_summary
 

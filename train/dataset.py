@@ -73,11 +73,13 @@ def training_dataset(
     ranges: AugmentRanges = NOTEBOOK_RANGES,
     first_step: int = 0,
     style: StyleRanges | None = None,
+    one_hot: int | None = None,
 ) -> tf.data.Dataset:
     """An endless, shuffled, batched stream; batch k is augmented with seed (seed, k).
 
     `first_step` continues the augmentation stream where a resumed run left off.
-    `style` (with augment) adds writer-style changes before the affine map.
+    `style` (with augment) adds writer-style changes before the affine map;
+    `one_hot` (a class count) gives one-hot labels, for label smoothing.
     """
 
     def augmented(step, batch):
@@ -85,7 +87,7 @@ def training_dataset(
         images = style_batch(batch[0], seed_pair, style) if style is not None else batch[0]
         return augment_batch(images, seed_pair, ranges), batch[1]
 
-    ds = tf.data.Dataset.from_tensor_slices((to_model_input(x), y.astype(np.int32)))
+    ds = tf.data.Dataset.from_tensor_slices((to_model_input(x), _labels(y, one_hot)))
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
     ds = ds.batch(batch_size).enumerate(start=first_step)
     if augment:
@@ -95,6 +97,12 @@ def training_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def eval_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> tf.data.Dataset:
+def eval_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 512, one_hot: int | None = None) -> tf.data.Dataset:
     """Unaugmented, unshuffled batches for evaluation."""
-    return tf.data.Dataset.from_tensor_slices((to_model_input(x), y.astype(np.int32))).batch(batch_size)
+    return tf.data.Dataset.from_tensor_slices((to_model_input(x), _labels(y, one_hot))).batch(batch_size)
+
+
+def _labels(y: np.ndarray, one_hot: int | None) -> np.ndarray:
+    """int32 class indices, or float32 one-hot rows over `one_hot` classes."""
+    y = y.astype(np.int32)
+    return y if one_hot is None else np.eye(one_hot, dtype=np.float32)[y]

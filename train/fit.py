@@ -44,6 +44,8 @@ class TrainConfig:
     negatives: int = 10000  # rendered non-digit training crops when num_classes is 11 (a tenth as many for validation)
     style: bool = False  # writer-style augmentation (stroke width, slant, elastic, blur, contrast)
     style_p: float = 0.5  # fraction of images each style effect is applied to (train.augment.style_ranges)
+    ema_momentum: float | None = None  # an EMA of the weights, validated and kept instead of the raw ones
+    label_smoothing: float = 0.0
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
@@ -90,13 +92,33 @@ def versions() -> dict:
 
 
 def _optimizer(config: TrainConfig, steps: int) -> keras.optimizers.Optimizer:
+    ema = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum else {}
     if config.lr_schedule == "constant":
-        return keras.optimizers.Adam(config.learning_rate)
+        return keras.optimizers.Adam(config.learning_rate, **ema)
     if config.lr_schedule == "cosine":
         # Decays to zero over the whole run; the step count lives in the
         # optimizer state, so a resumed run continues the same curve.
-        return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps))
+        return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps), **ema)
     raise ValueError(f"unknown lr schedule {config.lr_schedule!r}; choose from {LR_SCHEDULES}")
+
+
+def _loss(config: TrainConfig) -> keras.losses.Loss:
+    """Cross-entropy; with label smoothing it takes one-hot labels (see `one_hot` in train.dataset)."""
+    if config.label_smoothing:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def check_config(config: TrainConfig) -> None:
+    """Raise ValueError for a config no run can use."""
+    if config.model not in MODEL_ZOO:
+        raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODEL_ZOO)}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown lr schedule {config.lr_schedule!r}; choose from {LR_SCHEDULES}")
+    if config.ema_momentum is not None and not 0 < config.ema_momentum < 1:
+        raise ValueError(f"EMA momentum must be in (0, 1), got {config.ema_momentum}")
+    if not 0 <= config.label_smoothing < 1:
+        raise ValueError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
 
 
 def _completed_epochs(log_path: Path) -> tuple[int, float]:
@@ -154,10 +176,7 @@ def train(
     The chosen model is the best epoch on the validation hold-out (never the
     test set); with no hold-out it is the last epoch.
     """
-    if config.model not in MODEL_ZOO:
-        raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODEL_ZOO)}")
-    if config.lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"unknown lr schedule {config.lr_schedule!r}; choose from {LR_SCHEDULES}")
+    check_config(config)
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
     log_path = run_dir / "log.csv"
@@ -187,20 +206,20 @@ def train(
     else:
         atomic_write_json(run_dir / "config.json", asdict(config), overwrite=True)
         model = build_model(config.model, config.num_classes)
-        model.compile(
-            optimizer=_optimizer(config, steps * config.epochs),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        model.compile(optimizer=_optimizer(config, steps * config.epochs), loss=_loss(config), metrics=["accuracy"])
+    one_hot = int(model.output_shape[-1]) if config.label_smoothing else None
 
     train_ds = training_dataset(
         splits.x_train, splits.y_train, config.batch_size, config.seed,
-        config.resolved_augment(), first_step=initial_epoch * steps,
+        config.resolved_augment(), first_step=initial_epoch * steps, one_hot=one_hot,
         style=style_ranges(config.style_p) if config.style else None,
     )
-    val_ds = eval_dataset(splits.x_val, splits.y_val) if val_size else None
+    val_ds = eval_dataset(splits.x_val, splits.y_val, one_hot=one_hot) if val_size else None
     monitor = "val_accuracy" if val_size else "accuracy"
     callbacks = [
+        # The EMA weights are in the model while it is validated and checkpointed
+        # (so best.keras holds them); the raw ones while it trains.
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),
         AtomicCheckpoint(ckpt_dir, monitor=monitor, best_so_far=best_val),
         keras.callbacks.CSVLogger(str(log_path), append=resume),
         *(extra_callbacks or []),
@@ -220,7 +239,7 @@ def train(
     model.save(tmp)
     os.replace(tmp, model_path)
 
-    train_loss, train_acc = model.evaluate(eval_dataset(splits.x_train, splits.y_train), verbose=0)
+    train_loss, train_acc = model.evaluate(eval_dataset(splits.x_train, splits.y_train, one_hot=one_hot), verbose=0)
     # One pass over the test set gives the metrics and the report's pictures alike.
     test_probs = model.predict(to_model_input(splits.x_test), batch_size=512, verbose=0)
     test_acc = float((test_probs.argmax(1) == splits.y_test).mean())
