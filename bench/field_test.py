@@ -158,9 +158,9 @@ def run_field_test(predictor, pool, conditions: list[str], frames: int, seed: in
     from tqdm import tqdm
 
     from bench.field_scenes import generate
-    from runtime.predictor import MIN_CONFIDENCE
 
-    threshold = MIN_CONFIDENCE if min_confidence is None else min_confidence
+    # The model's own operating point (the manifest's, for an 11-output model) unless one is given.
+    threshold = getattr(predictor, "min_confidence", 0.6) if min_confidence is None else min_confidence
     rows, failures, every = {}, [], []
     bar = tqdm(total=frames * len(conditions), desc="field test", unit="frame", disable=progress is False, mininterval=2.0)
     try:
