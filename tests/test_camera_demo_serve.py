@@ -37,16 +37,17 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 class Server:
-    """`mnist-edge demo --serve ...` in a subprocess, in its own empty folder; stderr kept in a file."""
+    """`mnist-edge demo --serve ...` in a subprocess, in its own empty folder; stderr and stdout kept in files."""
 
     def __init__(self, folder: Path, *args: str):
         self.folder = folder
         self.log = folder / "stderr.txt"
+        self.summary = folder / "stdout.txt"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
         env.pop("MNIST_EDGE_TOKEN", None)
-        with open(self.log, "w") as err:
+        with open(self.log, "w") as err, open(self.summary, "w") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "mnist_edge", "demo", "--serve", "--port", "0", *args],
-                                         cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=err)
+                                         cwd=folder, env=env, stdout=out, stderr=err)
         deadline = time.monotonic() + 60
         while not (match := re.search(r"serving on http://[^:]+:(\d+)/", self.log.read_text())):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -367,16 +368,17 @@ def test_client_count_is_bounded(server):
 def test_sigterm_stops_cleanly_and_keeps_the_recording(networked):
     assert networked.stop(signal.SIGTERM) == 0
     log = networked.log.read_text()
-    assert "ended by SIGTERM" in log, log
+    summary = networked.summary.read_text()  # the run's summary is its result: stdout
+    assert "ended by SIGTERM" in summary, log + summary
     recorded = networked.folder / "recorded.mp4"
     frames = int(cv2.VideoCapture(str(recorded)).get(cv2.CAP_PROP_FRAME_COUNT))
-    assert frames > 10 and f"recorded: {recorded}" in log
+    assert frames > 10 and f"recorded: {recorded}" in summary
     assert not list(networked.folder.glob(".*part*"))
 
 
 def test_ctrl_c_stops_the_server(server):
     assert server.stop(signal.SIGINT) == 130
-    assert "ended by interrupted (Ctrl-C)" in server.log.read_text()
+    assert "ended by interrupted (Ctrl-C)" in server.summary.read_text()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
 

@@ -14,12 +14,12 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 def test_seed_cnn_macs():
     rows = operator_macs(MODELS / "mnist_cnn.int8.tflite")
     # conv 7x7x1->32 on 28x28 = 1,229,312; conv 5x5x32->48 on 14x14 = 7,526,400;
-    # dense 2352->128 = 301,056; dense 128->10 = 1,280
+    # dense 2352->128 = 301,056; dense 128->11 (ten digits and "not a digit") = 1,408
     assert [(r.op, r.macs) for r in rows if r.macs] == [
-        ("CONV_2D", 1_229_312), ("CONV_2D", 7_526_400), ("FULLY_CONNECTED", 301_056), ("FULLY_CONNECTED", 1_280)]
+        ("CONV_2D", 1_229_312), ("CONV_2D", 7_526_400), ("FULLY_CONNECTED", 301_056), ("FULLY_CONNECTED", 1_408)]
     assert [r.op for r in rows] == ["CONV_2D", "MAX_POOL_2D", "CONV_2D", "MAX_POOL_2D", "RESHAPE",
                                     "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX"]
-    assert model_macs(MODELS / "mnist_cnn.int8.tflite") == 9_058_048
+    assert model_macs(MODELS / "mnist_cnn.int8.tflite") == 1_229_312 + 7_526_400 + 301_056 + 1_408
     assert rows[0].shape == "7x7x1->32 on 28x28"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IG_STEPS = 64  # trapezoid steps along the straight path; completeness error falls with more
+IG_STEPS = 256  # trapezoid steps along the straight path; 64 left a 0.027 completeness error on the 11-output CNN
 
 
 @dataclass
