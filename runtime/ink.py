@@ -18,7 +18,13 @@ SEED_SIGMAS = 7.0  # a pixel this many noise sigmas above the paper is certainly
 KEEP_SIGMAS = 3.0  # a pixel this far above the paper is ink if it touches a seed
 STROKE_EDGE = 0.35  # a stroke ends where its ink falls below this fraction of the stroke's core
 STROKE_NEIGHBOURHOOD = 7  # px at working size: how far "near" reaches for STROKE_EDGE
+TAIL_SIGMAS = 4.0  # the paper's 90th percentile of signal is at most this many sigmas (JPEG blocks: flat, then steps)
 NOISE_SAMPLES = 20_000  # pixels sampled for the noise and the paper's level
+FAINT_SIGMAS = 7.5  # a frame whose top 0.1 % of ink is below this many noise sigmas holds only faint ink (pencil)
+LINE_LENGTH = 13  # px at working size: the stroke piece a faint-ink pass averages along (a digit is 20+ px tall)
+LINE_ORIENTATIONS = 8  # directions of that piece, 22.5 degrees apart
+LINE_SEED_SIGMAS = 10.0  # seeds of the line-averaged signal: paper grain and fabric reach 9.0 (camera_demo/synthetic)
+LINE_SCALE = 4.0  # grey levels per robust sigma of the line-averaged signal (it is stored as uint8)
 
 
 def working_gray(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -97,7 +103,8 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     # Texture (paper grain, fabric) is smooth at the pixel scale, so neighbour differences miss it: the
     # signal's own robust spread on the paper counts too.
     sample = _sample(signal)
-    sigma = max(sigma, 1.4826 * float(np.median(cv2.absdiff(sample, np.full_like(sample, median_u8(sample))))))
+    sigma = max(sigma, 1.4826 * float(np.median(cv2.absdiff(sample, np.full_like(sample, median_u8(sample))))),
+                float(np.percentile(sample, 90)) / TAIL_SIGMAS)
     narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
     if narrower < k - 4:
         signal = cv2.subtract(_paper(g, narrower), g)
@@ -117,7 +124,8 @@ def ink_signal(gray: np.ndarray) -> np.ndarray:
     return flatten(gray)[0]
 
 
-def ink_masks(signal: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weak, strong, any) masks: pixels KEEP_SIGMAS and SEED_SIGMAS noise sigmas above the paper, and
     every pixel KEEP_SIGMAS above it whatever is near (where ruled lines are looked for: whole).
 
@@ -132,7 +140,7 @@ def ink_masks(signal: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray,
     nearby = cv2.dilate(signal, np.ones((STROKE_NEIGHBOURHOOD, STROKE_NEIGHBOURHOOD), np.uint8))
     above = signal >= med + KEEP_SIGMAS * sigma
     weak = above & (signal >= cv2.multiply(nearby, STROKE_EDGE, dtype=cv2.CV_8U))
-    strong = signal >= med + SEED_SIGMAS * sigma
+    strong = signal >= med + seed_sigmas * sigma
     return weak.view(np.uint8), strong, above.view(np.uint8)
 
 
@@ -148,3 +156,49 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray):
     stats[~keep, 4] = 0
     mask = (keep.view(np.uint8) * 255).take(labels)
     return mask, labels, stats
+
+
+def _line_kernels() -> list[np.ndarray]:
+    """Normalised straight segments of LINE_LENGTH pixels, one per orientation."""
+    c = LINE_LENGTH // 2
+    kernels = []
+    for k in range(LINE_ORIENTATIONS):
+        angle = np.pi * k / LINE_ORIENTATIONS
+        kernel = np.zeros((LINE_LENGTH, LINE_LENGTH), np.float32)
+        for t in np.linspace(-c, c, 4 * LINE_LENGTH):
+            kernel[int(round(c + t * np.sin(angle))), int(round(c + t * np.cos(angle)))] = 1.0
+        kernels.append(kernel / kernel.sum())
+    return kernels
+
+
+LINE_KERNELS = _line_kernels()
+
+
+def along_strokes(signal: np.ndarray) -> tuple[np.ndarray, float]:
+    """The ink signal averaged along its best-fitting short straight piece: (uint8 signal, its noise sigma).
+
+    For ink too faint to stand out pixel by pixel (pencil at a tenth of a pen's
+    contrast on grainy paper): a stroke is a line, so averaging along it keeps its
+    level while paper grain, which has no direction, averages down. The best of
+    LINE_ORIENTATIONS directions is kept per pixel; its noise is measured as a
+    robust spread over the frame (the max over directions is not Gaussian).
+    """
+    s = signal.astype(np.float32)
+    best = cv2.filter2D(s, -1, LINE_KERNELS[0], borderType=cv2.BORDER_REPLICATE)
+    for kernel in LINE_KERNELS[1:]:
+        np.maximum(best, cv2.filter2D(s, -1, kernel, borderType=cv2.BORDER_REPLICATE), out=best)
+    sample = _sample(best)
+    level = float(np.median(sample))
+    spread = max(1.4826 * float(np.median(np.abs(sample - level))), 0.25)
+    scaled = np.clip((best - level) * (LINE_SCALE / spread) + 0.5, 0, 255).astype(np.uint8)
+    return scaled, LINE_SCALE
+
+
+def is_faint(signal: np.ndarray, sigma: float) -> bool:
+    """Nothing in the frame stands out pixel by pixel: its strongest 0.1 % of ink is under FAINT_SIGMAS.
+
+    Measured on the field test's frames (bench/field_scenes.py, 30 each): faint
+    pencil 2.0-6.7 sigmas, a thin pen 7.8-22, dim and noisy light 13-39, clean 41+.
+    """
+    sample = _sample(signal)
+    return float(np.percentile(sample, 99.9)) - median_u8(sample) < FAINT_SIGMAS * sigma

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from runtime.ink import SMALL_FRAME_SIDE, WORK_SIDE, flatten, hysteresis, ink_masks, ink_signal, noise_of_signal
+from runtime.ink import SMALL_FRAME_SIDE, WORK_SIDE, along_strokes, flatten, hysteresis, ink_masks, ink_signal
+from runtime.ink import LINE_SEED_SIGMAS, SEED_SIGMAS, is_faint
+from runtime.ink import noise_of_signal
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
 from runtime.rules import remove_rules
@@ -85,14 +87,22 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
+               seed_sigmas: float = SEED_SIGMAS):
+    weak, strong, above = ink_masks(signal, sigma, seed_sigmas)
+    mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
+    if crop:  # an MNIST-style crop of one digit: all its ink is that digit
+        return one_digit_in_mask(mask, labels, stats, signal)
+    return find_in_mask(mask, labels, stats, signal, classify)
+
+
 def _found(frame, classify: Classify | None):
     gray, factor = working_gray(frame)
     signal, sigma = flatten(gray)
-    weak, strong, above = ink_masks(signal, sigma)
-    mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
-    if min(gray.shape) < SMALL_FRAME_SIDE:  # an MNIST-style crop of one digit: all its ink is that digit
-        return one_digit_in_mask(mask, labels, stats, signal), factor
-    return find_in_mask(mask, labels, stats, signal, classify), factor
+    crop = min(gray.shape) < SMALL_FRAME_SIDE
+    if not crop and is_faint(signal, sigma):  # nothing stands out pixel by pixel: look along strokes (pencil)
+        return _in_signal(*along_strokes(signal), classify, crop, LINE_SEED_SIGMAS), factor
+    return _in_signal(signal, sigma, classify, crop), factor
 
 
 def find_digits(frame, classify: Classify | None = None) -> list[DigitCrop]:
