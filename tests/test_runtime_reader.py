@@ -183,3 +183,45 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
         find_digits(frame)
     with pytest.raises(FrameError, match=message):
         int8.read_digits(frame)
+
+
+@pytest.mark.parametrize("condition, floor", [("faint_pencil", 25), ("jpeg", 70)])
+def test_faint_pencil_and_heavy_jpeg_of_the_field_test(condition, floor, mnist, int8):
+    """The field generator's two hardest inks (bench/field_scenes.py, another seed than the benchmark's):
+    pencil at 10-40 % contrast on grainy paper (4 % of digits before the line-averaged pass) and JPEG at
+    quality 4-15 (38 % before the noise was read from the paper's tail too)."""
+    from bench.field_scenes import DigitPool, generate
+    from bench.field_test import align, reading_lines
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    hits = total = 0
+    for i in range(40):
+        sample = generate(condition, i, pool, seed=7)
+        truth, read = "".join(sample.lines), "".join(reading_lines(int8.read_digits(sample.image, int8.min_confidence)))
+        a = align(truth, read)
+        hits, total = hits + len(truth) - a.substitutions - a.deletions - a.insertions, total + len(truth)
+    assert 100 * hits / total >= floor, f"{condition}: {100 * hits / total:.1f} % of digits"
+
+
+def test_faint_ink_pass_only_runs_where_nothing_stands_out(mnist):
+    """A pen on clean paper is read pixel by pixel; a pencil stroke at 10 grey levels on grainy paper is not,
+    and the line-averaged signal lifts it clear of the grain."""
+    from runtime.ink import LINE_SEED_SIGMAS, along_strokes, flatten, is_faint
+
+    rng = np.random.default_rng(5)
+    paper = cv2.GaussianBlur(rng.normal(0, 1, (60, 80)).astype(np.float32), (0, 0), 1.0)
+    paper = cv2.resize(paper, (320, 240), interpolation=cv2.INTER_CUBIC)
+    paper = 200 + 4 * paper / paper.std() + rng.normal(0, 1.5, (240, 320))
+    for contrast, faint in ((80, False), (10, True)):
+        page = paper.copy()
+        cv2.line(page, (100, 60), (140, 180), 0, 3)
+        page = np.where(page == 0, paper - contrast, paper)
+        signal, sigma = flatten(np.clip(page, 0, 255).astype(np.uint8))
+        assert is_faint(signal, sigma) == faint
+        if faint:
+            along, along_sigma = along_strokes(signal)
+            on_stroke = along[90:150, 112:128].max()
+            assert on_stroke >= np.median(along) + LINE_SEED_SIGMAS * along_sigma
+            grain = along.copy()
+            grain[50:190, 90:150] = 0
+            assert grain.max() < np.median(along) + LINE_SEED_SIGMAS * along_sigma
