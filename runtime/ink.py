@@ -13,6 +13,8 @@ import numpy as np
 
 WORK_SIDE = 240  # frames are analysed with their shorter side at most this (a digit needs ~10-20 px)
 SMALL_FRAME_SIDE = 100  # below this the frame is a crop around one digit: its median is the paper
+STROKE_WINDOW = 9  # px at half working size: the median window that removes strokes but keeps regions
+DARK_STROKES_MARGIN = 1.5  # the dark extremes of that residual must be this much stronger than the bright
 NOISE_FLOOR = 1.0  # grey levels; the noise of an 8-bit camera is never less (quantization, JPEG)
 SEED_SIGMAS = 7.0  # a pixel this many noise sigmas above the paper is certainly ink
 KEEP_SIGMAS = 3.0  # a pixel this far above the paper is ink if it touches a seed
@@ -61,7 +63,26 @@ def ink_is_dark(gray: np.ndarray) -> bool:
         k = min(small.shape) // 4 * 2 + 1
         small = small - cv2.blur(small, (k, k))
     lo, med, hi = np.percentile(small, [1, 50, 99])
-    return (med - lo) >= (hi - med)
+    if (med - lo) >= (hi - med):
+        return True
+    return min(gray.shape) >= SMALL_FRAME_SIDE and _strokes_are_dark(gray)
+
+
+def _strokes_are_dark(gray: np.ndarray) -> bool:
+    """A second look at a large frame that seemed to hold light ink: are its thin features clearly dark?
+
+    A bright sticky note on a dark desk, or a lit patch beside a cast shadow, is
+    a large bright region, and a bright extreme to the first look; a median
+    filter keeps such regions and their edges and removes only what is thinner
+    than its window (strokes), so the residual holds the strokes alone.
+    Measured on the field test (30 frames each): sticky notes judged right
+    19 -> 30, cast shadows 25 -> 29, and 0 of 600 MNIST-style images (light ink)
+    judged dark, as before.
+    """
+    half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    residual = half.astype(np.int16) - cv2.medianBlur(half, STROKE_WINDOW).astype(np.int16)
+    lo, med, hi = np.percentile(residual, [0.5, 50, 99.5])
+    return (med - lo) > DARK_STROKES_MARGIN * (hi - med)
 
 
 def _paper(g: np.ndarray, k: int) -> np.ndarray:

@@ -209,14 +209,32 @@ class Predictor:
             for i, p in zip(todo, self.predict(np.stack([crops[i].image for i in todo]))):
                 known[i] = p
         probs = np.stack(known)
+        statuses = self.statuses(probs, min_confidence)
+        if self.rejects_non_digits:
+            statuses = self._in_words(crops, statuses)
         digits, lines = [], {}
-        for crop, p, status in zip(crops, probs, self.statuses(probs, min_confidence)):
+        for crop, p, status in zip(crops, probs, statuses):
             best = int(p[:NOT_A_DIGIT_CLASS].argmax())
             digit = DigitPrediction(status, best if status == OK else None, float(p[best]), best, p,
                                     crop.box, crop.image)
             digits.append(digit)
             lines.setdefault(getattr(crop, "line", 0), []).append(digit)
         return Reading(digits, [lines[k] for k in sorted(lines)])
+
+    @staticmethod
+    def _in_words(crops: list, statuses: list[str]) -> list[str]:
+        """Statuses with the digits read among the letters of a word set to "not a digit" (runtime/words.py)."""
+        from runtime.words import in_words
+
+        by_line: dict[int, list[int]] = {}
+        for i, crop in enumerate(crops):
+            by_line.setdefault(getattr(crop, "line", 0), []).append(i)
+        out = list(statuses)
+        for members in by_line.values():
+            for i, status in zip(members, in_words([crops[i].box for i in members], [statuses[i] for i in members],
+                                                   OK, NOT_A_DIGIT)):
+                out[i] = status
+        return out
 
     def statuses(self, probs: np.ndarray, min_confidence: float | None = None) -> list[str]:
         """"ok" where the best digit wins with at least `min_confidence`; else "not a digit" for a model

@@ -1,0 +1,45 @@
+"""Words: a mark read as a digit among letters of the same word is a letter too ("HELLO" is not "0").
+
+The classifier sees one glyph at a time, and some letters are written like a
+digit (O and 0, l and 1, S and 5). Glyphs of one text line closer than
+WORD_GAP x the line's height belong to one word; in a word where more glyphs
+are "not a digit" than digits, every glyph is "not a digit". A number with
+one unreadable digit keeps the others (a tie keeps what was read).
+"""
+
+from __future__ import annotations
+
+WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
+
+
+def _height(boxes: list[tuple[int, int, int, int]]) -> float:
+    heights = sorted(b[3] for b in boxes)
+    return float(heights[len(heights) // 2])
+
+
+def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
+    """Indices of one line's glyph boxes (x, y, w, h), left to right, grouped into words by their gaps."""
+    if not boxes:
+        return []
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    gap = WORD_GAP * _height(boxes)
+    groups = [[order[0]]]
+    for i in order[1:]:
+        last = boxes[groups[-1][-1]]
+        if boxes[i][0] - (last[0] + last[2]) < gap:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str) -> list[str]:
+    """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit`."""
+    out = list(statuses)
+    for group in words(boxes):
+        rejected = sum(statuses[i] == not_a_digit for i in group)
+        read = sum(statuses[i] == ok for i in group)
+        if rejected > read:
+            for i in group:
+                out[i] = not_a_digit
+    return out

@@ -1,0 +1,34 @@
+"""runtime/words.py: a digit read among the letters of one word is a letter; numbers keep their digits."""
+
+from __future__ import annotations
+
+from runtime.words import WORD_GAP, in_words, words
+
+OK, NOT = "ok", "not a digit"
+
+
+def boxes_at(xs: list[int], width: int = 40, height: int = 100) -> list[tuple[int, int, int, int]]:
+    return [(x, 0, width, height) for x in xs]
+
+
+def test_letters_of_a_word_are_grouped_and_far_glyphs_are_not():
+    tight = boxes_at([0, 45, 90, 135])  # 5 px gaps: one word
+    assert words(tight) == [[0, 1, 2, 3]]
+    far = boxes_at([0, 40 + int(2 * WORD_GAP * 100), 400])
+    assert words(far) == [[0], [1], [2]]
+
+
+def test_the_o_of_hello_is_not_a_zero():
+    statuses = [NOT, NOT, NOT, NOT, OK]  # H E L L read as letters, O read as 0
+    assert in_words(boxes_at([0, 45, 90, 135, 180]), statuses, OK, NOT) == [NOT] * 5
+
+
+def test_a_number_with_one_unreadable_digit_keeps_the_others():
+    statuses = [OK, NOT, OK]
+    assert in_words(boxes_at([0, 45, 90]), statuses, OK, NOT) == statuses
+    assert in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT) == [OK, NOT]  # a tie keeps what was read
+
+
+def test_a_digit_beside_a_word_but_apart_from_it_stays_a_digit():
+    statuses = [NOT, NOT, NOT, OK]
+    assert in_words(boxes_at([0, 45, 90, 300]), statuses, OK, NOT) == statuses
