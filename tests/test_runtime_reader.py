@@ -186,12 +186,14 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
 
 
 @pytest.mark.parametrize("condition, floor", [("faint_pencil", 25), ("jpeg", 70), ("tinted_note", 90),
-                                              ("cast_shadow", 75)])
+                                              ("cast_shadow", 75), ("letters_mixed", 75)])
 def test_hard_conditions_of_the_field_test(condition, floor, mnist, int8):
     """The field generator's hardest inks and papers (bench/field_scenes.py, another seed than the benchmark's):
     pencil at 10-40 % contrast on grainy paper (12 % of digits before the line-averaged pass), JPEG at
     quality 4-15 (47 % before the noise was read from the paper's tail too), a sticky note on a dark desk
-    and hard cast shadows (ink judged light in a third of the notes before the median look at the strokes)."""
+    and hard cast shadows (ink judged light in a third of the notes before the median look at the strokes);
+    digits with letters on their line (letters were cut into digit-like pieces before a span could be read
+    whole as "not a digit")."""
     from bench.field_scenes import DigitPool, generate
     from bench.field_test import align, reading_lines
 
