@@ -22,31 +22,70 @@ def model_macs(tflite_path: Path) -> int:
     return count(tflite_path)
 
 
-def cpu_peak() -> dict:
-    """Nominal 1-core peak multiply-accumulate rates from the CPU's vector units and clock.
+# n x n x n fp32 GEMMs: 57 M MACs, ~1.5 ms a pass on one core. Large enough for OpenBLAS's full speed
+# (1024 gives the same on an idle core), short enough that on a shared machine many passes run unpreempted.
+GEMM_SIZE = 384
+GEMM_REPEATS = 60
+INT8_MACS_PER_FP32_MAC = 4  # per vector lane per cycle: VNNI vpdpbusd, AVX2 vpmaddubsw, Arm SDOT vs one FMA
+WIDER_INT8 = {"i8mm": 8, "amx_int8": 32}  # Arm SMMLA: 2x SDOT; Intel AMX tiles: 1024 int8 MACs/cycle vs 32 FMAs
 
-    From /proc/cpuinfo: the clock ("cpu MHz") and the vector extensions. Per
-    cycle: fp32 FMA lanes x FMA pipes (AVX-512 on AMD Zen 4 runs on 2 x 256-bit
-    pipes: 16 fp32 MACs; Intel with 2 x 512-bit FMA: 32; AVX2 2 x 256-bit: 16;
-    NEON 2 x 128-bit: 8), int8 dot-product lanes 4x that (VNNI / SDOT).
+GEMM_CODE = """
+import json, time, numpy as np
+n, repeats = {n}, {repeats}
+a = np.random.default_rng(0).random((n, n), dtype=np.float32); b = a.T.copy(); a @ b
+times = []
+for _ in range(repeats):
+    start = time.perf_counter(); a @ b; times.append(time.perf_counter() - start)
+print(json.dumps({{"best_s": min(times)}}))
+"""
+
+
+def gemm_gmacs(threads: int, n: int = GEMM_SIZE, repeats: int = GEMM_REPEATS) -> float:
+    """fp32 multiply-accumulates per second of numpy's BLAS (OpenBLAS) on an n x n GEMM, best of `repeats`.
+
+    In a fresh process with the BLAS limited to `threads` threads (the env vars are read when it loads).
+    """
+    env = dict(os.environ, **{var: str(threads) for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+    proc = subprocess.run([sys.executable, "-c", GEMM_CODE.format(n=n, repeats=repeats)],
+                          capture_output=True, text=True, env=env, timeout=300, check=True)
+    return n ** 3 / json.loads(proc.stdout.strip().splitlines()[-1])["best_s"] / 1e9
+
+
+def cpu_peak(threads=(1,)) -> dict:
+    """Peak multiply-accumulate rates of this CPU at each thread count, measured: the bound % peak is held against.
+
+    fp32: the fastest of many fp32 GEMMs in numpy's BLAS at that thread count. Measured rather than
+    clock x FMA lanes because neither factor can be read reliably here: /proc/cpuinfo gives the nominal
+    clock, not the boost clock the core runs at, and a VM's flags do not tell a Zen 4 (AVX-512 on
+    256-bit pipes) from a Zen 5 (full 512-bit pipes); that formula put rows at 200 % of "peak". OpenBLAS
+    reaches about 90 % of the FMA units' peak on such a GEMM; a batch-1 convolution gets less.
+    int8: 4x the fp32 figure (8x with Arm i8mm, 32x with Intel AMX): an int8 dot-product instruction
+    does 4 multiply-accumulates per 32-bit lane where an FMA does one, on the same vector pipes.
+    A machine shared with other jobs slows the GEMM as it slows the rows; the fastest pass is the unshared one,
+    and bench/latency.py measures before and after its rows and keeps the higher (`higher_peak`).
     """
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     mhz = next((float(line.split(":")[1]) for line in info.splitlines() if line.startswith("cpu MHz")), None)
     flags = next((line.split(":")[1].split() for line in info.splitlines() if line.startswith(("flags", "Features"))), [])
     vendor = "AMD" if "AuthenticAMD" in info else "Intel" if "GenuineIntel" in info else platform.machine()
-    if "avx512f" in flags:
-        fp32_per_cycle = 16 if vendor == "AMD" else 32
-    elif "avx2" in flags and "fma" in flags:
-        fp32_per_cycle = 16
-    elif "asimd" in flags:
-        fp32_per_cycle = 8
-    else:
-        fp32_per_cycle = 4
-    int8_per_cycle = fp32_per_cycle * 4 if {"avx512_vnni", "avx_vnni", "asimddp"} & set(flags) else fp32_per_cycle * 2
-    ghz = (mhz or 0) / 1000
-    return {"vendor": vendor, "ghz": ghz, "fp32_macs_per_cycle": fp32_per_cycle, "int8_macs_per_cycle": int8_per_cycle,
-            "fp32_gmacs": ghz * fp32_per_cycle, "int8_gmacs": ghz * int8_per_cycle,
-            "how": "clock from /proc/cpuinfo x vector MACs per cycle (see cpu_peak's docstring); nominal, not boost"}
+    int8_ratio = max([INT8_MACS_PER_FP32_MAC] + [r for flag, r in WIDER_INT8.items() if flag in flags])
+    by_threads = {}
+    for n in sorted({int(t) for t in threads}):
+        fp32 = gemm_gmacs(n)
+        by_threads[str(n)] = {"fp32_gmacs": fp32, "int8_gmacs": int8_ratio * fp32}
+    first = by_threads[min(by_threads, key=int)]
+    return {"vendor": vendor, "ghz": (mhz or 0) / 1000, "int8_per_fp32": int8_ratio, "by_threads": by_threads,
+            "fp32_gmacs": first["fp32_gmacs"], "int8_gmacs": first["int8_gmacs"],
+            "how": f"fp32: best of {GEMM_REPEATS} {GEMM_SIZE}x{GEMM_SIZE} fp32 GEMMs in numpy's BLAS at the row's "
+                   f"thread count; int8: {int8_ratio}x that (see cpu_peak's docstring)"}
+
+
+def higher_peak(first: dict, second: dict) -> dict:
+    """Of two cpu_peak() results, the higher rate at each thread count (two measurements, one bound)."""
+    by_threads = {n: max(first["by_threads"].get(n, rates), second["by_threads"].get(n, rates), key=lambda r: r["fp32_gmacs"])
+                  for n, rates in {**first["by_threads"], **second["by_threads"]}.items()}
+    lowest = by_threads[min(by_threads, key=int)]
+    return {**first, "by_threads": by_threads, "fp32_gmacs": lowest["fp32_gmacs"], "int8_gmacs": lowest["int8_gmacs"]}
 
 
 def preprocessing_cost(data_path, frames: int = 200) -> dict:
@@ -123,12 +162,15 @@ def cold_start(manifest, format_name: str = DEFAULT_FORMAT, repeats: int = 5) ->
 
 
 def compute_rate(row: dict, macs: int, peak: dict) -> None:
-    """Achieved multiply-accumulate rate at batch 1, and its share of the peak of the cores it may use.
+    """Achieved multiply-accumulate rate at batch 1, and its share of the peak at the row's thread count.
 
     int8 and dynamic-range models compute in int8 (dynamic range quantizes activations on the fly),
-    so they are held against the int8 peak; the others against the fp32 peak.
+    so they are held against the int8 peak; the others against the fp32 peak. A thread count whose
+    peak was not measured is held against that many times the 1-thread peak (threads add no more).
     """
     row["achieved_gmacs"] = macs / (row["predictor_median_ms"] / 1000) / 1e9
-    integer = row["format"].endswith(("int8", "dynamic"))
-    peak_gmacs = (peak["int8_gmacs"] if integer else peak["fp32_gmacs"]) * max(1, int(row["threads"] or 1))
+    key = "int8_gmacs" if row["format"].endswith(("int8", "dynamic")) else "fp32_gmacs"
+    threads = max(1, int(row["threads"] or 1))
+    measured = peak.get("by_threads", {}).get(str(threads))
+    peak_gmacs = measured[key] if measured else peak[key] * threads
     row["pct_of_peak"] = 100 * row["achieved_gmacs"] / peak_gmacs if peak_gmacs else None

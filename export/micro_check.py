@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from export import tflm_kit
+from runtime.progress import progress as report_progress
 
 # ELF sections (mps2_an386.ld) that a real part keeps in flash / in static RAM. Test data (.extmem) is
 # neither; .heap and .stack are the linker script's fixed reservations (256 KiB, 64 KiB), not a need.
@@ -37,23 +38,34 @@ def firmware_memory(elf: Path) -> dict:
 
 
 def check_bundle_cpp(bundle: Path, images: np.ndarray, labels: np.ndarray, tflm_scores: np.ndarray,
-                     m4_images: int, work: Path | None = None) -> dict:
-    """Build, run and compare on both targets; raises tflm_kit.KitError when a tool is missing or a step fails."""
+                     m4_images: int, work: Path | None = None, progress: bool = False) -> dict:
+    """Build, run and compare on both targets; raises tflm_kit.KitError when a tool is missing or a step fails.
+
+    `progress`: the four steps (minutes in all, the emulated Cortex-M4 most) reported on stderr like other
+    long steps (runtime/progress.py: a bar on a terminal, a line every 10 s in a log).
+    """
     missing = tflm_kit.missing_tools("host") + tflm_kit.missing_tools("m4")
     if missing:
         raise tflm_kit.KitError(f"cannot prove the bundle in C++: missing {', '.join(dict.fromkeys(missing))}")
     classes = tflm_scores.shape[1]
+    m = min(m4_images, len(images))
     with tempfile.TemporaryDirectory(prefix="micro_check_") as tmp:
         work = Path(work or tmp)
-        program = tflm_kit.build_host(Path(bundle), work / "x86_64")
-        x86 = tflm_kit.run_host(program, images, classes)
-        m = min(m4_images, len(images))
-        elf = tflm_kit.build_firmware(Path(bundle), work / "cortex_m4", images[:m], labels[:m])
-        log = tflm_kit.run_qemu(elf)
-        m4 = tflm_kit.parse_firmware(log, classes)
+        steps = [  # each takes the results so far
+            ("program", lambda r: tflm_kit.build_host(Path(bundle), work / "x86_64")),
+            ("x86", lambda r: tflm_kit.run_host(r["program"], images, classes)),
+            ("elf", lambda r: tflm_kit.build_firmware(Path(bundle), work / "cortex_m4", images[:m], labels[:m])),
+            ("log", lambda r: tflm_kit.run_qemu(r["elf"])),
+        ]
+        done = {}
+        for name, step in report_progress(steps, total=len(steps), desc="TFLM C++ check (x86-64, Cortex-M4 under qemu)",
+                                          unit="steps", enabled=progress):
+            done[name] = step(done)
+        x86 = done["x86"]
+        m4 = tflm_kit.parse_firmware(done["log"], classes)
         m4_arena = m4.arena_used_bytes
         insns = np.array(m4.instructions, dtype=np.int64)
-        memory = firmware_memory(elf)
+        memory = firmware_memory(done["elf"])
     vs_python = compare_scores(x86.scores, tflm_scores)
     vs_x86 = compare_scores(m4.scores, x86.scores[:m])
     return {

@@ -317,7 +317,8 @@ def _export_into(staging: Path, out_dir: Path, model, model_path: Path, selected
                 check = None
                 if cpp:
                     def check(bundle, scores=done.tflm_scores):
-                        return check_bundle_cpp(bundle, mnist.x_test, mnist.y_test, scores, m4_images)
+                        return check_bundle_cpp(bundle, mnist.x_test, mnist.y_test, scores, m4_images,
+                                                progress=progress)
                 report.micro = write_micro_bundle(
                     done.blob, staging / MICRO_DIR, done.predictor.input_quant, done.predictor.output_quant,
                     source=model_path.name, source_sha=sha256_of(model_path), accuracy=done.result.accuracy,

@@ -124,3 +124,37 @@ def test_setup_reports_a_too_small_arena_and_classify_refuses(built):
     assert proc.returncode == 1
     assert proc.stdout == b""
     assert b"AllocateTensors failed" in proc.stderr
+
+
+def test_the_cpp_check_reports_its_steps_on_stderr(monkeypatch, capsys, tmp_path):
+    """export's C++ proof takes minutes: with progress on, each of its four steps shows on stderr, never stdout."""
+    import types
+
+    import runtime.progress as progress_module
+    from export import micro_check
+
+    monkeypatch.setattr(progress_module, "SHOW_AFTER_S", 0.0)  # the real steps take minutes; these take nothing
+    monkeypatch.setattr(progress_module, "PLAIN_EVERY_S", 0.0)
+    scores = np.zeros((3, 11), np.int8)
+    run = types.SimpleNamespace(scores=scores, digits=np.zeros(3, int), arena_used_bytes=1000, instructions=[5, 5, 5])
+    calls = []
+    fakes = {"missing_tools": lambda target: [], "kit_version": lambda: "fake",
+             "build_host": lambda bundle, work: calls.append("build_host") or work / "program",
+             "run_host": lambda program, images, classes: calls.append("run_host") or run,
+             "build_firmware": lambda bundle, work, images, labels: calls.append("build_firmware") or work / "fw.elf",
+             "run_qemu": lambda elf: calls.append("run_qemu") or "log",
+             "parse_firmware": lambda log, classes: run, "elf_sections": lambda elf: {".text": 10, ".bss": 20}}
+    for name, fake in fakes.items():
+        monkeypatch.setattr(tflm_kit, name, fake)
+    images, labels = np.zeros((3, 28, 28), np.uint8), np.zeros(3, int)
+
+    result = micro_check.check_bundle_cpp(tmp_path, images, labels, scores, 3, work=tmp_path, progress=True)
+    out, err = capsys.readouterr()
+    assert calls == ["build_host", "run_host", "build_firmware", "run_qemu"]
+    assert result["x86_64"]["identical_images"] == 3 and result["cortex_m4"]["flash_bytes"] == 10
+    lines = err.splitlines()
+    assert lines[0].startswith("TFLM C++ check") and "1/4 steps" in lines[0]
+    assert "4/4 steps in" in lines[-1] and out == ""
+
+    micro_check.check_bundle_cpp(tmp_path, images, labels, scores, 3, work=tmp_path)  # the default: silent
+    assert capsys.readouterr() == ("", "")
