@@ -150,6 +150,9 @@ class OnnxRuntimeBackend:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # x86-64 without VNNI sums int8 products in saturating 16 bits unless told not to (onnxruntime issue
+        # 14642): measured on an AVX2 Zen 3, the int8 CNN read 99.44 % instead of its exported 99.47 %.
+        options.add_session_config_entry("session.x64quantprecision", "1")
         try:
             self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own pybind exception types
