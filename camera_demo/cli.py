@@ -13,6 +13,7 @@ from runtime.manifest import DEFAULT_FORMAT
 DEMO_DEFAULTS = {"source": "sample", "headless": True, "force": True}
 # --serve's own options: None when not given, so that giving one without --serve is an error, not ignored.
 SERVE_DEFAULTS = {"host": None, "token": None, "port": 8080, "max_clients": 12, "client_timeout": 5.0}
+MIN_FPS, MAX_FPS = 0.1, 1000.0  # what a camera can be asked for and the recording's MPEG-4 time base can hold
 MIN_CLIENT_TIMEOUT_S, MAX_CLIENT_TIMEOUT_S = 0.1, 3600.0  # below, a client on Wi-Fi is dropped between two frames
 
 
@@ -70,8 +71,8 @@ def _validate(parser, args) -> None:
 
     if args.threads > MAX_THREADS:
         parser.error(f"--threads must be from 1 to {MAX_THREADS}, got {args.threads}")
-    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
-        parser.error(f"--fps must be a positive number, got {args.fps}")
+    if args.fps is not None and not (math.isfinite(args.fps) and MIN_FPS <= args.fps <= MAX_FPS):
+        parser.error(f"--fps is frames per second, from {MIN_FPS:g} to {MAX_FPS:g}; got {args.fps:g}")
     if not args.source.strip():
         parser.error("--source is empty; give a camera index, picam, a file, a folder, sample or auto")
     if args.min_confidence is not None and not (math.isfinite(args.min_confidence) and 0 <= args.min_confidence <= 1):
@@ -95,7 +96,7 @@ def _validate(parser, args) -> None:
                      f"got {args.client_timeout}")
 
 
-def run(args) -> int:
+def run(args, prog: str = "mnist-edge camera") -> int:
     from camera_demo.app import DemoConfig, format_summary, run_demo
     from camera_demo.web_server import ServeError
     from camera_demo.sources import SourceError
@@ -115,10 +116,10 @@ def run(args) -> int:
         summary = _serve(config, args) if args.serve else run_demo(config)
     except (SourceError, OutputError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError,
             InputError, ServeError) as exc:
-        print(f"mnist-edge camera: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a stop signal while the model or the camera was still opening
-        print("mnist-edge camera: interrupted before the first frame", file=sys.stderr)
+        print(f"{prog}: interrupted before the first frame", file=sys.stderr)
         return 130
     # The summary is the result: stdout, unless stdout carries the JSON lines (then it would break them).
     print(format_summary(summary), file=sys.stderr if summary.jsonl_on_stdout else sys.stdout)
@@ -158,8 +159,8 @@ def demo_main(argv: list[str] | None = None) -> int:
     _validate(parser, args)
     if args.serve:
         print(f"mnist-edge demo: {args.model} on {args.source}, served to a browser", file=sys.stderr)
-        return run(args)
+        return run(args, "mnist-edge demo")
     args.jsonl = args.jsonl or "runs/demo/frames.jsonl"
     print(f"mnist-edge demo: {args.model} on {args.source}, headless; one JSON line per frame -> {args.jsonl}",
           file=sys.stderr)
-    return run(args)
+    return run(args, "mnist-edge demo")

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from runtime.files import ArtifactExistsError
+from runtime.quiet import native_stderr_silenced
 
 
 class OutputError(RuntimeError):
@@ -86,8 +87,6 @@ def move_into_place(tmp: Path, path: Path, what: str) -> None:
 
 def frames_in_video(path: Path) -> int:
     """How many frames OpenCV reads back from a finished video file (0 if it cannot open it)."""
-    from runtime.quiet import native_stderr_silenced
-
     with native_stderr_silenced():  # FFmpeg's own "moov atom not found" for a truncated file
         capture = cv2.VideoCapture(str(path))
         try:
@@ -117,9 +116,12 @@ class Recorder:
         h, w = image.shape[:2]
         if self._writer is None:
             self._size = (w, h)
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
+            with native_stderr_silenced():  # FFmpeg's own lines; the error below says what failed
+                self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
             if not self._writer.isOpened():
-                raise OutputError(f"{self.path}: OpenCV cannot write this video (use a .mp4 name)")
+                hint = "" if self.path.suffix.lower() == ".mp4" else " (use a .mp4 name)"
+                raise OutputError(f"{self.path}: OpenCV cannot write an MPEG-4 video of {w}x{h} at "
+                                  f"{self._fps:g} fps{hint}")
         elif (w, h) != self._size:
             if not self._resized:
                 self._say(f"--record: frame {self.frames + 1} is {w}x{h}, the recording {self._size[0]}x"

@@ -150,3 +150,12 @@ def test_a_folder_of_images_of_different_sizes_is_recorded_whole(tmp_path, capsy
                         "--jsonl", str(tmp_path / "j.jsonl")]) == 0
     assert "resized to it" in capsys.readouterr().err
     assert frames_in_video(tmp_path / "r.mp4") == 3
+
+
+def test_a_frame_rate_the_video_cannot_hold_is_said_plainly(tmp_path, capfd):
+    recorder = Recorder(str(tmp_path / "r.mp4"), 0.001, force=False)
+    with pytest.raises(OutputError, match=r"cannot write an MPEG-4 video of 160x120 at 0.001 fps$"):
+        recorder.write(_frames(1)[0])
+    recorder.discard()
+    assert capfd.readouterr().err == ""  # FFmpeg's own lines stay off the terminal
+    assert not list(tmp_path.iterdir())

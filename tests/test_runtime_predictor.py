@@ -208,7 +208,20 @@ def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     assert main([str(junk)]) == 2
     assert "not a readable image file" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.png")]) == 2
-    assert "missing.png: error: does not exist" in capsys.readouterr().err
+    assert "missing.png: error: no such file" in capsys.readouterr().err
+
+
+def test_predict_cli_keeps_opencvs_own_warnings_off_stderr(tmp_path, capfd, monkeypatch):
+    from pathlib import Path as RealPath
+
+    from runtime.cli import main
+
+    gone = tmp_path / "gone.png"  # removed between the check and the read: OpenCV itself warns on fd 2
+    real_is_file = RealPath.is_file
+    monkeypatch.setattr(RealPath, "is_file", lambda self: self.name == "gone.png" or real_is_file(self))
+    assert main([str(gone)]) == 2
+    err = capfd.readouterr().err
+    assert err == f"{gone}: error: not a readable image file\n"
 
 
 def test_predict_cli_on_the_test_set(mnist_path, capsys):
