@@ -35,7 +35,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mnist-edge bench: unknown benchmark {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module_name, _, function = BENCHMARKS[name][0].partition(":")
-    return getattr(importlib.import_module(module_name), function or "main")(rest)
+    try:
+        return getattr(importlib.import_module(module_name), function or "main")(rest)
+    except KeyboardInterrupt:  # results are written as one set at the end (bench/results.py): the old set stays
+        print(f"mnist-edge bench {name}: interrupted; earlier results left as they were", file=sys.stderr)
+        return 130
+    except user_errors() as exc:
+        print(f"mnist-edge bench {name}: error: {describe(exc)}", file=sys.stderr)
+        return 2
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """What a benchmark raises for a bad model, data file or output folder: a message, not a traceback."""
+    from runtime.backends import BackendUnavailableError, ModelLoadError
+    from runtime.manifest import ManifestError
+    from runtime.mnist_data import MnistDataError
+    from runtime.predictor import InputError
+
+    return ManifestError, ModelLoadError, BackendUnavailableError, MnistDataError, InputError, OSError
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -127,6 +128,10 @@ def run_benchmark(manifest_paths=None, data_path=None, runs: int = 1000, threads
         if name in manifests:
             raise ManifestError(f"{manifest.path}: model {name!r} is already benchmarked from {manifests[name].path}")
         manifests[name] = manifest
+    listed = {f for manifest in manifests.values() for f in manifest.artifacts}
+    unknown = [f for f in formats or [] if f not in listed]
+    if unknown:
+        raise ManifestError(f"unknown format(s) {', '.join(unknown)}; the manifests list {', '.join(sorted(listed))}")
     labels = load_mnist(data_path).y_test
     threads = threads or sorted({1, os.cpu_count() or 1})
     peak_threads = sorted(set(threads) | {os.cpu_count() or 1})  # the Keras row uses every core
@@ -266,8 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         threads = [int(t) for t in args.threads.split(",")] if args.threads else None
     except ValueError:
         parser.error(f"--threads takes comma-separated integers, got {args.threads!r}")
-    if threads and min(threads) <= 0:
-        parser.error("--threads must be positive")
+    from runtime.backends import MAX_THREADS
+
+    if threads is not None and not all(1 <= t <= MAX_THREADS for t in threads):
+        parser.error(f"--threads takes counts from 1 to {MAX_THREADS}, got {args.threads!r}")
+    if not (math.isfinite(args.min_accuracy) and 0 <= args.min_accuracy <= 100):
+        parser.error(f"--min-accuracy is a percentage in [0, 100], got {args.min_accuracy}")
 
     from bench.results import write_benchmark
     from runtime.manifest import ManifestError

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--models {models}: no such folder")
 
     from export import tflm_kit
-    from runtime.files import atomic_write_json, atomic_write_text
+    from runtime.files import replace_together
     from runtime.mnist_data import MnistDataError, load_mnist
 
     missing = list(dict.fromkeys(tflm_kit.missing_tools("host") + tflm_kit.missing_tools("m4")))
@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(measure_model(folder, Path(tmp) / str(i), images, labels, args.reference_images))
     result = {"kit": tflm_kit.kit_version(), "clocks_mhz": CLOCKS_MHZ, "limits": LIMITS, "models": results}
     table = to_markdown(result)
-    atomic_write_json(Path(args.out) / "mcu_costs.json", result, overwrite=True)
-    atomic_write_text(Path(args.out) / "mcu_costs.md", table, overwrite=True)
+    replace_together({Path(args.out) / "mcu_costs.json": (json.dumps(result, indent=2) + "\n").encode(),
+                      Path(args.out) / "mcu_costs.md": table.encode()})
     print(table)
     return 0
 

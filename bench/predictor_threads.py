@@ -8,6 +8,7 @@ both variants measured side by side, alternating, in one run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -16,6 +17,8 @@ import time
 import numpy as np
 
 from runtime.manifest import DEFAULT_FORMAT
+
+MAX_PYTHON_THREADS = 256  # threads sharing one predictor; each holds a stack and, per thread, an interpreter
 
 
 def _throughput(predictors: list, images: np.ndarray, calls: int) -> float:
@@ -82,18 +85,20 @@ def main(argv: list[str] | None = None) -> int:
         counts = [int(n) for n in args.threads.split(",")]
     except ValueError:
         parser.error(f"--threads takes comma-separated integers, got {args.threads!r}")
-    if not counts or min(counts) < 1 or args.calls < 1 or args.repeats < 1:
-        parser.error("--threads, --calls and --repeats must be positive")
+    if not counts or not all(1 <= n <= MAX_PYTHON_THREADS for n in counts):
+        parser.error(f"--threads takes counts from 1 to {MAX_PYTHON_THREADS}, got {args.threads!r}")
+    if args.calls < 1 or args.repeats < 1:
+        parser.error("--calls and --repeats must be positive")
 
-    from runtime.files import atomic_write_json, atomic_write_text
+    from runtime.files import replace_together
     from runtime.mnist_data import load_mnist
 
     images = load_mnist(args.data).x_test[:1000]
     result = measure(args.format, counts, args.calls, args.repeats, images)
     md = table(result)
     print(md)
-    atomic_write_json(f"{args.out}/predictor_threads.json", result, overwrite=True)
-    atomic_write_text(f"{args.out}/predictor_threads.md", md, overwrite=True)
+    replace_together({f"{args.out}/predictor_threads.json": (json.dumps(result, indent=2) + "\n").encode(),
+                      f"{args.out}/predictor_threads.md": md.encode()})
     print(f"wrote {args.out}/predictor_threads.json and .md", file=sys.stderr)
     return 0
 

@@ -10,6 +10,7 @@ the reader reports it confidently; digits are matched by edit distance.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -120,15 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.frames <= 0:
         parser.error("--frames must be positive")
+    from bench.reader_frames import CONDITIONS
+
+    unknown = [c for c in args.condition or [] if c not in CONDITIONS]
+    if unknown:
+        parser.error(f"unknown --condition {', '.join(unknown)}; choose from {', '.join(CONDITIONS)}")
     result = run(args.frames, args.seed, args.model, args.condition)
     table = to_markdown(result)
     print(table)
     if args.out:
-        from runtime.files import atomic_write_json, atomic_write_text
+        from runtime.files import replace_together
 
-        os.makedirs(args.out, exist_ok=True)
-        atomic_write_json(os.path.join(args.out, "reader_conditions.json"), result, overwrite=True)
-        atomic_write_text(os.path.join(args.out, "reader_conditions.md"), table, overwrite=True)
+        replace_together({os.path.join(args.out, "reader_conditions.json"): (json.dumps(result, indent=2) + "\n").encode(),
+                          os.path.join(args.out, "reader_conditions.md"): table.encode()})
     return 0
 
 

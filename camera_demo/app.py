@@ -163,7 +163,7 @@ class Outputs:
             self.jsonl = JsonLines(target, config.force) if target else None
         except BaseException:
             if self.recorder:
-                self.recorder.close(keep=False)
+                self.recorder.discard()
             raise
         self._failed: set[str] = set()  # outputs whose write failed: their temp file is dropped, not kept
 
@@ -190,24 +190,36 @@ class Outputs:
                 self.quit_reason = self.sink.stop_reason or "stopped"
         return action
 
-    def close(self) -> str | None:
-        """Close everything (each output even if another fails); the recording's path, if one was written."""
-        recorded, error = None, None
-        if self.recorder:
-            try:
-                recorded = self.recorder.close(keep="record" not in self._failed)
-            except OutputError as exc:
-                error = exc
+    def close(self, ok: bool = True) -> str | None:
+        """Close everything; the recording's path, if one was written.
+
+        The files are one set: each is finished and checked first, and only when all are
+        whole (and the run did not fail: `ok`) do they replace the earlier ones, together;
+        otherwise every partial file is dropped and the earlier ones stay.
+        """
+        outputs = [o for o in (self.recorder, self.jsonl) if o is not None]
+        error, recorded = None, False
+        try:
+            if ok and not self._failed:
+                for output in outputs:
+                    if output is self.recorder:
+                        recorded = output.finish()
+                    else:
+                        output.finish()
+        except OutputError as exc:
+            error = exc
+        finally:
+            if self.window:
+                cv2.destroyAllWindows()
+        if error or not ok or self._failed:
+            for output in outputs:
+                output.discard()
+            if error:
+                raise error
+            return None
         if self.jsonl is not None:
-            try:
-                self.jsonl.close(keep="jsonl" not in self._failed)
-            except OutputError as exc:
-                error = error or exc
-        if self.window:
-            cv2.destroyAllWindows()
-        if error:
-            raise error
-        return recorded
+            self.jsonl.commit()
+        return self.recorder.commit() if recorded else None
 
 
 def read_frame(frame, capture_ms: float, predictor, smoother: NumberSmoother, min_confidence: float,
@@ -273,6 +285,7 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
     # Ctrl-C, SIGTERM and SIGHUP: the loop ends after the frame in hand. With a sink, its owner
     # (camera_demo/serve.py) handles them and asks the loop to stop through the sink.
     stop = catch_stop_signals(STOP_SIGNALS if sink is None else ())
+    ok = False  # an error that ends the run drops every partial output (Outputs.close)
     try:
         frames = source.frames()
         while (config.max_frames is None or summary.frames < config.max_frames) and not stop.requested:
@@ -300,17 +313,20 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
                 frozen = not frozen
         else:  # the loop's condition ended it, not a break
             summary.ended_by = f"stopped after {plural(summary.frames, 'frame')} (--max-frames)"
+        ok = True
     except SourceLost as exc:
         summary.ended_by = f"source lost: {exc}"
         say(f"camera lost: {exc}; closing cleanly")
+        ok = True
     except KeyboardInterrupt:  # a second stop signal (Stopped) while the loop was stuck, or a raw Ctrl-C
         stop.signum = stop.signum or int(signal.SIGINT)
+        ok = True
     finally:
         stop.closing()
         summary.seconds = time.perf_counter() - started
         source.close()
         try:
-            summary.recorded = outputs.close()
+            summary.recorded = outputs.close(ok)
         finally:
             stop.restore()
     if stop.requested:

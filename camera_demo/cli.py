@@ -11,6 +11,10 @@ from runtime.manifest import DEFAULT_FORMAT
 
 # `mnist-edge demo` is `camera` with these defaults (its --help shows them).
 DEMO_DEFAULTS = {"source": "sample", "headless": True, "force": True}
+# --serve's own options: None when not given, so that giving one without --serve is an error, not ignored.
+SERVE_DEFAULTS = {"host": None, "token": None, "port": 8080, "max_clients": 12, "client_timeout": 5.0}
+MIN_FPS, MAX_FPS = 0.1, 1000.0  # what a camera can be asked for and the recording's MPEG-4 time base can hold
+MIN_CLIENT_TIMEOUT_S, MAX_CLIENT_TIMEOUT_S = 0.1, 3600.0  # below, a client on Wi-Fi is dropped between two frames
 
 
 def build_parser(prog: str = "mnist-edge camera", defaults: dict | None = None) -> argparse.ArgumentParser:
@@ -46,14 +50,14 @@ def build_parser(prog: str = "mnist-edge camera", defaults: dict | None = None) 
                           "a video or images play at their frame rate, in a loop")
     web.add_argument("--host", default=None,
                      help="address to listen on (default 127.0.0.1: this machine only); any other needs the token")
-    web.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free one)")
+    web.add_argument("--port", type=int, default=None, help=f"port (default {SERVE_DEFAULTS['port']}; 0: any free one)")
     web.add_argument("--token", default=None,
                      help="access token (else $MNIST_EDGE_TOKEN, else one is generated and printed when --host is "
                           "not loopback); at least 16 characters")
-    web.add_argument("--max-clients", type=int, default=12,
-                     help="connections at once, a page holds two; beyond, 503 (default 12)")
-    web.add_argument("--client-timeout", type=float, default=5.0,
-                     help="seconds a client may stall before it is dropped (default 5)")
+    web.add_argument("--max-clients", type=int, default=None,
+                     help=f"connections at once, a page holds two; beyond, 503 (default {SERVE_DEFAULTS['max_clients']})")
+    web.add_argument("--client-timeout", type=float, default=None,
+                     help=f"seconds a client may stall before it is dropped (default {SERVE_DEFAULTS['client_timeout']:g})")
     parser.set_defaults(**(defaults or {}))  # also what --help shows
     return parser
 
@@ -67,26 +71,32 @@ def _validate(parser, args) -> None:
 
     if args.threads > MAX_THREADS:
         parser.error(f"--threads must be from 1 to {MAX_THREADS}, got {args.threads}")
-    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
-        parser.error(f"--fps must be a positive number, got {args.fps}")
+    if args.fps is not None and not (math.isfinite(args.fps) and MIN_FPS <= args.fps <= MAX_FPS):
+        parser.error(f"--fps is frames per second, from {MIN_FPS:g} to {MAX_FPS:g}; got {args.fps:g}")
     if not args.source.strip():
         parser.error("--source is empty; give a camera index, picam, a file, a folder, sample or auto")
     if args.min_confidence is not None and not (math.isfinite(args.min_confidence) and 0 <= args.min_confidence <= 1):
         parser.error(f"--min-confidence is a probability in [0, 1], got {args.min_confidence}")
     if not args.serve:
-        given = [flag for flag, value in (("--host", args.host), ("--token", args.token)) if value is not None]
+        given = [f"--{name.replace('_', '-')}" for name in SERVE_DEFAULTS if getattr(args, name) is not None]
         if given:
             parser.error(f"{' and '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} with --serve")
         return
+    for name, value in SERVE_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.headless is False:
         parser.error("--serve shows the video in a browser, not a window: drop --window")
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be in 0-65535, got {args.port}")
-    if args.max_clients <= 0 or args.client_timeout <= 0:
-        parser.error("--max-clients and --client-timeout must be positive")
+    if args.max_clients <= 0:
+        parser.error(f"--max-clients must be positive, got {args.max_clients}")
+    if not (math.isfinite(args.client_timeout) and MIN_CLIENT_TIMEOUT_S <= args.client_timeout <= MAX_CLIENT_TIMEOUT_S):
+        parser.error(f"--client-timeout is in seconds, from {MIN_CLIENT_TIMEOUT_S} to {MAX_CLIENT_TIMEOUT_S:g}; "
+                     f"got {args.client_timeout}")
 
 
-def run(args) -> int:
+def run(args, prog: str = "mnist-edge camera") -> int:
     from camera_demo.app import DemoConfig, format_summary, run_demo
     from camera_demo.web_server import ServeError
     from camera_demo.sources import SourceError
@@ -106,10 +116,10 @@ def run(args) -> int:
         summary = _serve(config, args) if args.serve else run_demo(config)
     except (SourceError, OutputError, ModelLoadError, ManifestError, BackendUnavailableError, ArtifactExistsError,
             InputError, ServeError) as exc:
-        print(f"mnist-edge camera: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a stop signal while the model or the camera was still opening
-        print("mnist-edge camera: interrupted before the first frame", file=sys.stderr)
+        print(f"{prog}: interrupted before the first frame", file=sys.stderr)
         return 130
     # The summary is the result: stdout, unless stdout carries the JSON lines (then it would break them).
     print(format_summary(summary), file=sys.stderr if summary.jsonl_on_stdout else sys.stdout)
@@ -149,8 +159,8 @@ def demo_main(argv: list[str] | None = None) -> int:
     _validate(parser, args)
     if args.serve:
         print(f"mnist-edge demo: {args.model} on {args.source}, served to a browser", file=sys.stderr)
-        return run(args)
+        return run(args, "mnist-edge demo")
     args.jsonl = args.jsonl or "runs/demo/frames.jsonl"
     print(f"mnist-edge demo: {args.model} on {args.source}, headless; one JSON line per frame -> {args.jsonl}",
           file=sys.stderr)
-    return run(args)
+    return run(args, "mnist-edge demo")

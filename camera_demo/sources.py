@@ -223,6 +223,8 @@ def open_source(spec: str, width: int | None = None, height: int | None = None, 
             raise SourceError(f"--source {spec}: no such camera index (0-{MAX_CAMERA_INDEX}); `ls /dev/video*` lists them")
         return CaptureSource(int(spec), width, height, fps)
     path = Path(spec)
+    if not path.exists():
+        raise SourceError(f"{spec}: no such file or folder")
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return ImagesSource(path)
     return CaptureSource(spec)

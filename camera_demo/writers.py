@@ -6,6 +6,7 @@ Two runs aimed at the same path never share a temp file; a run that fails
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 
 from runtime.files import ArtifactExistsError
+from runtime.quiet import native_stderr_silenced
 
 
 class OutputError(RuntimeError):
@@ -60,44 +62,109 @@ def make_temp(path: Path, what: str) -> Path:
     return Path(tmp)
 
 
-def move_into_place(tmp: Path, path: Path, what: str) -> None:
+def fsync_file(tmp: Path, path: Path, what: str) -> None:
+    """Flush a finished temp file to disk; on failure remove it and say why."""
     try:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot finish {what} {path}: {_why(exc)}") from exc
+
+
+def rename_into_place(tmp: Path, path: Path, what: str) -> None:
+    try:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot finish {what} {path}: {_why(exc)}") from exc
 
 
-class Recorder:
-    """Annotated video written to a unique temp file and moved into place when closed, whatever ended the run."""
+def move_into_place(tmp: Path, path: Path, what: str) -> None:
+    fsync_file(tmp, path, what)
+    rename_into_place(tmp, path, what)
 
-    def __init__(self, path: str, fps: float, force: bool):
+
+def frames_in_video(path: Path) -> int:
+    """How many frames OpenCV reads back from a finished video file (0 if it cannot open it)."""
+    with native_stderr_silenced():  # FFmpeg's own "moov atom not found" for a truncated file
+        capture = cv2.VideoCapture(str(path))
+        try:
+            return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if capture.isOpened() else 0
+        finally:
+            capture.release()
+
+
+class Recorder:
+    """Annotated video written to a unique temp file; `finish()` checks it, `commit()` moves it into place.
+
+    OpenCV's VideoWriter reports no write error (a full disk leaves a truncated,
+    unreadable file), so the finished video is read back before it may replace anything.
+    Frames of another size than the first are resized to it (said once), never dropped.
+    """
+
+    def __init__(self, path: str, fps: float, force: bool, say=lambda msg: print(msg, file=sys.stderr)):
         self.path = Path(path)
         check_target(self.path, "--record", force, streams=False)  # a video is finished by renaming it into place
         self._tmp = make_temp(self.path, "the recording")
-        self._fps, self._writer, self.frames = fps, None, 0
+        self._fps, self._writer, self._size, self._say = fps, None, None, say
+        self.frames = self._resized = 0  # frames really written; of them, resized
 
     def write(self, image: np.ndarray) -> None:
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        h, w = image.shape[:2]
         if self._writer is None:
-            h, w = image.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
+            self._size = (w, h)
+            with native_stderr_silenced():  # FFmpeg's own lines; the error below says what failed
+                self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self._fps, (w, h))
             if not self._writer.isOpened():
-                raise OutputError(f"{self.path}: OpenCV cannot write this video (use a .mp4 name)")
+                hint = "" if self.path.suffix.lower() == ".mp4" else " (use a .mp4 name)"
+                raise OutputError(f"{self.path}: OpenCV cannot write an MPEG-4 video of {w}x{h} at "
+                                  f"{self._fps:g} fps{hint}")
+        elif (w, h) != self._size:
+            if not self._resized:
+                self._say(f"--record: frame {self.frames + 1} is {w}x{h}, the recording {self._size[0]}x"
+                          f"{self._size[1]} (its first frame's size); frames of another size are resized to it")
+            self._resized += 1
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
         self._writer.write(image)
         self.frames += 1
 
-    def close(self, keep: bool = True) -> str | None:
-        """Finish the video and move it into place; with keep=False (or no frame written) only remove the temp file."""
+    def finish(self) -> bool:
+        """Close the video and check it holds every frame written; False (temp file removed) if none was."""
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.release()
-        if writer is None or not keep or not self.frames:
+        if writer is None or not self.frames:
             self._tmp.unlink(missing_ok=True)
-            return None
-        move_into_place(self._tmp, self.path, "the recording")
+            return False
+        found = frames_in_video(self._tmp) if self._tmp.stat().st_size else 0
+        if found != self.frames:
+            self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot finish the recording {self.path}: the video written holds {found} of the "
+                              f"{self.frames} frames (disk full?); "
+                              + ("the earlier file is left as it was" if self.path.exists() else "nothing written"))
+        fsync_file(self._tmp, self.path, "the recording")
+        return True
+
+    def commit(self) -> str:
+        rename_into_place(self._tmp, self.path, "the recording")
         return str(self.path)
+
+    def discard(self) -> None:
+        """Drop the partial video: the temp file goes, an earlier file at the path stays."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.release()
+        self._tmp.unlink(missing_ok=True)
+
+    def close(self, keep: bool = True) -> str | None:
+        """Finish, check and move the video into place; with keep=False (or no frame written) only remove the temp file."""
+        if not keep:
+            self.discard()
+            return None
+        return self.commit() if self.finish() else None
 
 
 class JsonLines:
@@ -127,8 +194,8 @@ class JsonLines:
         except OSError as exc:
             raise OutputError(f"cannot write --jsonl {self.path or 'stdout'}: {_why(exc)}") from exc
 
-    def close(self, keep: bool = True) -> None:
-        """Flush, fsync and move into place; with keep=False remove the temp file instead."""
+    def finish(self) -> None:
+        """Flush and close (and fsync a temp file); on failure the temp file is removed."""
         if self._handle is sys.stdout:
             try:
                 sys.stdout.flush()
@@ -138,19 +205,31 @@ class JsonLines:
         try:
             self._handle.close()
         except OSError as exc:
-            keep = False
-            if self._tmp is None:
-                raise OutputError(f"cannot write --jsonl {self.path}: {_why(exc)}") from exc
-            error = OutputError(f"cannot write --jsonl {self.path}: {_why(exc)}")
-        else:
-            error = None
-        if self._tmp is not None:
-            if keep:
-                move_into_place(self._tmp, self.path, "the JSON lines")
-            else:
+            if self._tmp is not None:
                 self._tmp.unlink(missing_ok=True)
-        if error:
-            raise error
+            raise OutputError(f"cannot write --jsonl {self.path}: {_why(exc)}") from exc
+        if self._tmp is not None:
+            fsync_file(self._tmp, self.path, "the JSON lines")
+
+    def commit(self) -> None:
+        if self._tmp is not None:
+            rename_into_place(self._tmp, self.path, "the JSON lines")
+
+    def discard(self) -> None:
+        """Drop the partial file: the temp file goes, an earlier file at the path stays."""
+        if self._handle is not sys.stdout:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+
+    def close(self, keep: bool = True) -> None:
+        """Flush, fsync and move into place; with keep=False remove the temp file instead."""
+        if not keep:
+            self.discard()
+            return
+        self.finish()
+        self.commit()
 
 
 def same_file(a: str | None, b: str | None) -> bool:

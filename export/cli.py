@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import re
 import sys
 from pathlib import Path
 
 DEFAULT_MODEL = "models/cnn_aug.keras"
 DEFAULT_OUT = "models"
+STEM = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # a plain file name stem: no folder, no "..", not hidden
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,18 +90,48 @@ def _quiet_tensorflow(verbose: bool) -> None:
         absl.logging.set_verbosity(absl.logging.ERROR)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    for flag in ("min_agreement_float", "min_agreement_quant"):
+def interrupted_state(out: Path) -> str:
+    """What an interrupted export left in `out`: the old files, or a swap to finish (export/staging.py)."""
+    from runtime.manifest import SWAP_JOURNAL
+
+    if (out / SWAP_JOURNAL).exists():
+        return f"the new files were being swapped in: run `mnist-edge export --recover --out {out}` to finish"
+    return f"{out} left as it was"
+
+
+def _validate(parser, args) -> None:
+    """Exit 2 with the flag's name for a value no export can use (NaN passes every comparison test otherwise)."""
+    for flag in ("min_agreement_float", "min_agreement_quant", "max_drop_quant"):
         value = getattr(args, flag)
-        if value is not None and not 0 <= value <= 100:
-            parser.error(f"--{flag.replace('_', '-')} is a percentage in [0, 100], got {value}")
-    if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 100):
+            parser.error(f"--{flag.replace('_', '-')} is in percent{'age points' if 'drop' in flag else ''}, "
+                         f"from 0 to 100; got {value}")
+    if args.min_confidence is not None and not (math.isfinite(args.min_confidence) and 0 <= args.min_confidence <= 1):
         parser.error(f"--min-confidence is a probability in [0, 1], got {args.min_confidence}")
+    for flag in ("m4_images", "calibration_size"):
+        if getattr(args, flag) <= 0:
+            parser.error(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
+    if args.calibration_seed < 0:
+        parser.error(f"--calibration-seed must be 0 or more, got {args.calibration_seed}")
+    if not STEM.fullmatch(args.stem):
+        parser.error(f"--stem must be a plain file name stem (letters, digits, '_', '-', '.', not first), "
+                     f"got {args.stem!r}")
     if args.int8 and args.formats:
         parser.error("--int8 selects the int8 format; do not combine it with --formats")
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _validate(parser, args)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # staged: nothing replaced yet, or a journal that the next export rolls forward
+        print(f"mnist-edge export: interrupted; {interrupted_state(Path(args.out))}", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
     import runtime.quiet
 
     runtime.quiet.SHOW_NATIVE_OUTPUT = args.verbose
@@ -118,8 +151,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
-    if args.m4_images <= 0:
-        parser.error(f"--m4-images must be positive, got {args.m4_images}")
     cpp = not args.no_cpp and not args.no_micro
     if cpp:
         from export.tflm_kit import missing_tools

@@ -47,15 +47,17 @@ def read_image_files(predictor, paths: list[str]) -> int:
     import cv2
 
     from runtime.preprocess import FrameError
+    from runtime.quiet import native_stderr_silenced
 
     status = 0
     for path in paths:
         if not Path(path).is_file():
-            print(f"{path}: error: {'is a folder, not an image file' if Path(path).is_dir() else 'does not exist'}",
+            print(f"{path}: error: {'is a folder, not an image file' if Path(path).is_dir() else 'no such file'}",
                   file=sys.stderr)
             status = 2
             continue
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        with native_stderr_silenced():  # OpenCV's own "[ WARN] imread_(...)": the line below says it
+            image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         if image is None:
             print(f"{path}: error: not a readable image file", file=sys.stderr)
             status = 2

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -38,3 +41,48 @@ def atomic_write_text(path: str | os.PathLike, text: str, overwrite: bool = Fals
 
 def atomic_write_json(path: str | os.PathLike, obj, overwrite: bool = False) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n", overwrite=overwrite)
+
+
+@contextlib.contextmanager
+def stop_signals_held():
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP wait; the first one caught is delivered after it.
+
+    For a few renames that must all happen or none (a set of files replaced together).
+    """
+    if threading.current_thread() is not threading.main_thread():  # Python sets handlers only there
+        yield
+        return
+    caught: list[int] = []
+    held = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            signal.raise_signal(caught[0])
+
+
+def replace_together(files: dict[str | os.PathLike, bytes]) -> list[Path]:
+    """Write every file to a temp file beside it, then rename them all into place, stop signals held:
+    the set is replaced together, or (a failed write) not at all."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((Path(tmp), path))
+            os.fchmod(fd, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        with stop_signals_held():
+            for tmp, path in staged:
+                os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return [path for _, path in staged]

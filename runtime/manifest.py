@@ -119,6 +119,9 @@ def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
     if (path.parent / SWAP_JOURNAL).exists():
         raise ManifestError(f"{path.parent}: an export was stopped while swapping its files in; "
                             f"run `mnist-edge export --recover --out {path.parent}` (or any export into it) to finish it")
+    if path.is_symlink() and not path.exists():
+        raise ManifestError(f"{path}: a link to {os.readlink(path)}, which does not exist (a broken manifest, "
+                            "not a missing one); fix the link or re-export")
     if not path.is_file():
         raise ManifestError(f"{path}: no manifest; run `mnist-edge export` to produce one")
     try:
@@ -143,6 +146,10 @@ def _check_entry(path: Path, index: int, entry) -> None:
     for key, kind in ARTIFACT_TYPES.items():
         if key in entry and (not isinstance(entry[key], kind) or (kind is int and isinstance(entry[key], bool))):
             raise ManifestError(f"{path}: artifact {name}: {key!r} must be {kind.__name__}, got {entry[key]!r}")
+    file = Path(entry["file"])
+    if not entry["file"] or file.is_absolute() or ".." in file.parts:
+        raise ManifestError(f"{path}: artifact {name}: file {entry['file']!r} must be a path inside the manifest's "
+                            "folder (relative, no '..')")
     if entry.get("status", PASSED) not in (PASSED, FAILED):
         raise ManifestError(f"{path}: artifact {name}: status must be {PASSED!r} or {FAILED!r}, got {entry['status']!r}")
 

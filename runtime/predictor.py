@@ -269,12 +269,19 @@ def _backend_for(path: Path, backend: str) -> str:
 def _artifact_beside(path: Path, manifest) -> Artifact | None:
     """The manifest entry of a model file: from `manifest`, else from a manifest.json beside it (None: a loose file).
 
-    Fails closed: a manifest that exists but cannot be read or validated is an error, not a reason to skip the check.
+    Fails closed: a manifest that exists but cannot be read or validated (a dangling link included), or that does
+    not list the file, is an error, not a reason to skip the check.
     """
     folder = path.parent
-    if manifest is None and not (folder / MANIFEST_NAME).exists() and not (folder / SWAP_JOURNAL).exists():
+    if manifest is None and not os.path.lexists(folder / MANIFEST_NAME) and not (folder / SWAP_JOURNAL).exists():
         return None
-    return load_manifest(manifest or path.parent).artifact_for_file(path)
+    loaded = load_manifest(manifest or path.parent)
+    artifact = loaded.artifact_for_file(path)
+    if artifact is None:
+        raise ManifestError(f"{path}: not listed in {loaded.path}, so its sha256 cannot be checked; load a format "
+                            f"it lists ({', '.join(loaded.artifacts) or 'none'}), or pass --no-verify to load "
+                            "the file unchecked")
+    return artifact
 
 
 def load_predictor(

@@ -47,3 +47,23 @@ def native_output_silenced(enabled: bool | None = None):
         if devnull is not None:
             os.close(devnull)
 
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Within the block, what C libraries write to file descriptor 2 (FFmpeg's "moov atom not found") is dropped."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    saved = os.dup(2)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

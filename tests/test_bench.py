@@ -138,3 +138,79 @@ def test_selfcheck_comparison_tolerates_rounding_not_errors():
     off[:, 0] += 3 * INT8_STEP
     assert "max |p_host - p_device|" in compare(same, {"labels": labels, "tflite-int8": off})[0]
     assert compare(same, {"labels": labels})[0] == "tflite-int8: missing from the device run"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["threads", "--format", "foo", "--calls", "10", "--repeats", "1"], "no artifact of format 'foo'"),
+    (["threads", "--threads", "999"], "--threads takes counts from 1 to 256"),
+    (["camera", "--model", "foo"], "no artifact of format 'foo'"),
+    (["reader", "--condition", "foo"], "unknown --condition foo; choose from clean"),
+    (["latency", "--formats", "foo"], "unknown format(s) foo; the manifests list"),
+    (["latency", "--min-accuracy", "nan"], "--min-accuracy is a percentage in [0, 100], got nan"),
+    (["latency", "--min-accuracy", "200"], "--min-accuracy is a percentage in [0, 100], got 200.0"),
+    (["latency", "--threads", "100"], "--threads takes counts from 1 to 64"),
+])
+def test_bench_cli_errors_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    from bench.cli import main
+
+    try:
+        code = main([*argv, "--out", str(tmp_path / "out")])
+    except SystemExit as stop:  # argparse's own exit
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupted_benchmark_is_one_line_130_and_keeps_the_old_results(tmp_path, capsys, monkeypatch):
+    import bench.predictor_threads
+    from bench.cli import main
+
+    (tmp_path / "predictor_threads.md").write_text("old")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench.predictor_threads, "measure", interrupted)
+    assert main(["threads", "--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "mnist-edge bench threads: interrupted; earlier results left as they were\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["predictor_threads.md"]
+    assert (tmp_path / "predictor_threads.md").read_text() == "old"
+
+
+def test_a_benchmark_whose_chart_fails_keeps_the_whole_old_set(tmp_path):
+    from bench.results import write_benchmark
+
+    for suffix in ("json", "md", "png"):
+        (tmp_path / f"b.{suffix}").write_text("old")
+
+    def broken_chart(result, path):
+        raise RuntimeError("matplotlib fell over")
+
+    with pytest.raises(RuntimeError):
+        write_benchmark(tmp_path, "b", {"x": 1}, "| new |\n", broken_chart)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "b.md", "b.png"]
+    assert all((tmp_path / f"b.{s}").read_text() == "old" for s in ("json", "md", "png"))
+
+
+def test_a_stop_while_a_set_is_renamed_in_waits_for_the_whole_set(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from runtime import files
+
+    real_replace, calls = os.replace, []
+
+    def replace_then_ctrl_c(src, dst):  # Ctrl-C lands between the first rename and the second
+        real_replace(src, dst)
+        calls.append(dst)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(files.os, "replace", replace_then_ctrl_c)
+    (tmp_path / "a.json").write_text("old")
+    (tmp_path / "a.md").write_text("old")
+    with pytest.raises(KeyboardInterrupt):  # delivered, but only once both are in
+        files.replace_together({tmp_path / "a.json": b"new", tmp_path / "a.md": b"new"})
+    assert (tmp_path / "a.json").read_text() == "new" == (tmp_path / "a.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.md"]

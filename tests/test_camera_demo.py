@@ -212,7 +212,8 @@ def test_smoothing_hides_glitches_not_changes():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--source", "missing.mp4", "--headless"], "missing.mp4: no such video file"),
+        (["--source", "missing.mp4", "--headless"], "missing.mp4: no such file or folder"),
+        (["--source", "missing_folder/", "--headless"], "mnist-edge camera: error: missing_folder/: no such file or folder"),
         (["--source", "7", "--headless"], "/dev/video7"),
         (["--source", "picam", "--headless"], "Picamera2"),
         (["--source", "empty_dir", "--headless"], "no images"),
@@ -224,6 +225,16 @@ def test_cli_source_errors(argv, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)
     assert camera_main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_demo_errors_say_demo(tmp_path, monkeypatch, capsys):
+    from camera_demo.cli import demo_main
+
+    monkeypatch.chdir(tmp_path)
+    assert demo_main(["--source", "missing_folder/"]) == 2
+    err = capsys.readouterr().err
+    assert "mnist-edge demo: error: missing_folder/: no such file or folder" in err and "mnist-edge camera" not in err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_cli_argument_errors_and_no_silent_overwrite(tmp_path, capsys):
@@ -298,7 +309,9 @@ def test_demo_help_shows_the_demos_defaults(capsys):
         assert all(e in text for e in expected), (entry.__name__, text)
 
 
-@pytest.mark.parametrize("argv, message", [(["--fps", "nan"], "--fps must be a positive number"),
+@pytest.mark.parametrize("argv, message", [(["--fps", "nan"], "--fps is frames per second, from 0.1 to 1000; got nan"),
+                                           (["--fps", "0.001"], "--fps is frames per second, from 0.1 to 1000; got 0.001"),
+                                           (["--fps", "1e9"], "--fps is frames per second, from 0.1 to 1000; got 1e+09"),
                                            (["--source", ""], "--source is empty"),
                                            (["--threads", "100000"], "--threads must be from 1 to 64")])
 def test_nonsense_arguments_are_refused(argv, message, capsys):

@@ -430,6 +430,11 @@ def test_a_served_file_replays_at_its_rate_from_frame_0():
     (["--serve", "--window"], "drop --window"),
     (["--serve", "--port", "70000"], "--port must be in 0-65535"),
     (["--serve", "--max-clients", "0"], "must be positive"),
+    (["--serve", "--client-timeout", "nan"], "--client-timeout is in seconds, from 0.1 to 3600; got nan"),
+    (["--serve", "--client-timeout", "inf"], "--client-timeout is in seconds, from 0.1 to 3600; got inf"),
+    (["--serve", "--client-timeout", "0.0001"], "--client-timeout is in seconds, from 0.1 to 3600; got 0.0001"),
+    (["--port", "9000"], "--port only applies with --serve"),
+    (["--max-clients", "3", "--client-timeout", "2"], "--max-clients and --client-timeout only apply with --serve"),
 ])
 def test_cli_rejects_bad_serve_options(argv, message, capsys):
     from camera_demo.cli import main as camera_main

@@ -277,22 +277,62 @@ def test_unwritable_output_folder(tmp_path):
         export_model(SOURCE, blocker / "out")
 
 
-def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys):
+def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys, monkeypatch):
     assert export_main(["--formats", "tflite-fp32,bogus", "--out", str(tmp_path)]) == 2
     assert "unknown format(s) bogus" in capsys.readouterr().err
     assert export_main(["--model", str(tmp_path / "missing.keras"), "--out", str(tmp_path)]) == 2
     assert "no such model file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         export_main(["--int8", "--formats", "onnx-fp32"])
-    # A tolerance nobody can meet makes the export fail loudly, with the table.
-    code = export_main(["--formats", "onnx-int8", "--min-agreement-quant", "100", "--max-drop-quant", "-1",
-                        "--data", str(small_npz), "--out", str(tmp_path / "strict"), "--quiet"])
+    # A tolerance nobody can meet (a gain of 1 point: not a flag's value) makes the export fail loudly, with the table.
+    from export import cli
+    from export.formats import Tolerance
+
+    monkeypatch.setattr(cli, "tolerances_from", lambda args: {"onnx-int8": Tolerance(1.0, -1.0)})
+    code = export_main(["--formats", "onnx-int8", "--data", str(small_npz), "--out", str(tmp_path / "strict"), "--quiet"])
     captured = capsys.readouterr()
     assert code == 1
     assert "| onnx-int8 | onnxruntime | FAILED |" in captured.out
     # Quiet by default: the converters' chatter ("Saved artifact at ...", TensorSpec lists) stays off stdout.
     assert "Saved artifact" not in captured.out and "TensorSpec" not in captured.out
     assert "FAILED: onnx-int8" in captured.err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--max-drop-quant", "nan"], "--max-drop-quant is in percentage points, from 0 to 100; got nan"),
+    (["--max-drop-quant", "-1"], "--max-drop-quant is in percentage points, from 0 to 100; got -1.0"),
+    (["--min-agreement-quant", "nan"], "--min-agreement-quant is in percent"),
+    (["--min-confidence", "nan"], "--min-confidence is a probability"),
+    (["--calibration-size", "0"], "--calibration-size must be positive"),
+    (["--stem", "a/b"], "--stem must be a plain file name stem"),
+    (["--stem", ""], "--stem must be a plain file name stem"),
+    (["--stem", "../evil"], "--stem must be a plain file name stem"),
+    (["--stem", ".hidden"], "--stem must be a plain file name stem")])
+def test_cli_refuses_values_no_export_can_use(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        export_main([*argv, "--out", str(tmp_path / "out")])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupted_export_leaves_the_old_files_and_no_traceback(small_npz, tmp_path, capsys, monkeypatch):
+    from export import pipeline
+
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(MODELS / "mnist_cnn.int8.tflite", out / "mnist_cnn.int8.tflite")
+    before = sha256_of(out / "mnist_cnn.int8.tflite")
+
+    def interrupted(staging, *args, **kwargs):  # Ctrl-C halfway through: a new model staged, not swapped in
+        (staging / "mnist_cnn.int8.tflite").write_bytes(b"half an export")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_export_into", interrupted)
+    assert export_main(["--int8", "--no-micro", "--force", "--data", str(small_npz), "--out", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "mnist-edge export: interrupted;" in err and "left as it was" in err and "Traceback" not in err
+    assert sha256_of(out / "mnist_cnn.int8.tflite") == before
+    assert sorted(p.name for p in out.iterdir()) == ["mnist_cnn.int8.tflite"]  # no staging folder left
 
 
 def test_a_failing_export_is_marked_and_never_replaces_a_passing_file(small_npz, tmp_path):

@@ -208,7 +208,20 @@ def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     assert main([str(junk)]) == 2
     assert "not a readable image file" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.png")]) == 2
-    assert "missing.png: error: does not exist" in capsys.readouterr().err
+    assert "missing.png: error: no such file" in capsys.readouterr().err
+
+
+def test_predict_cli_keeps_opencvs_own_warnings_off_stderr(tmp_path, capfd, monkeypatch):
+    from pathlib import Path as RealPath
+
+    from runtime.cli import main
+
+    gone = tmp_path / "gone.png"  # removed between the check and the read: OpenCV itself warns on fd 2
+    real_is_file = RealPath.is_file
+    monkeypatch.setattr(RealPath, "is_file", lambda self: self.name == "gone.png" or real_is_file(self))
+    assert main([str(gone)]) == 2
+    err = capfd.readouterr().err
+    assert err == f"{gone}: error: not a readable image file\n"
 
 
 def test_predict_cli_on_the_test_set(mnist_path, capsys):
@@ -243,6 +256,39 @@ def test_manifest_fields_of_the_wrong_type(tmp_path, field, value, message):
     data["artifacts"][0][field] = value
     (folder / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(ManifestError, match=message):
+        load_manifest(folder)
+
+
+def test_a_model_beside_a_manifest_that_does_not_list_it_is_refused(tmp_path):
+    folder = _copy_models(tmp_path)
+    stray = folder / "stray.tflite"
+    data = bytearray(MANIFEST.artifact("tflite-int8").path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # no sha256 to check it against: loading it would give wrong answers silently
+    stray.write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match=f"stray.tflite: not listed in {folder / 'manifest.json'}.*--no-verify"):
+        load_predictor(stray)
+    assert load_predictor(stray, verify=False).predict(np.zeros((1, 28, 28), np.uint8)).shape[0] == 1  # by choice
+
+
+def test_a_dangling_manifest_link_is_an_error_not_no_manifest(tmp_path):
+    folder = _copy_models(tmp_path)
+    (folder / "manifest.json").unlink()
+    (folder / "manifest.json").symlink_to(tmp_path / "gone.json")
+    path = folder / MANIFEST.artifact("tflite-int8").path.name
+    for model, manifest in ((path, None), ("tflite-int8", folder)):
+        with pytest.raises(ManifestError, match="gone.json, which does not exist"):
+            load_predictor(model, manifest=manifest)
+
+
+@pytest.mark.parametrize("file", ["/etc/hostname", "../mnist_cnn.int8.tflite", "sub/../../x.tflite", ""])
+def test_a_manifest_entry_outside_its_folder_is_rejected(tmp_path, file):
+    import json
+
+    folder = _copy_models(tmp_path)
+    data = json.loads(MANIFEST.path.read_text())
+    data["artifacts"][0]["file"] = file
+    (folder / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="must be a path inside the manifest's folder"):
         load_manifest(folder)
 
 

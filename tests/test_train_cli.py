@@ -19,6 +19,14 @@ from train.cli import main
         (["--model", "resnet"], "invalid choice: 'resnet'"),
         (["--augment", "--no-augment"], "not allowed with argument"),
         (["--all", "--resume", "x"], "cannot be combined with --all"),
+        (["--lr", "nan"], "--lr must be a positive number, got nan"),
+        (["--lr", "inf"], "--lr must be a positive number, got inf"),
+        (["--lr", "0"], "--lr must be a positive number"),
+        (["--seed", "-1"], "--seed must be 0 or more"),
+        (["--ema", "nan"], "--ema must be in (0, 1)"),
+        (["--label-smoothing", "nan"], "--label-smoothing must be in [0, 1)"),
+        (["--style-p", "inf"], "--style-p must be in [0, 1]"),
+        (["--out", "/dev/full"], "--out /dev/full: not a folder"),
     ],
 )
 def test_argument_errors(argv, message, capsys):
@@ -32,6 +40,33 @@ def test_missing_data_file_is_a_clear_error(tmp_path, capsys):
     code = main(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "run")])
     assert code == 2
     assert "missing.npz: no such file" in capsys.readouterr().err
+
+
+def test_an_out_folder_that_cannot_be_made_is_a_clear_error(mnist_path, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    code = main(["--model", "linear_l2", "--epochs", "1", "--limit", "200", "--val-size", "0", "--quiet",
+                 "--data", str(mnist_path), "--out", str(tmp_path / "a_file" / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write the run:" in err and "a_file" in err and "Traceback" not in err
+
+
+def test_ctrl_c_is_one_line_and_130(tmp_path, capsys, monkeypatch):
+    import train.cli
+
+    def interrupted(config, run_dir, resume, verbose):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.cli, "run_one", interrupted)
+    assert main(["--model", "linear_l2", "--out", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err
+    assert err == f"mnist-edge train: interrupted; continue with --resume {tmp_path / 'run'}\n"
+
+
+def test_a_resumed_config_with_a_nan_learning_rate_is_refused():
+    from train.fit import TrainConfig, check_config
+
+    with pytest.raises(ValueError, match="learning rate must be a positive number, got nan"):
+        check_config(TrainConfig(model="linear_l2", learning_rate=float("nan")))
 
 
 def test_resume_of_a_non_run_folder(tmp_path, capsys):

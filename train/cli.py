@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -54,14 +55,18 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--style-p must be in [0, 1], got {args.style_p}")
     if args.negatives <= 0:
         parser.error(f"--negatives must be positive, got {args.negatives}")
-    if args.lr <= 0:
-        parser.error(f"--lr must be positive, got {args.lr}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        parser.error(f"--lr must be a positive number, got {args.lr}")
+    if args.seed < 0:
+        parser.error(f"--seed must be 0 or more, got {args.seed}")
     if args.ema is not None and not 0 < args.ema < 1:
         parser.error(f"--ema must be in (0, 1), got {args.ema}")
     if not 0 <= args.label_smoothing < 1:
         parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
     if args.resume and args.all:
         parser.error("--resume continues one run; it cannot be combined with --all")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out}: not a folder (a run folder holds the checkpoints, the model and its report)")
 
 
 def run_one(config, run_dir: Path, resume: bool, verbose: int) -> dict:
@@ -83,40 +88,57 @@ def main(argv: list[str] | None = None) -> int:
     _positive(parser, args)
 
     from runtime.mnist_data import MnistDataError
-    from train.fit import TrainConfig, load_config
 
     verbose = 2 if args.quiet else 1
+    if not args.all and not args.resume:
+        args.out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        if args.resume:
-            run_dir = Path(args.resume)
-            if not (run_dir / "config.json").exists():
-                parser.error(f"--resume {run_dir}: no config.json there, not a run folder")
-            run_one(load_config(run_dir), run_dir, resume=True, verbose=verbose)
-            return 0
-        common = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                      lr_schedule=args.lr_schedule, seed=args.seed, limit=args.limit,
-                      val_size=args.val_size, augment=args.augment, data=args.data,
-                      num_classes=args.num_classes, negatives=args.negatives, style=args.style,
-                      style_p=args.style_p,
-                      ema_momentum=args.ema, label_smoothing=args.label_smoothing)
-        if args.all:
-            from train.report import summary_rows, write_summary
-
-            zoo_dir = Path(args.out or "runs/zoo")
-            for name in MODEL_ZOO:
-                run_dir = zoo_dir / name
-                if (run_dir / "metrics.json").exists():
-                    print(f"{name}: reusing {run_dir}")
-                    continue
-                run_one(TrainConfig(model=name, **{**common, "augment": None}), run_dir, resume=False, verbose=verbose)
-            rows = summary_rows([zoo_dir / n for n in MODEL_ZOO],
-                                {n: s.notebook_test_accuracy for n, s in MODEL_ZOO.items()})
-            md, _ = write_summary(rows, zoo_dir)
-            print(md.read_text())
-            return 0
-        run_dir = Path(args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
-        run_one(TrainConfig(model=args.model, **common), run_dir, resume=False, verbose=verbose)
-        return 0
+        return _run(parser, args, verbose)
     except (MnistDataError, FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f"mnist-edge train: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an --out that cannot be written: read-only, full, a device
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mnist-edge train: error: cannot write the run: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # checkpoints are written atomically: the run folder holds whole files only
+        how = (f"finished runs in {args.out or 'runs/zoo'} are reused by --all; continue the one in progress with "
+               "--resume RUN_DIR" if args.all else f"continue with --resume {args.resume or args.out}")
+        print(f"mnist-edge train: interrupted; {how}", file=sys.stderr)
+        return 130
+
+
+def _run(parser, args, verbose: int) -> int:
+    """Train what the arguments ask: one run, a resumed run, or the whole zoo."""
+    from train.fit import TrainConfig, load_config
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.json").exists():
+            parser.error(f"--resume {run_dir}: no config.json there, not a run folder")
+        run_one(load_config(run_dir), run_dir, resume=True, verbose=verbose)
+        return 0
+    common = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                  lr_schedule=args.lr_schedule, seed=args.seed, limit=args.limit,
+                  val_size=args.val_size, augment=args.augment, data=args.data,
+                  num_classes=args.num_classes, negatives=args.negatives, style=args.style,
+                  style_p=args.style_p,
+                  ema_momentum=args.ema, label_smoothing=args.label_smoothing)
+    if args.all:
+        from train.report import summary_rows, write_summary
+
+        zoo_dir = Path(args.out or "runs/zoo")
+        for name in MODEL_ZOO:
+            run_dir = zoo_dir / name
+            if (run_dir / "metrics.json").exists():
+                print(f"{name}: reusing {run_dir}")
+                continue
+            run_one(TrainConfig(model=name, **{**common, "augment": None}), run_dir, resume=False, verbose=verbose)
+        rows = summary_rows([zoo_dir / n for n in MODEL_ZOO],
+                            {n: s.notebook_test_accuracy for n, s in MODEL_ZOO.items()})
+        md, _ = write_summary(rows, zoo_dir)
+        print(md.read_text())
+        return 0
+    run_dir = Path(args.out)
+    run_one(TrainConfig(model=args.model, **common), run_dir, resume=False, verbose=verbose)
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import platform
 import time
@@ -113,6 +114,8 @@ def check_config(config: TrainConfig) -> None:
     """Raise ValueError for a config no run can use."""
     if config.model not in MODEL_ZOO:
         raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODEL_ZOO)}")
+    if not (math.isfinite(config.learning_rate) and config.learning_rate > 0):
+        raise ValueError(f"learning rate must be a positive number, got {config.learning_rate}")
     if config.lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"unknown lr schedule {config.lr_schedule!r}; choose from {LR_SCHEDULES}")
     if config.ema_momentum is not None and not 0 < config.ema_momentum < 1:
