@@ -20,7 +20,7 @@ from runtime.lines import group_lines
 from runtime.mnist_style import fit_to_mnist, stroke_image
 
 MIN_DIGIT_PX = 7  # at working size; smaller is a speck (or unreadable anyway)
-MIN_HEIGHT_VS_LINE = 0.4  # of the line's digit height; smaller is a speck, a dot, a comma
+MIN_HEIGHT_VS_LINE = 0.3  # of the line's digit height; smaller is a speck, a dot, a comma
 MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow, object), unless thin like a 1
 MIN_FILL = 0.04
 RELATIVE_INK = 0.35  # a box whose darkest ink is fainter than this x the frame's darkest is a stain, grain or JPEG block

@@ -185,26 +185,32 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
         int8.read_digits(frame)
 
 
-@pytest.mark.parametrize("condition, floor", [("faint_pencil", 25), ("jpeg", 70), ("tinted_note", 90),
-                                              ("cast_shadow", 75), ("letters_mixed", 75)])
-def test_hard_conditions_of_the_field_test(condition, floor, mnist, int8):
-    """The field generator's hardest inks and papers (bench/field_scenes.py, another seed than the benchmark's):
-    pencil at 10-40 % contrast on grainy paper (12 % of digits before the line-averaged pass), JPEG at
-    quality 4-15 (47 % before the noise was read from the paper's tail too), a sticky note on a dark desk
-    and hard cast shadows (ink judged light in a third of the notes before the median look at the strokes);
-    digits with letters on their line (letters were cut into digit-like pieces before a span could be read
-    whole as "not a digit")."""
+@pytest.mark.parametrize("condition, floor_digits, floor_lines", [
+    ("faint_pencil", 25, 25), ("jpeg", 70, 65), ("tinted_note", 90, 85), ("cast_shadow", 75, 70),
+    ("letters_mixed", 75, 70), ("mixed_heights", 85, 65)])
+def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines, mnist, int8):
+    """The field generator's hardest inks, papers and lines (bench/field_scenes.py, 40 frames, another seed
+    than the benchmark's): pencil at 10-40 % contrast on grainy paper (12 % of digits before the line-averaged
+    pass), JPEG at quality 4-15 (47 % before the noise was read from the paper's tail too), a sticky note on a
+    dark desk and hard cast shadows (ink judged light in a third of the notes before the median look at the
+    strokes), digits with letters on their line (letters were cut into digit-like pieces before a span could
+    be read whole as "not a digit"), small digits beside tall ones with tails (dropped as specks at 0.4 of
+    the line's height)."""
     from bench.field_scenes import DigitPool, generate
     from bench.field_test import align, reading_lines
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
-    hits = total = 0
+    hits = total = exact = 0
     for i in range(40):
         sample = generate(condition, i, pool, seed=7)
-        truth, read = "".join(sample.lines), "".join(reading_lines(int8.read_digits(sample.image, int8.min_confidence)))
-        a = align(truth, read)
+        read = reading_lines(int8.read_digits(sample.image, int8.min_confidence))
+        truth = "".join(sample.lines)
+        a = align(truth, "".join(read))
         hits, total = hits + len(truth) - a.substitutions - a.deletions - a.insertions, total + len(truth)
-    assert 100 * hits / total >= floor, f"{condition}: {100 * hits / total:.1f} % of digits"
+        exact += int(read == list(sample.lines))
+    digits, lines = 100 * hits / total, 100 * exact / 40
+    print("MEASURED", condition, round(digits, 1), round(lines, 1))
+    assert digits >= floor_digits and lines >= floor_lines, f"{condition}: {digits:.1f} % digits, {lines:.1f} % lines"
 
 
 def test_faint_ink_pass_only_runs_where_nothing_stands_out(mnist):
