@@ -11,8 +11,12 @@ import contextlib
 import io
 import os
 import sys
+import threading
 
 SHOW_NATIVE_OUTPUT = False
+# Descriptors 1 and 2 and sys.stdout/stderr belong to the whole process: two threads silencing at once (each
+# building its own interpreter) would restore each other's /dev/null copies. One block at a time.
+_SWAP_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
@@ -21,6 +25,13 @@ def native_output_silenced(enabled: bool | None = None):
     if SHOW_NATIVE_OUTPUT if enabled is None else not enabled:
         yield
         return
+    with _SWAP_LOCK:
+        with _silenced():
+            yield
+
+
+@contextlib.contextmanager
+def _silenced():
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -48,10 +59,16 @@ def native_output_silenced(enabled: bool | None = None):
             os.close(devnull)
 
 
-
 @contextlib.contextmanager
 def native_stderr_silenced():
     """Within the block, what C libraries write to file descriptor 2 (FFmpeg's "moov atom not found") is dropped."""
+    with _SWAP_LOCK:
+        with _stderr_silenced():
+            yield
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
     with contextlib.suppress(Exception):
         sys.stderr.flush()
     try:
