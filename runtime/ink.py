@@ -20,8 +20,10 @@ SEED_SIGMAS = 7.0  # a pixel this many noise sigmas above the paper is certainly
 KEEP_SIGMAS = 3.0  # a pixel this far above the paper is ink if it touches a seed
 STROKE_EDGE = 0.35  # a stroke ends where its ink falls below this fraction of the stroke's core
 STROKE_NEIGHBOURHOOD = 7  # px at working size: how far "near" reaches for STROKE_EDGE
+INK_FRACTION = 0.5  # of the frame's strongest ink (its 99.9th percentile): above this a pixel is ink, not paper
 TAIL_SIGMAS = 5.0  # the paper's 90th percentile of signal is at most this many sigmas (JPEG blocks: flat, then steps)
 NOISE_SAMPLES = 20_000  # pixels sampled for the noise and the paper's level
+FAINT_MAX_AREA = 2 * 320 * 240  # px at working size: larger frames (pages, strips) get no faint-ink pass (its cost)
 FAINT_SIGMAS = 7.5  # a frame whose top 0.1 % of ink is below this many noise sigmas holds only faint ink (pencil)
 LINE_LENGTH = 13  # px at working size: the stroke piece a faint-ink pass averages along (a digit is 20+ px tall)
 LINE_ORIENTATIONS = 8  # directions of that piece, 22.5 degrees apart
@@ -124,8 +126,13 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     # Texture (paper grain, fabric) is smooth at the pixel scale, so neighbour differences miss it: the
     # signal's own robust spread on the paper counts too.
     sample = _sample(signal)
-    sigma = max(sigma, 1.4826 * float(np.median(cv2.absdiff(sample, np.full_like(sample, median_u8(sample))))),
-                float(np.percentile(sample, 90)) / TAIL_SIGMAS)
+    sigma = max(sigma, 1.4826 * float(np.median(cv2.absdiff(sample, np.full_like(sample, median_u8(sample))))))
+    # JPEG's flat blocks fool both estimates (no difference inside a block, steps between): the paper's own
+    # tail says how far its blocks step. Only the paper: ink (above INK_FRACTION of the frame's strongest) is
+    # left out, so a bold digit that fills a tenth of the frame is not taken for noise.
+    paper = sample[sample < INK_FRACTION * float(np.percentile(sample, 99.9))]
+    if paper.size:
+        sigma = max(sigma, float(np.percentile(paper, 90)) / TAIL_SIGMAS)
     narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
     if narrower < k - 4:
         signal = cv2.subtract(_paper(g, narrower), g)
@@ -217,9 +224,13 @@ def along_strokes(signal: np.ndarray) -> tuple[np.ndarray, float]:
 
 def is_faint(signal: np.ndarray, sigma: float) -> bool:
     """Nothing in the frame stands out pixel by pixel: its strongest 0.1 % of ink is under FAINT_SIGMAS.
+    Never for a frame larger than FAINT_MAX_AREA at working size (a long strip, a 4:1 panorama): the
+    line-averaged pass would cost seconds there.
 
     Measured on the field test's frames (bench/field_scenes.py, 30 each): faint
     pencil 2.0-6.7 sigmas, a thin pen 7.8-22, dim and noisy light 13-39, clean 41+.
     """
+    if signal.size > FAINT_MAX_AREA:
+        return False
     sample = _sample(signal)
     return float(np.percentile(sample, 99.9)) - median_u8(sample) < FAINT_SIGMAS * sigma

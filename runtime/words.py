@@ -3,12 +3,14 @@
 The classifier sees one glyph at a time, and some letters are written like a
 digit (O and 0, l and 1, S and 5). Glyphs of one text line closer than
 WORD_GAP x the line's height belong to one word; in a word where more glyphs
-are "not a digit" than digits, every glyph is "not a digit". A number with
-one unreadable digit keeps the others (a tie keeps what was read).
+are "not a digit" than digits, every glyph is "not a digit", and so in a word
+of four or more where as many are (MOON, ROOM: the O's read as 0). A number
+with one unreadable digit keeps the others; so does a pair with one.
 """
 
 from __future__ import annotations
 
+TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as digits make it a word
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
 
@@ -39,7 +41,7 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
         read = sum(statuses[i] == ok for i in group)
-        if rejected > read:
+        if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
                 out[i] = not_a_digit
     return out

@@ -26,7 +26,11 @@ def test_the_o_of_hello_is_not_a_zero():
 def test_a_number_with_one_unreadable_digit_keeps_the_others():
     statuses = [OK, NOT, OK]
     assert in_words(boxes_at([0, 45, 90]), statuses, OK, NOT) == statuses
-    assert in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT) == [OK, NOT]  # a tie keeps what was read
+    assert in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT) == [OK, NOT]  # a tie of two keeps what was read
+
+
+def test_moon_is_a_word_though_half_its_letters_read_as_digits():
+    assert in_words(boxes_at([0, 45, 90, 135]), [NOT, OK, OK, NOT], OK, NOT) == [NOT] * 4
 
 
 def test_a_digit_beside_a_word_but_apart_from_it_stays_a_digit():
