@@ -28,6 +28,8 @@ FAINT_SIGMAS = 7.5  # a frame whose top 0.1 % of ink is below this many noise si
 LINE_LENGTH = 13  # px at working size: the stroke piece a faint-ink pass averages along (a digit is 20+ px tall)
 LINE_ORIENTATIONS = 8  # directions of that piece, 22.5 degrees apart
 LINE_SEED_SIGMAS = 10.0  # seeds of the line-averaged signal: paper grain and fabric reach 9.0 (camera_demo/synthetic)
+LONG_SIGMAS = 5.0  # a piece of the line-averaged signal this far above the paper...
+LONG_STROKE = 20  # ...and this long (px at working size) is a stroke: it seeds the ink
 LINE_SCALE = 4.0  # grey levels per robust sigma of the line-averaged signal (it is stored as uint8)
 
 
@@ -234,3 +236,13 @@ def is_faint(signal: np.ndarray, sigma: float) -> bool:
         return False
     sample = _sample(signal)
     return float(np.percentile(sample, 99.9)) - median_u8(sample) < FAINT_SIGMAS * sigma
+
+
+def long_stroke_seeds(signal: np.ndarray, sigma: float, strong: np.ndarray) -> np.ndarray:
+    """`strong` plus every piece of the line-averaged signal above LONG_SIGMAS that runs LONG_STROKE pixels:
+    a stroke is long where grain is short (blank and textured paper: at most 12 px at 5 sigmas)."""
+    above = (signal >= median_u8(_sample(signal)) + LONG_SIGMAS * sigma).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(above, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    long = np.zeros(count, bool)
+    long[1:] = stats[1:, 2:4].max(axis=1) >= LONG_STROKE
+    return strong | long[labels]

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from runtime.ink import SMALL_FRAME_SIDE, WORK_SIDE, along_strokes, flatten, hysteresis, ink_masks, ink_signal
-from runtime.ink import LINE_SEED_SIGMAS, SEED_SIGMAS, is_faint
+from runtime.ink import LINE_SEED_SIGMAS, SEED_SIGMAS, is_faint, long_stroke_seeds
 from runtime.ink import noise_of_signal
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
@@ -88,8 +88,10 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 
 
 def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
-               seed_sigmas: float = SEED_SIGMAS):
+               seed_sigmas: float = SEED_SIGMAS, long_seeds: bool = False):
     weak, strong, above = ink_masks(signal, sigma, seed_sigmas)
+    if long_seeds:
+        strong = long_stroke_seeds(signal, sigma, strong)
     mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
     if crop:  # an MNIST-style crop of one digit: all its ink is that digit
         return one_digit_in_mask(mask, labels, stats, signal)
@@ -101,7 +103,7 @@ def _found(frame, classify: Classify | None):
     signal, sigma = flatten(gray)
     crop = min(gray.shape) < SMALL_FRAME_SIDE
     if not crop and is_faint(signal, sigma):  # nothing stands out pixel by pixel: look along strokes (pencil)
-        return _in_signal(*along_strokes(signal), classify, crop, LINE_SEED_SIGMAS), factor
+        return _in_signal(*along_strokes(signal), classify, crop, LINE_SEED_SIGMAS, long_seeds=True), factor
     return _in_signal(signal, sigma, classify, crop), factor
 
 
