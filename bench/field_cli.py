@@ -8,9 +8,11 @@ the failed ones, `bench.field_scenes.generate(condition, index, pool, seed)` red
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 from runtime.manifest import DEFAULT_FORMAT
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.field_scenes import DigitPool
     from bench.field_test import plot_failures, run_field_test, to_markdown
     from runtime.backends import ModelLoadError
-    from runtime.files import atomic_write_json, atomic_write_text
+    from runtime.files import replace_together
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError, load_mnist
     from runtime.predictor import load_predictor
@@ -101,9 +103,11 @@ def main(argv: list[str] | None = None) -> int:
                            "load_average_1_5_15_min_at_end": [round(v, 2) for v in os.getloadavg()]})
     table = to_markdown(result)
     print(table)
-    atomic_write_json(out / "field.json", result, overwrite=True)
-    atomic_write_text(out / "field.md", table, overwrite=True)
-    plot_failures(failures, out / "field_failures.png")
+    with tempfile.TemporaryDirectory() as scratch:  # the three files are replaced together, or none
+        picture = Path(scratch) / "field_failures.png"
+        plot_failures(failures, picture)
+        replace_together({out / "field.json": (json.dumps(result, indent=2) + "\n").encode(),
+                          out / "field.md": table.encode(), out / "field_failures.png": picture.read_bytes()})
     print(f"wrote {', '.join(str(out / name) for name in OUTPUTS)}", file=sys.stderr)
     return 0
 
