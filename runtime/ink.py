@@ -50,8 +50,13 @@ def _sample(image: np.ndarray) -> np.ndarray:
 
 def median_u8(values: np.ndarray) -> int:
     """Median of uint8 values by histogram (linear time, no sort)."""
-    counts = np.bincount(values.ravel(), minlength=256)
-    return int(np.searchsorted(np.cumsum(counts), (values.size + 1) // 2))
+    return quantile_u8(np.bincount(values.ravel(), minlength=256), 0.5)
+
+
+def quantile_u8(counts: np.ndarray, q: float) -> int:
+    """The q-quantile (lower) of uint8 values given their histogram `counts` (256 bins)."""
+    total = int(counts.sum())
+    return int(np.searchsorted(np.cumsum(counts), max(1, int(np.ceil(q * total))) if q != 0.5 else (total + 1) // 2))
 
 
 def ink_is_dark(gray: np.ndarray) -> bool:
@@ -132,9 +137,10 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     # JPEG's flat blocks fool both estimates (no difference inside a block, steps between): the paper's own
     # tail says how far its blocks step. Only the paper: ink (above INK_FRACTION of the frame's strongest) is
     # left out, so a bold digit that fills a tenth of the frame is not taken for noise.
-    paper = sample[sample < INK_FRACTION * float(np.percentile(sample, 99.9))]
-    if paper.size:
-        sigma = max(sigma, float(np.percentile(paper, 90)) / TAIL_SIGMAS)
+    counts = np.bincount(sample.ravel(), minlength=256)
+    paper = counts[:int(np.ceil(INK_FRACTION * quantile_u8(counts, 0.999)))]
+    if paper.sum():
+        sigma = max(sigma, quantile_u8(paper, 0.9) / TAIL_SIGMAS)
     narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
     if narrower < k - 4:
         signal = cv2.subtract(_paper(g, narrower), g)
@@ -235,7 +241,8 @@ def is_faint(signal: np.ndarray, sigma: float) -> bool:
     if signal.size > FAINT_MAX_AREA:
         return False
     sample = _sample(signal)
-    return float(np.percentile(sample, 99.9)) - median_u8(sample) < FAINT_SIGMAS * sigma
+    counts = np.bincount(sample.ravel(), minlength=256)
+    return quantile_u8(counts, 0.999) - quantile_u8(counts, 0.5) < FAINT_SIGMAS * sigma
 
 
 def long_stroke_seeds(signal: np.ndarray, sigma: float, strong: np.ndarray) -> np.ndarray:
