@@ -171,6 +171,67 @@ def load_checkpoint(path: Path):
                          "delete it to restart from the one before, or start a new run") from exc
 
 
+def _resume_state(run_dir: Path, resume: bool) -> tuple[bool, int, float]:
+    """(resume, first epoch, best validation so far): a run folder checked before anything is written."""
+    ckpt_dir, log_path = run_dir / "checkpoints", run_dir / "log.csv"
+    if resume and not (ckpt_dir / "last.keras").exists():
+        if not (run_dir / "config.json").exists():
+            raise FileNotFoundError(f"{run_dir}: nothing to resume, checkpoints/last.keras is missing")
+        resume = False  # a run that failed before its first checkpoint: --resume starts it again
+        log_path.unlink(missing_ok=True)
+    elif not resume and run_dir.exists() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} is not empty; use --resume to continue it (or start it again, when it "
+                              "never finished an epoch) or pick another --out")
+    initial_epoch, best_val = _completed_epochs(log_path) if resume else (0, -np.inf)  # a corrupt log fails now
+    return resume, initial_epoch, best_val
+
+
+def _splits(config: TrainConfig, data):
+    """Train / validation / test, with the rendered negatives of an 11-output model; and the hold-out size."""
+    val_size = min(config.val_size, len(data.x_train) // 10) if config.limit else config.val_size
+    splits = split_validation(data, val_size)
+    if config.num_classes == 11:
+        # Negatives are rendered with a seed of their own: the same crops whatever the training seed.
+        n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
+        splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
+    return splits, val_size
+
+
+def _metrics(config: TrainConfig, model, splits, data, chosen: Path, run_dir: Path, seconds: float,
+             resume: bool, one_hot: int | None) -> tuple[dict, np.ndarray]:
+    """The run's metrics.json content, and the test set's probabilities (for the report's pictures)."""
+    train_loss, train_acc = model.evaluate(eval_dataset(splits.x_train, splits.y_train, one_hot=one_hot), verbose=0)
+    # One pass over the test set gives the metrics and the report's pictures alike.
+    test_probs = model.predict(to_model_input(splits.x_test), batch_size=512, verbose=0)
+    test_acc = float((test_probs.argmax(1) == splits.y_test).mean())
+    picked = test_probs[np.arange(len(splits.y_test)), splits.y_test.astype(int)]
+    test_loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())  # sparse categorical cross-entropy
+    epochs_done, _ = _completed_epochs(run_dir / "log.csv")
+    previous = json.loads((run_dir / "metrics.json").read_text()) if resume and (run_dir / "metrics.json").exists() else {}
+    return {
+        "model": config.model,
+        "params": int(model.count_params()),
+        "chosen_checkpoint": chosen.name,
+        "train_accuracy": float(train_acc),
+        "train_loss": float(train_loss),
+        "test_accuracy": float(test_acc),
+        "test_loss": float(test_loss),
+        "test_errors": int(round((1 - test_acc) * len(splits.y_test))),
+        "epochs": epochs_done,
+        "train_images": len(splits.x_train),
+        "val_images": len(splits.x_val),
+        "test_images": len(splits.x_test),
+        "train_seconds": seconds + previous.get("train_seconds", 0.0),
+        "config": asdict(config),
+        "augment": config.resolved_augment(),
+        "style": asdict(style_ranges(config.style_p)) if config.style else None,
+        "num_classes": config.num_classes,
+        "train_negatives": int((splits.y_train == 10).sum()),
+        "data": data.source,
+        "versions": versions(),
+    }, test_probs
+
+
 def train(
     config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 1, extra_callbacks: list | None = None
 ) -> RunResult:
@@ -182,26 +243,12 @@ def train(
     check_config(config)
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
-    log_path = run_dir / "log.csv"
-    if resume and not (ckpt_dir / "last.keras").exists():
-        if not (run_dir / "config.json").exists():
-            raise FileNotFoundError(f"{run_dir}: nothing to resume, checkpoints/last.keras is missing")
-        resume = False  # a run that failed before its first checkpoint: --resume starts it again
-        (run_dir / "log.csv").unlink(missing_ok=True)
-    elif not resume and run_dir.exists() and any(run_dir.iterdir()):
-        raise FileExistsError(f"{run_dir} is not empty; use --resume to continue it (or start it again, when it "
-                              "never finished an epoch) or pick another --out")
-    initial_epoch, best_val = _completed_epochs(log_path) if resume else (0, -np.inf)  # a corrupt log fails now
+    resume, initial_epoch, best_val = _resume_state(run_dir, resume)
 
     keras.utils.set_random_seed(config.seed)
     data = load_mnist(config.data, config.limit)  # before anything is written: bad data leaves no folder behind
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    val_size = min(config.val_size, len(data.x_train) // 10) if config.limit else config.val_size
-    splits = split_validation(data, val_size)
-    if config.num_classes == 11:
-        # Negatives are rendered with a seed of their own: the same crops whatever the training seed.
-        n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
-        splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
+    splits, val_size = _splits(config, data)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
 
     if resume:
@@ -224,7 +271,7 @@ def train(
         # (so best.keras holds them); the raw ones while it trains.
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),
         AtomicCheckpoint(ckpt_dir, monitor=monitor, best_so_far=best_val),
-        keras.callbacks.CSVLogger(str(log_path), append=resume),
+        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=resume),
         *(extra_callbacks or []),
     ]
     start = time.perf_counter()
@@ -241,36 +288,6 @@ def train(
     tmp = run_dir / ".model.tmp.keras"
     model.save(tmp)
     os.replace(tmp, model_path)
-
-    train_loss, train_acc = model.evaluate(eval_dataset(splits.x_train, splits.y_train, one_hot=one_hot), verbose=0)
-    # One pass over the test set gives the metrics and the report's pictures alike.
-    test_probs = model.predict(to_model_input(splits.x_test), batch_size=512, verbose=0)
-    test_acc = float((test_probs.argmax(1) == splits.y_test).mean())
-    picked = test_probs[np.arange(len(splits.y_test)), splits.y_test.astype(int)]
-    test_loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())  # sparse categorical cross-entropy
-    epochs_done, _ = _completed_epochs(log_path)
-    previous = json.loads((run_dir / "metrics.json").read_text()) if resume and (run_dir / "metrics.json").exists() else {}
-    metrics = {
-        "model": config.model,
-        "params": int(model.count_params()),
-        "chosen_checkpoint": chosen.name,
-        "train_accuracy": float(train_acc),
-        "train_loss": float(train_loss),
-        "test_accuracy": float(test_acc),
-        "test_loss": float(test_loss),
-        "test_errors": int(round((1 - test_acc) * len(splits.y_test))),
-        "epochs": epochs_done,
-        "train_images": len(splits.x_train),
-        "val_images": len(splits.x_val),
-        "test_images": len(splits.x_test),
-        "train_seconds": seconds + previous.get("train_seconds", 0.0),
-        "config": asdict(config),
-        "augment": config.resolved_augment(),
-        "style": asdict(style_ranges(config.style_p)) if config.style else None,
-        "num_classes": config.num_classes,
-        "train_negatives": int((splits.y_train == 10).sum()),
-        "data": data.source,
-        "versions": versions(),
-    }
+    metrics, test_probs = _metrics(config, model, splits, data, chosen, run_dir, seconds, resume, one_hot)
     atomic_write_json(run_dir / "metrics.json", metrics, overwrite=True)
     return RunResult(run_dir, model_path, metrics, splits.x_test, splits.y_test, test_probs)
