@@ -32,3 +32,17 @@ def mnist(mnist_path):
     from runtime.mnist_data import load_mnist
 
     return load_mnist(mnist_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mnist_for_every_test(mnist_path):
+    """The same file for code under test that looks MNIST up itself (a CLI run in-process or in a subprocess,
+    `load_mnist(None)`): $MNIST_NPZ set for the session when the README's test command left it unset."""
+    if os.environ.get("MNIST_NPZ"):
+        yield
+        return
+    os.environ["MNIST_NPZ"] = str(mnist_path)
+    try:
+        yield
+    finally:
+        os.environ.pop("MNIST_NPZ", None)
