@@ -98,3 +98,11 @@ def test_console_script_dispatch(capsys):
     assert "unknown command 'nope'" in capsys.readouterr().err
     assert mnist_edge.main(["--help"]) == 0
     assert "train" in capsys.readouterr().out
+
+
+def test_keras_progress_goes_to_stderr_and_the_result_to_stdout(mnist_path, tmp_path, capsys):
+    assert main(["--model", "linear_l2", "--epochs", "1", "--limit", "1500", "--val-size", "0",
+                 "--data", str(mnist_path), "--out", str(tmp_path / "run")]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1].startswith("linear_l2: test accuracy") and len(out.splitlines()) == 1, out
+    assert "step" in err  # Keras's progress bar: a log, on stderr

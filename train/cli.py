@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -74,7 +75,8 @@ def run_one(config, run_dir: Path, resume: bool, verbose: int) -> dict:
     from train.fit import train
     from train.report import write_run_report
 
-    result = train(config, run_dir, resume=resume, verbose=verbose)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is a log: stdout keeps the result line
+        result = train(config, run_dir, resume=resume, verbose=verbose)
     write_run_report(result.run_dir, result.test_images, result.test_labels, result.test_probs)
     m = result.metrics
     print(f"{m['model']}: test accuracy {100 * m['test_accuracy']:.2f} % ({m['test_errors']} errors), "
