@@ -210,7 +210,12 @@ def test_a_stop_while_a_set_is_renamed_in_waits_for_the_whole_set(tmp_path, monk
     monkeypatch.setattr(files.os, "replace", replace_then_ctrl_c)
     (tmp_path / "a.json").write_text("old")
     (tmp_path / "a.md").write_text("old")
-    with pytest.raises(KeyboardInterrupt):  # delivered, but only once both are in
-        files.replace_together({tmp_path / "a.json": b"new", tmp_path / "a.md": b"new"})
+    # Python's own Ctrl-C handler, whatever an earlier test left: the one the held signal is handed back to.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):  # delivered, but only once both are in
+            files.replace_together({tmp_path / "a.json": b"new", tmp_path / "a.md": b"new"})
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert (tmp_path / "a.json").read_text() == "new" == (tmp_path / "a.md").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.md"]
