@@ -52,8 +52,9 @@ def read_image_files(predictor, paths: list[str]) -> int:
     status = 0
     for path in paths:
         if not Path(path).is_file():
-            print(f"{path}: error: {'is a folder, not an image file' if Path(path).is_dir() else 'no such file'}",
-                  file=sys.stderr)
+            what = ("is a folder, not an image file" if Path(path).is_dir() else
+                    "not a regular file (a device, a pipe?)" if Path(path).exists() else "no such file")
+            print(f"{path}: error: {what}", file=sys.stderr)
             status = 2
             continue
         with native_stderr_silenced():  # OpenCV's own "[ WARN] imread_(...)": the line below says it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import shutil
 import subprocess
 import sys
@@ -209,6 +211,8 @@ def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     assert "not a readable image file" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.png")]) == 2
     assert "missing.png: error: no such file" in capsys.readouterr().err
+    assert main([os.devnull]) == 2
+    assert f"{os.devnull}: error: not a regular file" in capsys.readouterr().err
 
 
 def test_predict_cli_keeps_opencvs_own_warnings_off_stderr(tmp_path, capfd, monkeypatch):
