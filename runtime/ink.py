@@ -56,7 +56,7 @@ def median_u8(values: np.ndarray) -> int:
 def quantile_u8(counts: np.ndarray, q: float) -> int:
     """The q-quantile (lower) of uint8 values given their histogram `counts` (256 bins)."""
     total = int(counts.sum())
-    return int(np.searchsorted(np.cumsum(counts), max(1, int(np.ceil(q * total))) if q != 0.5 else (total + 1) // 2))
+    return int(np.searchsorted(np.cumsum(counts), max(1, int(np.ceil(q * total)))))  # q = 0.5: (total + 1) // 2
 
 
 def ink_is_dark(gray: np.ndarray) -> bool:

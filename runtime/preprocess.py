@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from runtime.ink import SMALL_FRAME_SIDE, WORK_SIDE, along_strokes, flatten, hysteresis, ink_masks, ink_signal
-from runtime.ink import LINE_SEED_SIGMAS, SEED_SIGMAS, is_faint, long_stroke_seeds
-from runtime.ink import noise_of_signal
+from runtime.ink import (LINE_SEED_SIGMAS, SEED_SIGMAS, SMALL_FRAME_SIDE, WORK_SIDE, along_strokes, flatten,
+                         hysteresis, ink_masks, ink_signal, is_faint, long_stroke_seeds, noise_of_signal)
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
 from runtime.rules import remove_rules
@@ -89,6 +88,7 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 
 def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
                seed_sigmas: float = SEED_SIGMAS, long_seeds: bool = False):
+    """Digits in one signal: hysteresis masks (seeded also by long strokes, for the faint pass), rules out."""
     weak, strong, above = ink_masks(signal, sigma, seed_sigmas)
     if long_seeds:
         strong = long_stroke_seeds(signal, sigma, strong)
@@ -103,7 +103,7 @@ def _found(frame, classify: Classify | None):
     signal, sigma = flatten(gray)
     crop = min(gray.shape) < SMALL_FRAME_SIDE
     if not crop and is_faint(signal, sigma):  # nothing stands out pixel by pixel: look along strokes (pencil)
-        return _in_signal(*along_strokes(signal), classify, crop, LINE_SEED_SIGMAS, long_seeds=True), factor
+        return _in_signal(*along_strokes(signal), classify, False, LINE_SEED_SIGMAS, long_seeds=True), factor
     return _in_signal(signal, sigma, classify, crop), factor
 
 
