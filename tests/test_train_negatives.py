@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from train.augment import StyleRanges, change_stroke_width, style_batch, warp_slant_elastic
 from train.dataset import to_model_input
-from train.negatives import HELD_OUT_FONTS, KINDS, TRAIN_FONTS, render_negatives
+from train.negatives import HELD_OUT_FONTS, KINDS, MIN_SPREAD, TRAIN_FONTS, render_negatives, spread, ttf_folder
 from train.style_shift import STYLES, style_shifted
 
 
@@ -41,6 +41,31 @@ def test_held_out_negatives_share_no_font_with_training():
     assert not set(TRAIN_FONTS) & set(HELD_OUT_FONTS)
     images, kinds = render_negatives(50, 6, HELD_OUT_FONTS)  # without digits: no fragment kinds
     assert not any(k.startswith("digit") for k in kinds) and images.max() > 200
+
+
+def test_both_font_sets_hold_truetype_fonts_that_exist():
+    for fonts in (TRAIN_FONTS, HELD_OUT_FONTS):
+        ttf = [f for f in fonts if isinstance(f, str)]
+        assert len(ttf) >= 5 and all((ttf_folder() / f).is_file() for f in ttf)
+
+
+def test_spread_tells_a_straight_stroke_from_a_digit(mnist):
+    ones = mnist.y_test == 1
+    spreads = np.array([spread(x) for x in mnist.x_test[:3000]])
+    assert (spreads[ones[:3000]] < MIN_SPREAD).mean() > 0.97  # a 1, upright or slanted, is one stroke (98.2 %)
+    assert (spreads[~ones[:3000]] >= MIN_SPREAD).mean() > 0.93
+    assert spread(np.zeros((28, 28), np.uint8)) == 0.0
+
+
+def test_camera_negatives_are_the_readers_own_cuts_never_a_lone_stroke(mnist):
+    images, kinds = render_negatives(400, 8, TRAIN_FONTS, mnist.x_train[:2000], mnist.y_train[:2000])
+    camera = images[kinds == "camera"]
+    assert len(camera) >= 25
+    assert all(spread(x) >= MIN_SPREAD for x in camera)  # what a 1 could be is never taught as "not a digit"
+    # Photographed small and blurred: softer than a clean rendering (fewer saturated pixels per ink pixel).
+    glyphs = images[kinds == "glyph"]
+    saturated = lambda xs: ((xs > 250).sum() / (xs > 30).sum())
+    assert saturated(camera) < saturated(glyphs)
 
 
 def test_stroke_width_thickens_and_thins_real_digits(mnist):

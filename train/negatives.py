@@ -2,17 +2,23 @@
 
 Each crop is fitted exactly like an MNIST digit (tight box scaled into 20x20,
 centred by mass in 28x28: runtime.preprocess.fit_to_mnist), so the model sees
-what the runtime will hand it. The training set and the held-out evaluation
-set differ in fonts, seed and the digits their fragments are cut from:
-TRAIN_FONTS vs HELD_OUT_FONTS (no font shared), MNIST train vs MNIST test digits.
+what the runtime will hand it. "camera" crops go further: printed text is
+photographed small on paper (blur, noise) and cut by the reader itself
+(runtime.preprocess.find_digits), so the model also sees the reader's own
+pieces of letters. The training set and the held-out evaluation set differ in
+fonts, seed and the digits their fragments are cut from: TRAIN_FONTS vs
+HELD_OUT_FONTS (no font shared; each holds OpenCV Hershey fonts and TrueType
+fonts shipped with matplotlib), MNIST train vs MNIST test digits.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-from runtime.preprocess import fit_to_mnist
+from runtime.preprocess import find_digits, fit_to_mnist
 
 # Characters that are not shaped like a digit (O, o, D, I, l, i, j, Z, z, S, s, B, b, G, g, q,
 # |, /, (, ), ', ',', ';', '!' are left out: handwritten, they are a 0, 1, 2, 5, 6, 8 or 9).
@@ -20,17 +26,30 @@ LETTERS = "ACEFHKLMNPRTUVWXYacdefhkmnprtuvwxy"
 SYMBOLS = "+=#*%&@$?<>~^{}-_.:\""  # no ' , ; ! : fitted to 20x20 they are a 1
 CHARACTERS = LETTERS + SYMBOLS
 
+# A font is an OpenCV Hershey font (int) or a TrueType file of matplotlib's mpl-data/fonts/ttf (str).
 TRAIN_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX,
-               cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX)
+               cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+               "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf",
+               "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf", "STIXGeneral.ttf", "STIXGeneralBol.ttf")
 HELD_OUT_FONTS = (cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
-                  cv2.FONT_HERSHEY_TRIPLEX | cv2.FONT_ITALIC, cv2.FONT_HERSHEY_COMPLEX_SMALL | cv2.FONT_ITALIC)
+                  cv2.FONT_HERSHEY_TRIPLEX | cv2.FONT_ITALIC, cv2.FONT_HERSHEY_COMPLEX_SMALL | cv2.FONT_ITALIC,
+                  "cmr10.ttf", "cmss10.ttf", "cmb10.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf")
 
 # Kind of negative -> share of the set.
 KINDS = {
-    "glyph": 0.40, "word": 0.05, "scribble": 0.14, "blob": 0.08, "lines": 0.07, "specks": 0.04,
-    "digit_pair": 0.09, "digit_overlap": 0.07, "digit_half": 0.06,
+    "glyph": 0.30, "word": 0.05, "camera": 0.12, "scribble": 0.13, "blob": 0.07, "lines": 0.06, "specks": 0.03,
+    "digit_pair": 0.09, "digit_overlap": 0.08, "digit_half": 0.07,
 }
 CANVAS = 160
+MIN_CUT_ASPECT = 0.4  # a piece the reader cut narrower than this x its height is a 1, whatever it came from
+MIN_SPREAD = 0.35  # ink whose minor axis is under this x its major one is one straight stroke: a 1 (slanted or not)
+
+
+def ttf_folder() -> Path:
+    """matplotlib's bundled TrueType fonts (DejaVu, STIX, Computer Modern): there wherever training runs."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
 def _fit(ink: np.ndarray) -> np.ndarray | None:
@@ -49,7 +68,23 @@ def _slant(canvas: np.ndarray, rng: np.random.Generator, max_shear: float = 0.35
     return cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
 
 
-def _text(text: str, font: int, rng: np.random.Generator) -> np.ndarray:
+def _ttf_text(text: str, font: str, rng: np.random.Generator) -> np.ndarray:
+    """White text on black in a TrueType font (Pillow), padded and slanted like `_text`."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = int(rng.integers(40, 120))
+    face = ImageFont.truetype(str(ttf_folder() / font), size)
+    canvas = Image.new("L", (size * (len(text) + 2), size * 2), 0)
+    ImageDraw.Draw(canvas).text((size // 2, size // 3), text, fill=255, font=face,
+                                stroke_width=int(rng.integers(0, 1 + size // 25)), stroke_fill=255)
+    image = np.asarray(canvas)
+    pad = size // 2
+    return _slant(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0), rng)
+
+
+def _text(text: str, font: int | str, rng: np.random.Generator) -> np.ndarray:
+    if isinstance(font, str):
+        return _ttf_text(text, font, rng)
     scale = rng.uniform(1.0, 4.0)
     (tw, th), base = cv2.getTextSize(text, font, scale, 1)
     # Stroke width relative to the glyph height, from a fine pen to a marker.
@@ -69,6 +104,41 @@ def _word(rng, fonts, digits) -> np.ndarray:
     letters = LETTERS + "OoSsBbGgZz"
     text = "".join(letters[i] for i in rng.integers(len(letters), size=rng.integers(2, 5)))
     return _text(text, fonts[rng.integers(len(fonts))], rng)
+
+
+def _camera(rng, fonts, digits) -> np.ndarray | None:
+    """Printed characters photographed small (dark on light paper, blur, noise), cut by the reader itself;
+    one of its pieces (narrow ones and specks left out: a stroke alone is a 1), or None."""
+    text = "".join(CHARACTERS[i] for i in rng.integers(len(CHARACTERS), size=rng.integers(1, 4)))
+    ink = _text(text, fonts[rng.integers(len(fonts))], rng)
+    ys, xs = np.nonzero(ink > 20)
+    if len(ys) == 0:
+        return None
+    ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32)
+    height = rng.uniform(14, 60)
+    scale = height / ink.shape[0]
+    small = cv2.resize(ink, (max(1, round(ink.shape[1] * scale)), max(1, round(height))), interpolation=cv2.INTER_AREA)
+    frame = np.full((max(120, small.shape[0] * 3), max(160, small.shape[1] + 80)), rng.uniform(150, 235), np.float32)
+    top, left = (frame.shape[0] - small.shape[0]) // 2, (frame.shape[1] - small.shape[1]) // 2
+    contrast = rng.uniform(0.3, 0.85) * frame[0, 0]
+    frame[top:top + small.shape[0], left:left + small.shape[1]] -= small / 255.0 * contrast
+    frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(0.3, 1.3))
+    frame += rng.normal(0, rng.uniform(1, 5), frame.shape)
+    crops = find_digits(np.clip(frame, 0, 255).astype(np.uint8))
+    tallest = max((c.box[3] for c in crops), default=0)
+    crops = [c for c in crops if c.box[2] >= MIN_CUT_ASPECT * c.box[3] and c.box[3] >= 0.5 * tallest
+             and spread(c.image) >= MIN_SPREAD]
+    return crops[int(rng.integers(len(crops)))].image if crops else None
+
+
+def spread(image: np.ndarray) -> float:
+    """Minor over major axis of an image's ink (square root of its second moments' eigenvalue ratio)."""
+    m = cv2.moments(image.astype(np.float32))
+    if m["m00"] <= 0:
+        return 0.0
+    cov = np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / m["m00"]
+    small, large = np.linalg.eigvalsh(cov)
+    return float(np.sqrt(max(small, 0.0) / large)) if large > 0 else 0.0
 
 
 def _smooth_path(rng, n_points: int) -> np.ndarray:
@@ -176,7 +246,7 @@ def _digit_half(rng, fonts, digits, labels=None) -> np.ndarray:
     return image
 
 
-MAKERS = {"glyph": _glyph, "word": _word, "scribble": _scribble, "blob": _blob, "lines": _lines,
+MAKERS = {"glyph": _glyph, "word": _word, "camera": _camera, "scribble": _scribble, "blob": _blob, "lines": _lines,
           "specks": _specks, "digit_pair": _digit_pair, "digit_overlap": _digit_overlap, "digit_half": _digit_half}
 
 
@@ -198,6 +268,7 @@ def render_negatives(n: int, seed: int, fonts=TRAIN_FONTS, digit_images=None, di
     for i, k in enumerate(chosen):
         fitted = None
         while fitted is None:
-            fitted = _fit(MAKERS[kinds[k]](rng, fonts, digits))
+            made = MAKERS[kinds[k]](rng, fonts, digits)
+            fitted = made if kinds[k] == "camera" or made is None else _fit(made)
         images[i] = fitted
     return images, np.array(kinds)[chosen]
