@@ -31,6 +31,11 @@ LINE_SEED_SIGMAS = 10.0  # seeds of the line-averaged signal: paper grain and fa
 LONG_SIGMAS = 5.0  # a piece of the line-averaged signal this far above the paper...
 LONG_STROKE = 20  # ...and this long (px at working size) is a stroke: it seeds the ink
 LINE_SCALE = 4.0  # grey levels per robust sigma of the line-averaged signal (it is stored as uint8)
+BLOCK_PERIODS = (8, 16, 24)  # px in the frame: JPEG's 8x8 blocks, and the same sent at half or a third of the size
+PAPER_STEPS = 1.5  # a paper whose tail (TAIL_SIGMAS) is this x its noise steps in plateaus: JPEG blocks
+BLOCKY = 2.5  # a frame whose steps at one block phase are this x the median phase's is heavily JPEG-compressed
+BLOCKY_STROKE_EDGE = 0.4  # there, weak ink must reach this of the strongest ink...
+BLOCKY_NEIGHBOURHOOD = 15  # ...within this many px at working size (a block beside a stroke is its artefact)
 
 
 def working_gray(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -111,8 +116,9 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2.0 * area / max(boundary, 1) if area else 0.0
 
 
-def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    """How far each pixel is below its paper (uint8, 0 = paper), whatever the lighting; and the noise sigma.
+def flatten(gray: np.ndarray) -> tuple[np.ndarray, float, bool]:
+    """How far each pixel is below its paper (uint8, 0 = paper), whatever the lighting; the noise sigma; and
+    whether the paper steps in plateaus far above its noise (heavy JPEG, also when sent small and enlarged).
 
     Dark ink on light paper is the usual case; light ink on a dark ground (an
     MNIST-style image) is inverted first. The paper is estimated by a closing
@@ -125,7 +131,7 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     side = min(gray.shape)
     g = gray if dark else 255 - gray  # from here on: dark ink on light paper
     if side < SMALL_FRAME_SIDE:  # a crop of one digit: not blurred, its strokes are few pixels wide
-        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g)
+        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g), False
     g = cv2.GaussianBlur(g, (3, 3), 0)
     sigma = noise_of_signal(g)
     k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
@@ -139,12 +145,13 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     # left out, so a bold digit that fills a tenth of the frame is not taken for noise.
     counts = np.bincount(sample.ravel(), minlength=256)
     paper = counts[:int(np.ceil(INK_FRACTION * quantile_u8(counts, 0.999)))]
-    if paper.sum():
-        sigma = max(sigma, quantile_u8(paper, 0.9) / TAIL_SIGMAS)
+    steps = quantile_u8(paper, 0.9) / TAIL_SIGMAS if paper.sum() else 0.0
+    blocky = steps > PAPER_STEPS * sigma
+    sigma = max(sigma, steps)
     narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
     if narrower < k - 4:
         signal = cv2.subtract(_paper(g, narrower), g)
-    return signal, sigma
+    return signal, sigma, blocky
 
 
 def noise_of_signal(image: np.ndarray) -> float:
@@ -160,22 +167,40 @@ def ink_signal(gray: np.ndarray) -> np.ndarray:
     return flatten(gray)[0]
 
 
-def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def blockiness(gray: np.ndarray) -> float:
+    """How strongly a frame steps on a JPEG block grid: for each axis, the mean step between neighbours at
+    each phase of a block period, the largest phase over the median one (best period); the weaker axis counts.
+    About 1 for a camera frame or a drawing, up to 2 at ordinary JPEG quality, 4-12 at quality 4-15.
+    Every 16th line is enough (a tenth of a millisecond at 640x480)."""
+    ratios = []
+    for lines in (gray[::16], np.ascontiguousarray(gray[:, ::16].T)):
+        steps = cv2.absdiff(lines[:, 1:], lines[:, :-1]).sum(axis=0, dtype=np.int32)
+        best = 0.0
+        for period in BLOCK_PERIODS:
+            n = len(steps) // period * period
+            if n >= 2 * period:
+                phases = steps[:n].reshape(-1, period).sum(axis=0)
+                best = max(best, float(phases.max() / max(np.median(phases), 1)))
+        ratios.append(best)
+    return min(ratios)
+
+
+def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS, edge: float = STROKE_EDGE,
+              reach: int = STROKE_NEIGHBOURHOOD) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weak, strong, any) masks: pixels KEEP_SIGMAS and SEED_SIGMAS noise sigmas above the paper, and
     every pixel KEEP_SIGMAS above it whatever is near (where ruled lines are looked for: whole).
 
-    A weak pixel must also reach STROKE_EDGE of the strongest ink near it, so the
-    blur halo round a dark stroke does not fatten it (and join it to its neighbour)
-    while a faint stroke elsewhere keeps its own, lower edge.
+    A weak pixel must also reach `edge` (STROKE_EDGE) of the strongest ink within
+    `reach` px, so the blur halo round a dark stroke does not fatten it (and join it
+    to its neighbour) while a faint stroke elsewhere keeps its own, lower edge.
     """
     signal = np.asarray(signal)
     if signal.dtype != np.uint8:
         signal = np.clip(signal + 0.5, 0, 255).astype(np.uint8)
     med = median_u8(_sample(signal))
-    nearby = cv2.dilate(signal, np.ones((STROKE_NEIGHBOURHOOD, STROKE_NEIGHBOURHOOD), np.uint8))
+    nearby = cv2.dilate(signal, np.ones((reach, reach), np.uint8))
     above = signal >= med + KEEP_SIGMAS * sigma
-    weak = above & (signal >= cv2.multiply(nearby, STROKE_EDGE, dtype=cv2.CV_8U))
+    weak = above & (signal >= cv2.multiply(nearby, edge, dtype=cv2.CV_8U))
     strong = signal >= med + seed_sigmas * sigma
     return weak.view(np.uint8), strong, above.view(np.uint8)
 
