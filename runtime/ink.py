@@ -32,7 +32,6 @@ LONG_SIGMAS = 5.0  # a piece of the line-averaged signal this far above the pape
 LONG_STROKE = 20  # ...and this long (px at working size) is a stroke: it seeds the ink
 LINE_SCALE = 4.0  # grey levels per robust sigma of the line-averaged signal (it is stored as uint8)
 BLOCK_PERIODS = (8, 16, 24)  # px in the frame: JPEG's 8x8 blocks, and the same sent at half or a third of the size
-PAPER_STEPS = 1.5  # a paper whose tail (TAIL_SIGMAS) is this x its noise steps in plateaus: JPEG blocks
 BLOCKY = 2.5  # a frame whose steps at one block phase are this x the median phase's is heavily JPEG-compressed
 BLOCKY_STROKE_EDGE = 0.4  # there, weak ink must reach this of the strongest ink...
 BLOCKY_NEIGHBOURHOOD = 15  # ...within this many px at working size (a block beside a stroke is its artefact)
@@ -116,9 +115,8 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2.0 * area / max(boundary, 1) if area else 0.0
 
 
-def flatten(gray: np.ndarray) -> tuple[np.ndarray, float, bool]:
-    """How far each pixel is below its paper (uint8, 0 = paper), whatever the lighting; the noise sigma; and
-    whether the paper steps in plateaus far above its noise (heavy JPEG, also when sent small and enlarged).
+def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """How far each pixel is below its paper (uint8, 0 = paper), whatever the lighting; and the noise sigma.
 
     Dark ink on light paper is the usual case; light ink on a dark ground (an
     MNIST-style image) is inverted first. The paper is estimated by a closing
@@ -131,7 +129,7 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float, bool]:
     side = min(gray.shape)
     g = gray if dark else 255 - gray  # from here on: dark ink on light paper
     if side < SMALL_FRAME_SIDE:  # a crop of one digit: not blurred, its strokes are few pixels wide
-        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g), False
+        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g)
     g = cv2.GaussianBlur(g, (3, 3), 0)
     sigma = noise_of_signal(g)
     k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
@@ -145,13 +143,12 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float, bool]:
     # left out, so a bold digit that fills a tenth of the frame is not taken for noise.
     counts = np.bincount(sample.ravel(), minlength=256)
     paper = counts[:int(np.ceil(INK_FRACTION * quantile_u8(counts, 0.999)))]
-    steps = quantile_u8(paper, 0.9) / TAIL_SIGMAS if paper.sum() else 0.0
-    blocky = steps > PAPER_STEPS * sigma
-    sigma = max(sigma, steps)
+    if paper.sum():
+        sigma = max(sigma, quantile_u8(paper, 0.9) / TAIL_SIGMAS)
     narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
     if narrower < k - 4:
         signal = cv2.subtract(_paper(g, narrower), g)
-    return signal, sigma, blocky
+    return signal, sigma
 
 
 def noise_of_signal(image: np.ndarray) -> float:

@@ -2,7 +2,8 @@
 
 The steps, each in its own module: grayscale at working size; lighting
 flattened and ink found against the frame's own noise with hysteresis
-(runtime/ink.py); ruled and squared lines removed (runtime/rules.py); text
+(runtime/ink.py; on a heavily JPEG-compressed frame weak ink must also hold
+its own against the strokes of its block); ruled and squared lines removed (runtime/rules.py); text
 lines grouped, specks dropped, pieces joined, touching digits split by
 recognition (runtime/lines.py, runtime/segment.py); each digit brought to the
 MNIST convention (runtime/mnist_style.py). Cost is linear in frame area.
@@ -104,8 +105,8 @@ def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop
 def _found(frame, classify: Classify | None):
     full = to_gray(frame)
     gray, factor = _working_gray(full)
-    signal, sigma, steps = flatten(gray)
-    blocky = steps or blockiness(full) > BLOCKY
+    signal, sigma = flatten(gray)
+    blocky = blockiness(full) > BLOCKY
     crop = min(gray.shape) < SMALL_FRAME_SIDE
     if not crop and is_faint(signal, sigma):  # nothing stands out pixel by pixel: look along strokes (pencil)
         return _in_signal(*along_strokes(signal), classify, False, LINE_SEED_SIGMAS, long_seeds=True), factor
