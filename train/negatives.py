@@ -45,6 +45,15 @@ MIN_CUT_ASPECT = 0.4  # a piece the reader cut narrower than this x its height i
 MIN_SPREAD = 0.35  # ink whose minor axis is under this x its major one is one straight stroke: a 1 (slanted or not)
 
 
+HERSHEY_NAMES = {v: k[len("FONT_HERSHEY_"):] for k, v in vars(cv2).items() if k.startswith("FONT_HERSHEY_")}
+
+
+def font_names(fonts) -> list[str]:
+    """Readable names: Hershey fonts by their OpenCV name (+ " italic"), TrueType fonts by file."""
+    return [f if isinstance(f, str) else HERSHEY_NAMES[f & ~cv2.FONT_ITALIC] + (" italic" if f & cv2.FONT_ITALIC else "")
+            for f in fonts]
+
+
 def ttf_folder() -> Path:
     """matplotlib's bundled TrueType fonts (DejaVu, STIX, Computer Modern): there wherever training runs."""
     import matplotlib

@@ -31,7 +31,7 @@ LEGACY_MIN_CONFIDENCE = 0.60  # what runtime/predictor.py did before: "low confi
 # The kinds of non-digit, grouped as a reader meets them: writing that is not digits, marks on
 # the page, and wrong cuts of real digits (the segmenter's failures, the hardest to tell apart).
 GROUPS = {
-    "letters, symbols, words": ("glyph", "word"),
+    "letters, symbols, words": ("glyph", "word", "camera"),
     "scribbles, blobs, lines, specks": ("scribble", "blob", "lines", "specks"),
     "pieces of digits (half, pair, overlap)": ("digit_half", "digit_pair", "digit_overlap"),
 }
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.files import atomic_write_bytes, atomic_write_json, atomic_write_text
     from runtime.manifest import sha256_of
     from runtime.mnist_data import MnistDataError, load_mnist
-    from train.negatives import HELD_OUT_FONTS, KINDS, render_negatives
+    from train.negatives import HELD_OUT_FONTS, KINDS, TRAIN_FONTS, font_names, render_negatives
     from train.style_shift import STYLE_SEED, style_shifted_sets
 
     try:
@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         neg = predict(model, negatives)
         c = curve(by_style, mnist.y_test, neg)
         threshold = operating_point(c) if neg.shape[1] == 11 else LEGACY_MIN_CONFIDENCE
+        if role == "before":
+            before_outputs = neg.shape[1]
         name = f"{role} ({Path(path).name}, {neg.shape[1]} outputs)"
         curves[name], points[name] = c, threshold
         figures[role] = model_figures(name, by_style, mnist.y_test, neg, kinds, threshold)
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     point["non_digits_file"] = "non_digits.npz"
     atomic_write_json(out / "operating_point.json", point, overwrite=True)
     report = {"held_out_negatives": {"count": args.negatives, "seed": HELD_OUT_SEED, "kinds": KINDS,
-                                     "fonts": [int(f) for f in HELD_OUT_FONTS], "fragments_from": "MNIST test digits (no 1s)"},
+                                     "fonts": font_names(HELD_OUT_FONTS), "fragments_from": "MNIST test digits (no 1s)"},
               "style_seed": STYLE_SEED, "operating_point": point, "before": before, "after": after}
     atomic_write_json(out / "report.json", report, overwrite=True)
     md = (f"# \"Not a digit\" and other writers: {Path(args.model).name} against {Path(args.baseline).name}\n\n"
@@ -229,10 +231,12 @@ def main(argv: list[str] | None = None) -> int:
           f"rejected (target {100 * TARGET_REJECTION:.0f} %), clean MNIST test digits read right "
           f"{100 * after['styles']['clean']['recall_at_threshold']:.2f} % (argmax accuracy "
           f"{100 * after['styles']['clean']['accuracy']:.2f} %).\n"
-          f"Before: the 10-output model with the runtime's old \"low confidence\" cut at {LEGACY_MIN_CONFIDENCE:.2f}.\n\n"
+          f"Before: {Path(args.baseline).name} ({before_outputs} outputs) at "
+          + (f"its own operating point, {before['threshold']:.2f}.\n\n" if before_outputs == 11 else
+             f"the runtime's old \"low confidence\" cut, {LEGACY_MIN_CONFIDENCE:.2f}.\n\n") +
           f"## Style-shifted MNIST test (10,000 digits each, seed {STYLE_SEED})\n\n{style_table(before, after)}\n"
-          f"## Held-out non-digits\n\nRendered with fonts training never saw (Hershey TRIPLEX, COMPLEX_SMALL, SCRIPT_COMPLEX, "
-          f"TRIPLEX italic, COMPLEX_SMALL italic; training used SIMPLEX, PLAIN, DUPLEX, COMPLEX, SCRIPT_SIMPLEX), seed "
+          f"## Held-out non-digits\n\nRendered with fonts training never saw ({', '.join(font_names(HELD_OUT_FONTS))}; "
+          f"training used {', '.join(font_names(TRAIN_FONTS))}), seed "
           f"{HELD_OUT_SEED} (training: 1011/1012), digit fragments cut from MNIST test digits (training: train digits). "
           f"Characters shaped like a handwritten digit are never negatives (O o D I l i j Z z S s B b G g q | / ( ) ' , ; !), "
           f"so an O in a word is still read as a 0.\n\n"
