@@ -127,6 +127,7 @@ KEYS = {ord("q"): "quit", ord("s"): "snapshot", ord(" "): "freeze"}  # in the wi
 class Truth:
     shot: int
     number: str
+    look: str = ""  # the sample's hard shots name theirs (camera_demo.synthetic.HARD_LOOKS)
 
 
 def sample_fps() -> float:
@@ -141,7 +142,7 @@ def sample_labels(source: FrameSource) -> list[Truth] | None:
 
     if Path(source.name).resolve() != (SAMPLE_DIR / VIDEO_NAME).resolve():
         return None
-    return [Truth(f["shot"], f["number"]) for f in load_labels()["frames"]]
+    return [Truth(f["shot"], f["number"], f.get("look", "")) for f in load_labels()["frames"]]
 
 
 class Outputs:
@@ -254,7 +255,7 @@ def _tally(summary: DemoSummary, stage_times: dict, record: dict, labels: list[T
         truth = labels[index]
         summary.correct_raw += int(record["number"] == truth.number)
         summary.correct_smoothed += int(record["shown"] == truth.number)
-        summary.shots.add(truth.shot, truth.number, record["shown"])
+        summary.shots.add(truth.shot, truth.number, record["shown"], truth.look)
     summary.frames += 1
 
 

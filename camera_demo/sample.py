@@ -2,8 +2,10 @@
 
 `python -m camera_demo.sample` rebuilds camera_demo/sample/ (refuses to
 replace it without --force). Shots of one to three digits, each held for a
-few frames while the light sweeps across the page, written as MP4 at 640x480
-plus labels.json with the number every frame shows.
+few frames while the light sweeps across the page, then hard shots (faint
+pencil, a cast shadow, a yellow note, ruled paper, heavy JPEG, dim light:
+camera_demo.synthetic.HARD_LOOKS), written as MP4 at 640x480 plus
+labels.json with the number (and the look) every frame shows.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ SIZE = (480, 640)
 
 
 def make_sample(mnist, out_dir: Path, shots: int = 96, frames_per_shot: int = 6, seed: int = 2026,
-                force: bool = False) -> dict:
-    """Render the sample into out_dir; returns the labels record."""
+                force: bool = False, hard_shots: int = 24) -> dict:
+    """Render the sample into out_dir (`shots` ordinary ones, then `hard_shots` cycling through HARD_LOOKS);
+    returns the labels record."""
     from runtime.files import ArtifactExistsError, atomic_write_json
-    from camera_demo.synthetic import render
+    from camera_demo.synthetic import HARD_LOOKS, render
 
     out_dir = Path(out_dir)
     video, labels_path = out_dir / VIDEO_NAME, out_dir / LABELS_NAME
@@ -43,7 +46,10 @@ def make_sample(mnist, out_dir: Path, shots: int = 96, frames_per_shot: int = 6,
         raise RuntimeError("OpenCV cannot write MP4 (mp4v) here")
     frames = []
     try:
-        for shot in range(shots):
+        looks = list(HARD_LOOKS)
+        for shot in range(shots + hard_shots):
+            look = "ordinary" if shot < shots else looks[(shot - shots) % len(looks)]
+            effects = HARD_LOOKS.get(look, {})
             count = 1 if shot % 2 == 0 else int(rng.integers(2, 4))
             idx = rng.choice(len(mnist.x_test), count, replace=False)
             digits = [mnist.x_test[i] for i in idx]
@@ -54,16 +60,16 @@ def make_sample(mnist, out_dir: Path, shots: int = 96, frames_per_shot: int = 6,
             for k in range(frames_per_shot):
                 # Same page and camera for the whole shot; the light sweeps round.
                 frame = render(digits, [int(mnist.y_test[i]) for i in idx], np.random.default_rng(shot_seed),
-                               size=SIZE, digit_height=height, light_angle=angle0 + 0.5 * k)
+                               size=SIZE, digit_height=height, light_angle=angle0 + 0.5 * k, **effects)
                 writer.write(frame.image)
-                frames.append({"frame": len(frames), "shot": shot, "number": number,
+                frames.append({"frame": len(frames), "shot": shot, "number": number, "look": look,
                                "test_indices": [int(i) for i in idx]})
     finally:
         writer.release()
     tmp_path.chmod(0o644)
     tmp_path.replace(video)
     record = {"video": VIDEO_NAME, "fps": FPS, "width": SIZE[1], "height": SIZE[0], "seed": seed,
-              "shots": shots, "frames_per_shot": frames_per_shot, "source": "MNIST test set", "frames": frames}
+              "shots": shots + hard_shots, "hard_shots": hard_shots, "frames_per_shot": frames_per_shot, "source": "MNIST test set", "frames": frames}
     atomic_write_json(labels_path, record, overwrite=True)
     return record
 
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(SAMPLE_DIR))
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--shots", type=int, default=96)
+    parser.add_argument("--hard-shots", type=int, default=24, help="shots with a hard look after the ordinary ones")
     parser.add_argument("--frames-per-shot", type=int, default=6)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--force", action="store_true")
@@ -86,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.mnist_data import load_mnist
 
     try:
-        record = make_sample(load_mnist(args.data), Path(args.out), args.shots, args.frames_per_shot, args.seed, args.force)
+        record = make_sample(load_mnist(args.data), Path(args.out), args.shots, args.frames_per_shot, args.seed, args.force,
+                             args.hard_shots)
     except ArtifactExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -32,15 +32,42 @@ def lighting(shape: tuple[int, int], rng: np.random.Generator, angle: float | No
     return np.clip(light, 0.35, 1.0)
 
 
+# Hard shots of the bundled sample: what each changes (see `render`).
+HARD_LOOKS = {
+    "faint pencil": {"darkness": (0.12, 0.3)},
+    "cast shadow": {"shadow": (0.45, 0.65)},
+    "yellow note": {"tint": (0.55, 0.92, 1.0)},
+    "ruled paper": {"rules": (38, 60)},
+    "heavy JPEG": {"jpeg_quality": (6, 14)},
+    "dim and noisy": {"paper_level": (50, 90), "noise": (6.0, 10.0)},
+}
+
+
+def _hard_shadow(size: tuple[int, int], rng: np.random.Generator, darkness: float) -> np.ndarray:
+    """Light (0-1) with a hard-edged shadow: a half-plane through the frame at a random angle."""
+    h, w = size
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    cx, cy = rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h
+    side = (xs - cx) * np.cos(angle) + (ys - cy) * np.sin(angle) > 0
+    return cv2.GaussianBlur(np.where(side, 1.0 - darkness, 1.0).astype(np.float32), (0, 0), 1.5)
+
+
 def render(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
            size: tuple[int, int] = (480, 640), digit_height: tuple[int, int] = (110, 220),
            light_angle: float | None = None, noise: tuple[float, float] = (2.0, 7.0),
            blur: tuple[float, float] = (0.3, 1.2), jpeg_quality: tuple[int, int] = (55, 90),
-           paper_level: tuple[int, int] = (185, 240)) -> SyntheticFrame:
-    """Paste MNIST digits (uint8 28x28, white on black) as ink on paper, side by side, then add camera effects."""
+           paper_level: tuple[int, int] = (185, 240), darkness: tuple[float, float] = (0.65, 0.85),
+           shadow: tuple[float, float] | None = None, tint: tuple[float, float, float] | None = None,
+           rules: tuple[int, int] | None = None) -> SyntheticFrame:
+    """Paste MNIST digits (uint8 28x28, white on black) as ink on paper, side by side, then add camera effects.
+
+    `darkness`: how much of the light the ink takes (faint pencil: 0.12-0.3); `shadow`: a hard-edged
+    shadow this dark; `tint`: the paper's BGR colour (a yellow note); `rules`: ruled lines this far apart.
+    """
     h, w = size
     paper = rng.uniform(*paper_level)
-    tint = rng.uniform(0.92, 1.0, size=3)
+    tint = rng.uniform(0.92, 1.0, size=3) if tint is None else np.asarray(tint) * rng.uniform(0.95, 1.0, size=3)
     light = lighting(size, rng, light_angle)
     ink = np.zeros(size, np.float32)
     tile = int(rng.integers(digit_height[0], digit_height[1] + 1))
@@ -56,8 +83,14 @@ def render(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator
         ink[y:y + tile, x:x + tile] = np.maximum(ink[y:y + tile, x:x + tile], np.clip(big, 0, 1))
         boxes.append((x, y, tile, tile))
         x += tile + gap
-    darkness = rng.uniform(0.65, 0.85)
-    gray = paper * light * (1.0 - darkness * ink)
+    if shadow is not None:
+        light = light * _hard_shadow(size, rng, rng.uniform(*shadow))
+    page = np.ones(size, np.float32)
+    if rules is not None:
+        pitch, phase = rng.uniform(*rules), rng.uniform(0, 1)
+        for y in np.arange(phase * pitch, h, pitch):
+            cv2.line(page, (0, int(y)), (w - 1, int(y)), 0.8, 2, cv2.LINE_AA)
+    gray = paper * light * page * (1.0 - rng.uniform(*darkness) * ink)
     image = np.stack([gray * t for t in tint], axis=-1)
     sigma = rng.uniform(*blur)
     image = cv2.GaussianBlur(image, (0, 0), sigma)

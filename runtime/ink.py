@@ -32,7 +32,7 @@ LONG_SIGMAS = 5.0  # a piece of the line-averaged signal this far above the pape
 LONG_STROKE = 20  # ...and this long (px at working size) is a stroke: it seeds the ink
 LINE_SCALE = 4.0  # grey levels per robust sigma of the line-averaged signal (it is stored as uint8)
 BLOCK_PERIODS = (8, 16, 24)  # px in the frame: JPEG's 8x8 blocks, and the same sent at half or a third of the size
-BLOCKY = 2.5  # a frame whose steps at one block phase are this x the median phase's is heavily JPEG-compressed
+BLOCKY = 3.0  # a frame whose steps at one block phase are this x the median phase's is heavily JPEG-compressed (video codecs and JPEG at quality 50-90 of a noise-free page reach 2-6)
 BLOCKY_STROKE_EDGE = 0.4  # there, weak ink must reach this of the strongest ink...
 BLOCKY_NEIGHBOURHOOD = 15  # ...within this many px at working size (a block beside a stroke is its artefact)
 
@@ -167,7 +167,8 @@ def ink_signal(gray: np.ndarray) -> np.ndarray:
 def blockiness(gray: np.ndarray) -> float:
     """How strongly a frame steps on a JPEG block grid: for each axis, the mean step between neighbours at
     each phase of a block period, the largest phase over the median one (best period); the weaker axis counts.
-    About 1 for a camera frame or a drawing, up to 2 at ordinary JPEG quality, 4-12 at quality 4-15.
+    About 1 for a noisy camera frame, 2-6 for a noise-free page at JPEG quality 50-90 or through a video codec,
+    4-15 at quality 4-15.
     Every 16th line is enough (a tenth of a millisecond at 640x480)."""
     ratios = []
     for lines in (gray[::16], np.ascontiguousarray(gray[:, ::16].T)):

@@ -39,20 +39,32 @@ def sample_run(tmp_path_factory, int8):
 
 def test_headless_run_reads_the_right_digits(sample_run):
     summary, lines, _ = sample_run
-    truth = [f["number"] for f in load_labels()["frames"]]
-    assert summary.frames == len(truth) == len(lines) == 576
+    frames = load_labels()["frames"]
+    truth = [f["number"] for f in frames]
+    assert summary.frames == len(truth) == len(lines) == 720
     right = total = 0
-    for line, number in zip(lines, truth):
+    for line, number in [(line, f["number"]) for line, f in zip(lines, frames) if f["look"] == "ordinary"]:
         read = [str(d["digit"]) if d["status"] == "ok" else "?" for d in line["digits"]]
         total += len(number)
         if len(read) == len(number):
             right += sum(a == b for a, b in zip(read, number))
     assert right / total >= 0.98, f"{right} of {total} digits read right"
     assert summary.accuracy() >= 0.95
-    # What a user sees: each of the 96 shots ends showing its number, settled within a few frames.
-    shots = summary.shots.results
+    # What a user sees: each of the 96 ordinary shots ends showing its number, settled within a few frames.
+    shots = [r for r in summary.shots.results if r.look == "ordinary"]
     assert len(shots) == 96 and sum(r.settled_after is not None for r in shots) >= 0.95 * 96
     assert max(r.settled_after for r in shots if r.settled_after is not None) <= 3
+
+
+def test_the_samples_hard_shots_are_read(sample_run):
+    """24 hard shots, 4 of each look (faint pencil, cast shadow, yellow note, ruled paper, heavy JPEG, dim
+    and noisy). Measured when added: every look 4/4 but cast shadow 3/4 and heavy JPEG 3/4 (frames: 19 and 18
+    of 24)."""
+    summary, _, _ = sample_run
+    hard = [r for r in summary.shots.results if r.look not in ("", "ordinary")]
+    assert len(hard) == 24 and len({r.look for r in hard}) == 6
+    assert sum(r.settled_after is not None for r in hard) >= 20
+    assert "hard shots read right: cast shadow" in summary.shots.summary(30)
 
 
 def test_multi_digit_frames_give_the_right_number(sample_run):
@@ -71,7 +83,7 @@ def test_jsonl_schema(sample_run):
         assert all(isinstance(v, float) and v >= 0 for v in line["latency_ms"].values())
         for d in line["digits"]:
             assert set(d) == DIGIT_KEYS and len(d["box"]) == 4 and 0 <= d["confidence"] <= 1
-            assert d["status"] in ("ok", "low confidence")
+            assert d["status"] in ("ok", "low confidence", "not a digit")
             assert (d["digit"] is None) == (d["status"] != "ok")
         assert line["number"] is None or line["number"] == "".join(str(d["digit"]) for d in line["digits"])
 
@@ -277,6 +289,10 @@ def test_shot_tally_counts_shots_and_time_to_a_stable_reading():
     assert [(r.frames, r.settled_after) for r in tally.results] == [(3, 2), (4, 4), (2, None)]
     line = tally.summary(fps=30)
     assert line.startswith("2 of 3 shots read right") and "median of 3 frames (100 ms at 30 FPS), at most 4" in line
+    assert "hard shots" not in line
+    tally.add(3, "5", "5", "faint pencil")
+    tally.add(4, "6", "8", "faint pencil")
+    assert tally.summary().endswith("; hard shots read right: faint pencil 1/2")
 
 
 def test_window_keys_snapshot_freeze_and_quit(tmp_path, monkeypatch, int8):
