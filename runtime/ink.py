@@ -177,8 +177,8 @@ def blockiness(gray: np.ndarray) -> float:
         for period in BLOCK_PERIODS:
             n = len(steps) // period * period
             if n >= 2 * period:
-                phases = steps[:n].reshape(-1, period).sum(axis=0)
-                best = max(best, float(phases.max() / max(np.median(phases), 1)))
+                phases = np.sort(steps[:n].reshape(-1, period).sum(axis=0))
+                best = max(best, float(phases[-1]) / max(float(phases[period // 2]), 1.0))
         ratios.append(best)
     return min(ratios)
 
