@@ -32,7 +32,6 @@ JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a
 MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
 NOT_A_DIGIT_WIDTH = 1.1  # x the line height: a span this narrow may be read whole as a letter (an M, a W);
 # a wider one is more often two touching digits (field test, 40 frames: 1.1 keeps letters_mixed at 89 %)
-LETTER_WIDE_FACTOR = 1.0
 SKIP_HEIGHT = 0.55  # a piece shorter than this x the line height may be left out of a run...
 SKIP_COST = 2.0  # ...at this cost (log-probability)
 DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
@@ -137,8 +136,7 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float) -> float:
     p = float(probabilities[:10].max())
     _, _, w, h = box
     if len(probabilities) > 10 and w <= NOT_A_DIGIT_WIDTH * line_height:  # a letter is a glyph too, not 2-3 digits
-        letter = float(probabilities[10]) * (LETTER_WIDE_FACTOR if w > RUN_WIDTH * line_height else 1.0)
-        p = max(p, letter)
+        p = max(p, float(probabilities[10]))
     short = max(0.0, 0.55 - h / line_height)
     return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * max(0.0, w / h - 1.0) - 20.0 * short
 
