@@ -21,7 +21,6 @@ from runtime.mnist_style import fit_to_mnist, stroke_image
 
 MIN_DIGIT_PX = 7  # at working size; smaller is a speck (or unreadable anyway)
 MIN_HEIGHT_VS_LINE = 0.3  # of the line's digit height; smaller is a speck, a dot, a comma
-SMALL_LINE = 0.5  # a line of one or two glyphs lower than this x the writing's lines is specks, hairs, scratches
 MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow, object), unless thin like a 1
 MIN_FILL = 0.04
 RELATIVE_INK = 0.35  # a box whose darkest ink is fainter than this x the frame's darkest is a stain, grain or JPEG block
@@ -250,18 +249,16 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
         line_boxes = [(boxes[m][0], boxes[m][1], boxes[m][0] + boxes[m][2], boxes[m][1] + boxes[m][3]) for m in members]
         merged, merged_members = _merge_overlapping(line_boxes, [[ids[m]] for m in members])
         lines.append((merged, merged_members, _line_height([b[3] - b[1] for b in merged])))
+    writing = [height for merged, _, height in lines if len(merged) >= 3] or [0.0]
     peaks = [[int(signal[y0:y1, x0:x1][mask[y0:y1, x0:x1] > 0].max(initial=0)) for x0, y0, x1, y1 in merged]
              for merged, _, _ in lines]
     strongest = max((p for line_peaks in peaks for p in line_peaks), default=0)
-    kept = [[k for k, b in enumerate(merged) if line_peaks[k] >= RELATIVE_INK * strongest
-             and _looks_like_ink_of_a_digit(mask, b, height)] if height >= MIN_DIGIT_PX else []
-            for (merged, _, height), line_peaks in zip(lines, peaks)]
-    # Writing: lines of three glyphs or more; failing that, the tallest line that holds a glyph. A line of
-    # one or two much smaller than it is a speck, a hair or a scratch away from the writing.
-    writing = ([height for (_, _, height), keep in zip(lines, kept) if len(keep) >= 3]
-               or [height for (_, _, height), keep in zip(lines, kept) if keep] or [0.0])
-    for (merged, merged_members, height), keep in zip(lines, kept):
-        if not keep or (len(keep) <= 2 and height < SMALL_LINE * max(writing)):
+    for (merged, merged_members, height), line_peaks in zip(lines, peaks):
+        if height < MIN_DIGIT_PX or (len(merged) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
+            continue  # a speck or two away from the writing, much smaller than its lines
+        keep = [k for k, b in enumerate(merged) if line_peaks[k] >= RELATIVE_INK * strongest
+                and _looks_like_ink_of_a_digit(mask, b, height)]
+        if not keep:
             continue
         line = _Line(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
         line_index = len({f.line for f in found if isinstance(f, Found)} | {f[1] for f in found if isinstance(f, tuple)})

@@ -307,22 +307,3 @@ def test_heavy_jpeg_numbers_are_read(enlarged, floor, mnist, int8):
         exact += int8.read_digits(frame, int8.min_confidence).number == truth
     assert exact >= floor, f"{exact} / 30 numbers exact"
 
-
-def test_a_hair_away_from_the_writing_is_not_a_digit(mnist, int8):
-    """Two digits (camera_demo/synthetic) and a thin dark hair 35 px long above or below them: a line of one
-    glyph lower than half the writing is a hair, a speck or a scratch. Before: 3 of 40 frames exact (the hair
-    read as a 1 in 37); after: 38."""
-    from camera_demo.synthetic import render
-
-    exact = 0
-    for i in range(40):
-        rng = np.random.default_rng(100 + i)
-        picks = rng.choice(len(mnist.x_test), 2, replace=False)
-        frame = render([mnist.x_test[k] for k in picks], [int(mnist.y_test[k]) for k in picks], rng,
-                       digit_height=(110, 160)).image.copy()
-        y = int(rng.choice([rng.integers(20, 60), rng.integers(420, 460)]))
-        x = int(rng.integers(40, 600))
-        hair = np.array([[x, y], [x + rng.integers(-8, 8), y + 15], [x + rng.integers(-10, 10), y + 35]], np.int32)
-        cv2.polylines(frame, [hair], False, (60, 60, 60), 2, cv2.LINE_AA)
-        exact += int8.read_digits(frame).number == "".join(str(mnist.y_test[k]) for k in picks)
-    assert exact >= 34, f"{exact} / 40 frames exact"
