@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
+    if min(args.shots, args.hard_shots) < 0 or args.shots + args.hard_shots < 1 or args.frames_per_shot < 1:
+        parser.error("--shots and --hard-shots must be >= 0 with at least one shot in all, --frames-per-shot >= 1")
     from runtime.files import ArtifactExistsError
     from runtime.mnist_data import load_mnist
 

@@ -4,15 +4,12 @@ The classifier sees one glyph at a time, and some letters are written like a
 digit (O and 0, l and 1, S and 5). Glyphs of one text line closer than
 WORD_GAP x the line's height belong to one word; in a word where more glyphs
 are "not a digit" than digits, every glyph is "not a digit", and so in a word
-of four or more where as many are (MOON, ROOM: the O's read as 0). A 0 or a 1
-is only half a digit's vote: it is also how O, o, l, I and i look (HELLO,
-Hi, OK). A number with one unreadable digit keeps the others; so does a pair
-with one.
+of four or more where as many are (MOON, ROOM: the O's read as 0). A number
+with one unreadable digit keeps the others; so does a pair with one.
 """
 
 from __future__ import annotations
 
-LETTER_SHAPED = {0: 0.5, 1: 0.5}  # digit -> its vote: a letter is written the same way
 TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as digits make it a word
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
@@ -38,15 +35,12 @@ def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     return groups
 
 
-def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str,
-             digits: list[int | None] | None = None) -> list[str]:
-    """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit` (`digits`: the digit
-    each glyph reads as, so a 0 or 1 votes half)."""
+def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str) -> list[str]:
+    """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit`."""
     out = list(statuses)
-    digits = digits or [None] * len(statuses)
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
-        read = sum(LETTER_SHAPED.get(digits[i], 1.0) for i in group if statuses[i] == ok)
+        read = sum(statuses[i] == ok for i in group)
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
                 out[i] = not_a_digit

@@ -350,3 +350,14 @@ def test_a_folder_source_skips_an_unreadable_file(tmp_path, mnist, capsys):
     frames = list(ImagesSource(tmp_path).frames())
     assert len(frames) == 2 and [f.index for f in frames] == [0, 1]
     assert "b.jpg: not a readable image, skipped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--shots", "2", "--hard-shots", "-1"], ["--shots", "-3", "--hard-shots", "2"],
+                                  ["--shots", "0", "--hard-shots", "0"], ["--frames-per-shot", "0"]])
+def test_sample_builder_refuses_bad_counts(args, tmp_path, capsys):
+    from camera_demo.sample import main as sample_main
+
+    with pytest.raises(SystemExit) as stop:
+        sample_main(["--out", str(tmp_path / "s"), *args])
+    assert stop.value.code == 2 and "--shots" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()

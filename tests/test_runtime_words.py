@@ -36,15 +36,3 @@ def test_moon_is_a_word_though_half_its_letters_read_as_digits():
 def test_a_digit_beside_a_word_but_apart_from_it_stays_a_digit():
     statuses = [NOT, NOT, NOT, OK]
     assert in_words(boxes_at([0, 45, 90, 300]), statuses, OK, NOT) == statuses
-
-
-def test_zeros_and_ones_vote_half_among_letters():
-    """H E read as letters, L L O as 1 1 0 (Hershey and hand-written L, l look like 1): one vote and a half
-    against two. Hi and OK: a letter against half a vote. A number of ones and zeros with one unreadable
-    digit still keeps the others (two halves tie the one letter of three glyphs)."""
-    hello = [NOT, NOT, OK, OK, OK]
-    assert in_words(boxes_at([0, 45, 90, 135, 180]), hello, OK, NOT, [None, None, 1, 1, 0]) == [NOT] * 5
-    assert in_words(boxes_at([0, 45]), [NOT, OK], OK, NOT, [None, 1]) == [NOT, NOT]
-    assert in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT, [0, None]) == [NOT, NOT]
-    assert in_words(boxes_at([0, 45, 90]), [OK, OK, NOT], OK, NOT, [1, 0, None]) == [OK, OK, NOT]
-    assert in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT, [7, None]) == [OK, NOT]  # a 7 is a whole vote

@@ -112,3 +112,11 @@ def test_style_shifted_test_set(mnist):
         assert (np.abs(sets[style].astype(int) - x).sum(axis=(1, 2)) > 0).all()
     with pytest.raises(ValueError, match="unknown style"):
         style_shifted(x, "bold")
+
+
+def test_computer_modern_draws_no_tex_symbol_for_a_negative():
+    """cmr10 and friends map < > { } _ " to TeX's ¡ ¿ – ˝ ˙ ” (¡ is a 1): those are never asked of them."""
+    from train.negatives import TEX_MISMAPPED, characters_for
+
+    assert not TEX_MISMAPPED & set(characters_for("cmr10.ttf"))
+    assert TEX_MISMAPPED <= set(characters_for("DejaVuSans.ttf"))

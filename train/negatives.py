@@ -41,6 +41,7 @@ KINDS = {
     "digit_pair": 0.09, "digit_overlap": 0.08, "digit_half": 0.07,
 }
 CANVAS = 160
+TEX_MISMAPPED = set('<>{}_"')  # Computer Modern (cm*.ttf) draws these as TeX's ¡ ¿ – ˝ ˙ ” (¡ is a 1)
 MIN_CUT_ASPECT = 0.4  # a piece the reader cut narrower than this x its height is a 1, whatever it came from
 MIN_SPREAD = 0.35  # ink whose minor axis is under this x its major one is one straight stroke: a 1 (slanted or not)
 
@@ -105,8 +106,17 @@ def _text(text: str, font: int | str, rng: np.random.Generator) -> np.ndarray:
     return _slant(cv2.copyMakeBorder(canvas, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0), rng)
 
 
+def characters_for(font: int | str) -> str:
+    """The characters a font draws as themselves."""
+    if isinstance(font, str) and font.startswith("cm"):
+        return "".join(c for c in CHARACTERS if c not in TEX_MISMAPPED)
+    return CHARACTERS
+
+
 def _glyph(rng, fonts, digits) -> np.ndarray:
-    return _text(CHARACTERS[rng.integers(len(CHARACTERS))], fonts[rng.integers(len(fonts))], rng)
+    font = fonts[rng.integers(len(fonts))]
+    chars = characters_for(font)
+    return _text(chars[rng.integers(len(chars))], font, rng)
 
 
 def _word(rng, fonts, digits) -> np.ndarray:
@@ -118,8 +128,10 @@ def _word(rng, fonts, digits) -> np.ndarray:
 def _camera(rng, fonts, digits) -> np.ndarray | None:
     """Printed characters photographed small (dark on light paper, blur, noise), cut by the reader itself;
     one of its pieces (narrow ones and specks left out: a stroke alone is a 1), or None."""
-    text = "".join(CHARACTERS[i] for i in rng.integers(len(CHARACTERS), size=rng.integers(1, 4)))
-    ink = _text(text, fonts[rng.integers(len(fonts))], rng)
+    font = fonts[rng.integers(len(fonts))]
+    chars = characters_for(font)
+    text = "".join(chars[i] for i in rng.integers(len(chars), size=rng.integers(1, 4)))
+    ink = _text(text, font, rng)
     ys, xs = np.nonzero(ink > 20)
     if len(ys) == 0:
         return None
