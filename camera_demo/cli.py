@@ -32,10 +32,11 @@ def build_parser(prog: str = "mnist-edge camera", defaults: dict | None = None) 
     parser.add_argument("--fps", type=float, default=None, help="capture frame rate (and of the recording)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--headless", dest="headless", action="store_true", default=None,
-                      help="no window: JSON lines per frame (automatic without a display; default: %(default)s)")
+                      help="no window: JSON lines per frame (automatic without a display; `mnist-edge demo` always is)")
     mode.add_argument("--window", dest="headless", action="store_false", help="force a window")
     parser.add_argument("--jsonl", default=None,
-                        help="JSON lines to this file ('-' for stdout; default: %(default)s, None: stdout when headless)")
+                        help="JSON lines to this file ('-' for stdout; default: stdout when headless, none with a window; "
+                             "`mnist-edge demo`: runs/demo/frames.jsonl)")
     parser.add_argument("--record", default=None, metavar="OUT.mp4", help="write the annotated video")
     parser.add_argument("--snapshots", default="snapshots", help="folder for snapshots (key s)")
     parser.add_argument("--max-frames", type=int, default=None)
@@ -43,7 +44,7 @@ def build_parser(prog: str = "mnist-edge camera", defaults: dict | None = None) 
                         help="below it a digit is shown as uncertain (default: the model's own operating point from the manifest)")
     parser.add_argument("--smooth", type=int, default=5, help="frames the shown number is voted over (1: off)")
     parser.add_argument("--force", action="store_true",
-                        help="overwrite existing --record / --jsonl files (default: %(default)s)")
+                        help="overwrite existing --record / --jsonl files (`mnist-edge demo` always does)")
     web = parser.add_argument_group("watch from a browser (--serve)")
     web.add_argument("--serve", action="store_true",
                      help="serve a page with the live annotated video, the digits read, the model inputs and timings; "

@@ -81,21 +81,26 @@ def load_labels(sample_dir: Path = SAMPLE_DIR) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m camera_demo.sample", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(SAMPLE_DIR))
-    parser.add_argument("--data", default=None, help="path to mnist.npz")
-    parser.add_argument("--shots", type=int, default=96)
+    parser.add_argument("--out", default=str(SAMPLE_DIR), help="folder for digits.mp4 and labels.json (default: the bundled one)")
+    parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, the Keras cache, download)")
+    parser.add_argument("--shots", type=int, default=96, help="ordinary shots of one to three digits")
     parser.add_argument("--hard-shots", type=int, default=24, help="shots with a hard look after the ordinary ones")
-    parser.add_argument("--frames-per-shot", type=int, default=6)
+    parser.add_argument("--frames-per-shot", type=int, default=6, help="frames each shot is held (the light moves)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--force", action="store_true", help="replace a sample already in --out")
     args = parser.parse_args(argv)
     if min(args.shots, args.hard_shots) < 0 or args.shots + args.hard_shots < 1 or args.frames_per_shot < 1:
         parser.error("--shots and --hard-shots must be >= 0 with at least one shot in all, --frames-per-shot >= 1")
     from runtime.files import ArtifactExistsError
-    from runtime.mnist_data import load_mnist
+    from runtime.mnist_data import MnistDataError, load_mnist
 
     try:
-        record = make_sample(load_mnist(args.data), Path(args.out), args.shots, args.frames_per_shot, args.seed, args.force,
+        mnist = load_mnist(args.data)
+    except MnistDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        record = make_sample(mnist, Path(args.out), args.shots, args.frames_per_shot, args.seed, args.force,
                              args.hard_shots)
     except ArtifactExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)

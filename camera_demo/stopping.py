@@ -3,8 +3,10 @@
 The first signal sets a flag the loop checks once per frame, so the frame in
 hand is finished (its JSON line and its video frame both written); a second
 one raises `Stopped` (a KeyboardInterrupt) to break out of a loop that is
-stuck; once cleanup has begun, further signals are ignored so the recording
-is always finished.
+stuck (the same signal again within DUPLICATE_WINDOW is one request delivered
+twice: coreutils `timeout` signals the command and then its process group);
+once cleanup has begun, further signals are ignored so the recording is
+always finished.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 
+DUPLICATE_WINDOW = 0.5  # s: the same signal again this soon is the same request
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -29,6 +33,7 @@ class StopRequest:
 
     def __init__(self, signals=STOP_SIGNALS):
         self.signum: int | None = None
+        self._first_at = 0.0
         self._closing = False
         self._previous = {}
         if threading.current_thread() is threading.main_thread():  # Python sets handlers only there
@@ -38,7 +43,9 @@ class StopRequest:
         if self._closing:
             return
         if self.signum is None:
-            self.signum = int(signum)
+            self.signum, self._first_at = int(signum), time.monotonic()
+            return
+        if signum == self.signum and time.monotonic() - self._first_at < DUPLICATE_WINDOW:
             return
         raise Stopped(signum)
 

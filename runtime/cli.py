@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         predictor = load_predictor(args.model, backend=args.backend, threads=args.threads,
                                    verify=not args.no_verify, allow_failed=args.allow_failed)
         load_s = time.perf_counter() - start
-        print(f"model: {predictor.name} ({predictor.backend.path}, {predictor.backend.library}), loaded in {1000 * load_s:.0f} ms")
+        print(f"model: {predictor.name} ({predictor.backend.path}, {predictor.backend.library}), loaded in {1000 * load_s:.0f} ms",
+              file=sys.stderr)
         if args.images:
             return read_image_files(predictor, args.images)
         data = load_mnist(args.data)

@@ -14,14 +14,17 @@ SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
     """The real mnist.npz: $MNIST_NPZ, else ../shared/data/mnist.npz, else the loader's own fallbacks."""
-    from runtime.mnist_data import download_mnist, resolve_mnist_path
+    from runtime.mnist_data import MnistDataError, download_mnist, resolve_mnist_path
 
     if os.environ.get("MNIST_NPZ"):
         path = Path(os.environ["MNIST_NPZ"])
     elif SHARED_MNIST.exists():
         path = SHARED_MNIST
     else:
-        path = resolve_mnist_path() or download_mnist()
+        try:
+            path = resolve_mnist_path() or download_mnist()
+        except MnistDataError as exc:  # offline, no copy: one clear line, not a traceback in every test
+            pytest.exit(f"the tests need MNIST: set MNIST_NPZ=/path/to/mnist.npz (offline, {exc})", returncode=2)
     if not path.exists():
         pytest.fail(f"MNIST not found at {path}: set MNIST_NPZ to a copy of mnist.npz")
     return path

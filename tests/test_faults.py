@@ -96,6 +96,18 @@ def test_first_signal_asks_second_breaks_handlers_restored():
     assert signal.getsignal(signal.SIGTERM) == before and signal.getsignal(signal.SIGHUP) == before_hup
 
 
+def test_the_same_signal_twice_at_once_is_one_request():
+    """coreutils `timeout` sends SIGTERM to the command and to its process group: the demo gets it twice."""
+    from camera_demo.stopping import DUPLICATE_WINDOW, stop_on_signals
+
+    with stop_on_signals() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+        assert stop.signum == signal.SIGTERM
+    assert DUPLICATE_WINDOW <= 1.0
+
+
 # ---- kills during an export ------------------------------------------------------------------------------
 
 def _export_set(folder: Path) -> str:
