@@ -133,8 +133,10 @@ def _export_killed_at(point: str, out: Path, npz: Path) -> None:
 @pytest.fixture(scope="module")
 def small_npz(mnist, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
+    # 1,000 test images: with 200, one image the int8 model reads differently is 0.5 % of agreement, and the
+    # export (rightly) refuses to publish a format under 99.8 % (the model of 2026-11-27 has one in the first 200).
     np.savez(path, x_train=mnist.x_train[:2000], y_train=mnist.y_train[:2000],
-             x_test=mnist.x_test[:200], y_test=mnist.y_test[:200])
+             x_test=mnist.x_test[:1000], y_test=mnist.y_test[:1000])
     return path
 
 

@@ -224,8 +224,10 @@ def test_predict_cli_keeps_opencvs_own_warnings_off_stderr(tmp_path, capfd, monk
     real_is_file = RealPath.is_file
     monkeypatch.setattr(RealPath, "is_file", lambda self: self.name == "gone.png" or real_is_file(self))
     assert main([str(gone)]) == 2
-    err = capfd.readouterr().err
-    assert err == f"{gone}: error: not a readable image file\n"
+    captured = capfd.readouterr()
+    lines = captured.err.splitlines()  # the model line (a log) and the error, nothing of OpenCV's
+    assert len(lines) == 2 and lines[0].startswith("model: ") and lines[1] == f"{gone}: error: not a readable image file"
+    assert captured.out == ""
 
 
 def test_predict_cli_on_the_test_set(mnist_path, capsys):
