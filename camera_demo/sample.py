@@ -69,7 +69,8 @@ def make_sample(mnist, out_dir: Path, shots: int = 96, frames_per_shot: int = 6,
     tmp_path.chmod(0o644)
     tmp_path.replace(video)
     record = {"video": VIDEO_NAME, "fps": FPS, "width": SIZE[1], "height": SIZE[0], "seed": seed,
-              "shots": shots + hard_shots, "hard_shots": hard_shots, "frames_per_shot": frames_per_shot, "source": "MNIST test set", "frames": frames}
+              "shots": shots + hard_shots, "hard_shots": hard_shots, "frames_per_shot": frames_per_shot,
+              "source": "MNIST test set", "frames": frames}
     atomic_write_json(labels_path, record, overwrite=True)
     return record
 

@@ -106,11 +106,10 @@ def _found(frame, classify: Classify | None):
     full = to_gray(frame)
     gray, factor = _working_gray(full)
     signal, sigma = flatten(gray)
-    blocky = blockiness(full) > BLOCKY
     crop = min(gray.shape) < SMALL_FRAME_SIDE
     if not crop and is_faint(signal, sigma):  # nothing stands out pixel by pixel: look along strokes (pencil)
         return _in_signal(*along_strokes(signal), classify, False, LINE_SEED_SIGMAS, long_seeds=True), factor
-    return _in_signal(signal, sigma, classify, crop, blocky=blocky), factor
+    return _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY), factor
 
 
 def find_digits(frame, classify: Classify | None = None) -> list[DigitCrop]:

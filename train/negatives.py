@@ -62,12 +62,18 @@ def ttf_folder() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-def _fit(ink: np.ndarray) -> np.ndarray | None:
-    """Tight crop of a white-on-black canvas -> MNIST 28x28, or None when it holds no ink."""
+def _tight(ink: np.ndarray) -> np.ndarray | None:
+    """The box round a white-on-black canvas's ink, or None when it holds none."""
     ys, xs = np.nonzero(ink > 20)
     if len(ys) == 0:
         return None
-    return fit_to_mnist(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+    return ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+
+
+def _fit(ink: np.ndarray) -> np.ndarray | None:
+    """Tight crop of a white-on-black canvas -> MNIST 28x28, or None when it holds no ink."""
+    tight = _tight(ink)
+    return None if tight is None else fit_to_mnist(tight)
 
 
 def _slant(canvas: np.ndarray, rng: np.random.Generator, max_shear: float = 0.35, max_deg: float = 12) -> np.ndarray:
@@ -113,9 +119,13 @@ def characters_for(font: int | str) -> str:
     return CHARACTERS
 
 
-def _glyph(rng, fonts, digits) -> np.ndarray:
+def _font_and_characters(rng, fonts) -> tuple[int | str, str]:
     font = fonts[rng.integers(len(fonts))]
-    chars = characters_for(font)
+    return font, characters_for(font)
+
+
+def _glyph(rng, fonts, digits) -> np.ndarray:
+    font, chars = _font_and_characters(rng, fonts)
     return _text(chars[rng.integers(len(chars))], font, rng)
 
 
@@ -128,14 +138,12 @@ def _word(rng, fonts, digits) -> np.ndarray:
 def _camera(rng, fonts, digits) -> np.ndarray | None:
     """Printed characters photographed small (dark on light paper, blur, noise), cut by the reader itself;
     one of its pieces (narrow ones and specks left out: a stroke alone is a 1), or None."""
-    font = fonts[rng.integers(len(fonts))]
-    chars = characters_for(font)
+    font, chars = _font_and_characters(rng, fonts)
     text = "".join(chars[i] for i in rng.integers(len(chars), size=rng.integers(1, 4)))
-    ink = _text(text, font, rng)
-    ys, xs = np.nonzero(ink > 20)
-    if len(ys) == 0:
+    ink = _tight(_text(text, font, rng))
+    if ink is None:
         return None
-    ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32)
+    ink = ink.astype(np.float32)
     height = rng.uniform(14, 60)
     scale = height / ink.shape[0]
     small = cv2.resize(ink, (max(1, round(ink.shape[1] * scale)), max(1, round(height))), interpolation=cv2.INTER_AREA)
@@ -267,6 +275,7 @@ def _digit_half(rng, fonts, digits, labels=None) -> np.ndarray:
     return image
 
 
+FITTED_KINDS = {"camera"}  # makers that hand back a fitted 28x28 crop already (the reader fitted it)
 MAKERS = {"glyph": _glyph, "word": _word, "camera": _camera, "scribble": _scribble, "blob": _blob, "lines": _lines,
           "specks": _specks, "digit_pair": _digit_pair, "digit_overlap": _digit_overlap, "digit_half": _digit_half}
 
@@ -290,6 +299,6 @@ def render_negatives(n: int, seed: int, fonts=TRAIN_FONTS, digit_images=None, di
         fitted = None
         while fitted is None:
             made = MAKERS[kinds[k]](rng, fonts, digits)
-            fitted = made if kinds[k] == "camera" or made is None else _fit(made)
+            fitted = made if kinds[k] in FITTED_KINDS or made is None else _fit(made)
         images[i] = fitted
     return images, np.array(kinds)[chosen]
