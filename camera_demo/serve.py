@@ -15,10 +15,12 @@ import signal
 import socket
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 
 from camera_demo.broadcast import Broadcast
+from camera_demo.stopping import same_request
 from camera_demo.web_server import ServeError, ServeSettings, WebServer, is_loopback, start_server, stop_server
 
 TOKEN_ENV = "MNIST_EDGE_TOKEN"
@@ -46,9 +48,14 @@ def stop_on_signals(hub: Broadcast):
         yield
         return
 
+    first = {"signum": None, "at": 0.0}
+
     def ask_to_stop(signum, _frame):
         if hub.stop_reason:
+            if same_request(signum, first["signum"], first["at"]):
+                return
             raise KeyboardInterrupt
+        first.update(signum=signum, at=time.monotonic())
         hub.stop("interrupted (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, ask_to_stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

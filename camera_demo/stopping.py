@@ -3,8 +3,9 @@
 The first signal sets a flag the loop checks once per frame, so the frame in
 hand is finished (its JSON line and its video frame both written); a second
 one raises `Stopped` (a KeyboardInterrupt) to break out of a loop that is
-stuck (the same signal again within DUPLICATE_WINDOW is one request delivered
-twice: coreutils `timeout` signals the command and then its process group);
+stuck (SIGTERM again within DUPLICATE_WINDOW is one request delivered twice:
+coreutils `timeout` signals the command and then its process group; a second
+Ctrl-C always breaks out);
 once cleanup has begun, further signals are ignored so the recording is
 always finished.
 """
@@ -16,7 +17,7 @@ import signal
 import threading
 import time
 
-DUPLICATE_WINDOW = 0.5  # s: the same signal again this soon is the same request
+DUPLICATE_WINDOW = 0.2  # s: SIGTERM again this soon is the same request (timeout's two sends are microseconds apart)
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -45,7 +46,7 @@ class StopRequest:
         if self.signum is None:
             self.signum, self._first_at = int(signum), time.monotonic()
             return
-        if signum == self.signum and time.monotonic() - self._first_at < DUPLICATE_WINDOW:
+        if same_request(signum, self.signum, self._first_at):
             return
         raise Stopped(signum)
 
@@ -61,6 +62,11 @@ class StopRequest:
         for signum, old in self._previous.items():
             signal.signal(signum, old if old is not None else signal.SIG_DFL)
         self._previous = {}
+
+
+def same_request(signum: int, first_signum: int | None, first_at: float) -> bool:
+    """A second stop signal that is the first SIGTERM delivered again (see DUPLICATE_WINDOW), not a new request."""
+    return signum == first_signum == signal.SIGTERM and time.monotonic() - first_at < DUPLICATE_WINDOW
 
 
 def catch_stop_signals(signals=STOP_SIGNALS) -> StopRequest:

@@ -169,7 +169,9 @@ def blockiness(gray: np.ndarray) -> float:
     each phase of a block period, the largest phase over the median one (best period); the weaker axis counts.
     About 1 for a noisy camera frame, 2-6 for a noise-free page at JPEG quality 50-90 or through a video codec,
     4-15 at quality 4-15.
-    Every 16th line is enough (a tenth of a millisecond at 640x480)."""
+    Every 16th line is enough (a tenth of a millisecond at 640x480). `gray`: uint8 HxW (`to_gray`'s output)."""
+    if gray.dtype != np.uint8 or gray.ndim != 2:
+        raise ValueError(f"blockiness needs a uint8 gray frame, got {gray.dtype} of shape {gray.shape}")
     ratios = []
     for lines in (gray[::16], np.ascontiguousarray(gray[:, ::16].T)):
         steps = cv2.absdiff(lines[:, 1:], lines[:, :-1]).sum(axis=0, dtype=np.int32)

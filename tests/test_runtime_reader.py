@@ -286,6 +286,8 @@ def test_heavy_jpeg_is_told_from_ordinary_frames(mnist):
     assert blockiness(_jpeg(raw, 8)) > BLOCKY
     small = _jpeg(cv2.resize(raw, (213, 160), interpolation=cv2.INTER_AREA), 4)
     assert blockiness(cv2.resize(small, (640, 480), interpolation=cv2.INTER_LINEAR)) > BLOCKY
+    with pytest.raises(ValueError, match="uint8 gray"):
+        blockiness(raw.astype(np.float32))  # differences of floats would be truncated: refused, not misread
 
 
 @pytest.mark.parametrize("enlarged, floor", [(False, 24), (True, 11)])
