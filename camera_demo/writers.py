@@ -109,6 +109,7 @@ class Recorder:
         self._tmp = make_temp(self.path, "the recording")
         self._fps, self._writer, self._size, self._say = fps, None, None, say
         self.frames = self._resized = 0  # frames really written; of them, resized
+        self._in_flight = False  # a stop signal may land between the write and its count
 
     def write(self, image: np.ndarray) -> None:
         if image.ndim == 2:
@@ -128,8 +129,10 @@ class Recorder:
                           f"{self._size[1]} (its first frame's size); frames of another size are resized to it")
             self._resized += 1
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        self._in_flight = True
         self._writer.write(image)
         self.frames += 1
+        self._in_flight = False
 
     def finish(self) -> bool:
         """Close the video and check it holds every frame written; False (temp file removed) if none was."""
@@ -140,6 +143,8 @@ class Recorder:
             self._tmp.unlink(missing_ok=True)
             return False
         found = frames_in_video(self._tmp) if self._tmp.stat().st_size else 0
+        if self._in_flight and found == self.frames + 1:  # interrupted after the write, before its count
+            self.frames = found
         if found != self.frames:
             self._tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot finish the recording {self.path}: the video written holds {found} of the "

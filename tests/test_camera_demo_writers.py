@@ -85,6 +85,35 @@ def test_a_video_missing_frames_is_an_error_not_a_recording(tmp_path):
     assert video.read_bytes() == OLD_VIDEO and not list(tmp_path.glob(".*part*"))
 
 
+class _InterruptedAfterWriting:
+    """Writes the frame, then a stop signal's KeyboardInterrupt lands before the recorder counts it."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, image):
+        self.real.write(image)
+        raise KeyboardInterrupt
+
+    def release(self):
+        self.real.release()
+
+
+def test_a_stop_between_a_write_and_its_count_keeps_the_recording(tmp_path):
+    """A second stop signal in --serve raised KeyboardInterrupt there: the check then found one frame more
+    than counted and threw the whole recording away ("holds 15 of the 14 frames")."""
+    video = tmp_path / "r.mp4"
+    recorder = Recorder(str(video), 30, force=False)
+    frames = _frames(5)
+    for image in frames[:4]:
+        recorder.write(image)
+    recorder._writer = _InterruptedAfterWriting(recorder._writer)
+    with pytest.raises(KeyboardInterrupt):
+        recorder.write(frames[4])
+    assert recorder.close() is not None and video.exists()
+    assert frames_in_video(video) == 5 == recorder.frames
+
+
 class _BrokenCamera(FrameSource):
     name = "broken camera"
 
