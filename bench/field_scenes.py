@@ -19,6 +19,7 @@ import numpy as np
 FRAME_SIZE = (480, 640)  # (h, w) of a camera frame
 PAGE_SIZES = ((768, 1024), (960, 1280), (1200, 1600))
 MAX_PAGE_DIGITS = 40
+GRAPHITE_MEAN = 0.44  # mean of render()'s graphite grain multiplier (pencil ink is this much lighter on average)
 
 # Letters that a careful reader could not tell from a digit (O/0, l/1, S/5, Z/2, B/8, g/9, b/6...)
 # are left out of the non-digit material; everything else is fair game.
@@ -318,6 +319,13 @@ def _illumination(look: Look, shape: tuple[int, int], rng: np.random.Generator, 
     return light
 
 
+def graphite_grain(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """How much of a pencil stroke's ink each pixel holds: grain at the pixel scale, patches at 24 px
+    (mean GRAPHITE_MEAN)."""
+    grain = np.clip(0.55 + 0.45 * rng.normal(0, 1, shape).astype(np.float32), 0, 1)
+    return cv2.GaussianBlur(grain, (0, 0), 0.6) * (0.8 + 0.2 * _noise_field(shape, rng, 24))
+
+
 def _cast_shadow(shape: tuple[int, int], rng: np.random.Generator, block: tuple[int, int, int, int]) -> np.ndarray:
     """A hard-edged polygon (an object's or hand's shadow) whose edge runs through the writing."""
     h, w = shape
@@ -439,8 +447,7 @@ def render(look: Look, lines: list[list[Glyph]], rng: np.random.Generator, condi
             boxes.append((bx + x, by + y, gw, gh))
             truth_indices.append(g.index)
     if look.graphite:
-        grain = np.clip(0.55 + 0.45 * rng.normal(0, 1, (h, w)).astype(np.float32), 0, 1)
-        ink *= cv2.GaussianBlur(grain, (0, 0), 0.6) * (0.8 + 0.2 * _noise_field((h, w), rng, 24))
+        ink *= graphite_grain((h, w), rng)
     ink = np.clip(ink, 0, 1)
     if look.specks:
         ink = np.maximum(ink, _specks((h, w), look.specks, rng))
@@ -539,9 +546,19 @@ def shadows_gradients(rng, pool):
 
 
 def faint_pencil(rng, pool):
+    """Pencil whose stroke, averaged over its graphite grain, has 10-40 % of the pen's contrast."""
+    look = base_look(rng, ink_strength=rng.uniform(0.1, 0.4) / GRAPHITE_MEAN, pen_width=rng.uniform(2, 5),
+                     graphite=True)
+    return render(look, [digit_line(pool, rng, int(rng.integers(1, 4)), rng.uniform(70, 170))], rng, "faint_pencil")
+
+
+def faint_pencil_extreme(rng, pool):
+    """Below the faint range: a light grey lead (reflectance 0.25-0.45) at 10-40 % strength and then its grain,
+    3-13 % of a pen's contrast on average (the field test's faint_pencil until 2026-11-27)."""
     look = base_look(rng, ink=tuple(np.full(3, rng.uniform(0.25, 0.45))), ink_strength=rng.uniform(0.1, 0.4),
                      pen_width=rng.uniform(2, 5), graphite=True)
-    return render(look, [digit_line(pool, rng, int(rng.integers(1, 4)), rng.uniform(70, 170))], rng, "faint_pencil")
+    return render(look, [digit_line(pool, rng, int(rng.integers(1, 4)), rng.uniform(70, 170))], rng,
+                  "faint_pencil_extreme")
 
 
 def thin_pen(rng, pool):
@@ -702,13 +719,14 @@ def non_digit(rng, pool):
 
 Condition = Callable[[np.random.Generator, DigitPool], FieldSample]
 CONDITIONS: dict[str, Condition] = {f.__name__: f for f in (
-    clean, shadows_gradients, faint_pencil, thin_pen, dim_noisy, cast_shadow, tinted_note, blue_black_ink,
+    clean, shadows_gradients, faint_pencil, faint_pencil_extreme, thin_pen, dim_noisy, cast_shadow, tinted_note, blue_black_ink,
     ruled_paper, squared_paper, specks_dust, perspective_rotation, blur, jpeg, mixed_heights, touching_pairs,
     multi_digit, pages, letters_mixed, non_digit)}
 DESCRIPTIONS = {
     "clean": "one digit, even light, MNIST's own stroke",
     "shadows_gradients": "1-3 digits under a strong light gradient and a soft shadow",
-    "faint_pencil": "1-3 digits in pencil at 10-40 % of normal ink contrast, grainy graphite",
+    "faint_pencil": "1-3 digits in pencil at 10-40 % of normal ink contrast (mean over its grainy graphite)",
+    "faint_pencil_extreme": "1-3 digits in a light lead at 3-13 % of normal ink contrast, grainy graphite",
     "thin_pen": "1-3 digits in a 1-2 px pen",
     "dim_noisy": "1-3 digits in dim light (paper at 35-80 grey levels), strong sensor noise",
     "cast_shadow": "1-3 digits crossed by a hard-edged shadow 40-70 % dark",

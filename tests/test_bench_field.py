@@ -166,3 +166,11 @@ def test_list_names_every_condition(capsys):
     assert main(["--list"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == list(CONDITIONS)
+
+
+def test_faint_pencil_has_the_contrast_its_description_gives():
+    """faint_pencil's strength is divided by the grain's mean, so the stroke averages 10-40 % of a pen's contrast."""
+    from bench.field_scenes import GRAPHITE_MEAN, graphite_grain
+
+    means = [float(graphite_grain((480, 640), np.random.default_rng(s)).mean()) for s in range(3)]
+    assert all(abs(m - GRAPHITE_MEAN) < 0.02 for m in means), means
