@@ -63,6 +63,38 @@ def quantile_u8(counts: np.ndarray, q: float) -> int:
     return int(np.searchsorted(np.cumsum(counts), max(1, int(np.ceil(q * total)))))  # q = 0.5: (total + 1) // 2
 
 
+def median_of_counts(counts: np.ndarray) -> float:
+    """np.median of the values whose histogram is `counts` (the mean of the two middle values for an even count)."""
+    total = int(counts.sum())
+    cumulative = np.cumsum(counts)
+    lower = int(np.searchsorted(cumulative, (total + 1) // 2))
+    upper = int(np.searchsorted(cumulative, total // 2 + 1))
+    return (lower + upper) / 2.0
+
+
+def spread_of_counts(counts: np.ndarray) -> float:
+    """np.median(|v - m|) of uint8 values v whose histogram is `counts`, m their lower median (median_u8)."""
+    m = quantile_u8(counts, 0.5)
+    distances = counts[m::].copy()
+    distances[1:m + 1] += counts[m - 1::-1][:len(distances) - 1] if m else 0
+    below = counts[:m][::-1][len(distances) - 1:]  # distances past 255 - m (only below the median)
+    return median_of_counts(np.concatenate([distances, below]))
+
+
+def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """np.percentile(values, qs) (linear interpolation) by one partition, without its per-call overhead."""
+    flat = values.ravel()
+    where = [q / 100.0 * (flat.size - 1) for q in qs]
+    kth = sorted({int(np.floor(w)) for w in where} | {min(int(np.floor(w)) + 1, flat.size - 1) for w in where})
+    part = np.partition(flat, kth)
+    out = []
+    for w in where:
+        lo = int(np.floor(w))
+        hi = min(lo + 1, flat.size - 1)
+        out.append(float(part[lo]) + (w - lo) * (float(part[hi]) - float(part[lo])))
+    return out
+
+
 def ink_is_dark(gray: np.ndarray) -> bool:
     """Dark ink on light paper (a photo) or light ink on dark ground (an MNIST image)?
 
@@ -75,7 +107,7 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     if min(small.shape) >= 16:
         k = min(small.shape) // 4 * 2 + 1
         small = small - cv2.blur(small, (k, k))
-    lo, med, hi = np.percentile(small, [1, 50, 99])
+    lo, med, hi = percentiles(small, (1, 50, 99))
     if (med - lo) >= (hi - med):
         return True
     return min(gray.shape) >= SMALL_FRAME_SIDE and _strokes_are_dark(gray)
@@ -94,7 +126,7 @@ def _strokes_are_dark(gray: np.ndarray) -> bool:
     """
     half = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
     residual = half.astype(np.int16) - cv2.medianBlur(half, STROKE_WINDOW).astype(np.int16)
-    lo, med, hi = np.percentile(residual, [0.5, 50, 99.5])
+    lo, med, hi = percentiles(residual, (0.5, 50, 99.5))
     return (med - lo) > DARK_STROKES_MARGIN * (hi - med)
 
 
@@ -136,12 +168,11 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     signal = cv2.subtract(_paper(g, k), g)
     # Texture (paper grain, fabric) is smooth at the pixel scale, so neighbour differences miss it: the
     # signal's own robust spread on the paper counts too.
-    sample = _sample(signal)
-    sigma = max(sigma, 1.4826 * float(np.median(cv2.absdiff(sample, np.full_like(sample, median_u8(sample))))))
+    counts = np.bincount(_sample(signal).ravel(), minlength=256)
+    sigma = max(sigma, 1.4826 * spread_of_counts(counts))
     # JPEG's flat blocks fool both estimates (no difference inside a block, steps between): the paper's own
     # tail says how far its blocks step. Only the paper: ink (above INK_FRACTION of the frame's strongest) is
     # left out, so a bold digit that fills a tenth of the frame is not taken for noise.
-    counts = np.bincount(sample.ravel(), minlength=256)
     paper = counts[:int(np.ceil(INK_FRACTION * quantile_u8(counts, 0.999)))]
     if paper.sum():
         sigma = max(sigma, quantile_u8(paper, 0.9) / TAIL_SIGMAS)
@@ -215,7 +246,11 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray):
     keep[labels[strong & (weak > 0)]] = True
     keep[0] = False
     stats[~keep, 4] = 0
-    mask = (keep.view(np.uint8) * 255).take(labels)
+    lut = keep.view(np.uint8) * 255
+    if count <= 256:  # a table lookup on 8-bit labels is 4x faster than take on 32-bit ones
+        mask = cv2.LUT(labels.astype(np.uint8), np.pad(lut, (0, 256 - count)))
+    else:
+        mask = lut.take(labels)
     return mask, labels, stats
 
 

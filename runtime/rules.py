@@ -24,6 +24,8 @@ def _long_lines(mask: np.ndarray, horizontal: bool) -> tuple[np.ndarray, float]:
     along, across = (w, h) if horizontal else (h, w)
     run = max(7, int(RUN * min(h, w)))
     need = min(LINE_FRAC * along, LINE_VS_OTHER_SIDE * across)
+    if np.count_nonzero(mask.any(axis=0 if horizontal else 1)) < need:  # the runs below are part of mask:
+        return np.zeros_like(mask), 0.0                                   # they cannot reach further
     tilt = np.ones((3, 1) if horizontal else (1, 3), np.uint8)  # a tilted line steps one pixel now and then
     straight = cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1) if horizontal else (1, run))
     runs = cv2.morphologyEx(cv2.dilate(mask, tilt), cv2.MORPH_OPEN, straight) & mask
