@@ -14,6 +14,7 @@ BENCHMARKS = {
     "mcu": ("bench.mcu_costs", "arena, flash, instructions per inference and per operator on an emulated Cortex-M4 (TFLM C++)"),
     "field": ("bench.field_cli", "field test: the reader on generated hard camera frames and pages, per condition"),
     "serve": ("bench.serve_fps", "camera --serve: FPS delivered to 1 and 5 browser clients, CPU against the headless demo"),
+    "detector": ("bench.detector_compare", "classical digit finding vs a small int8 detection network, per field condition"),
     "reader": ("bench.reader_conditions", "digit reader per hard condition (faint, shadows, ruled, touching, pages), old vs new"),
 }
 

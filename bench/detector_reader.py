@@ -1,0 +1,97 @@
+"""The detector's reading of a frame: heatmap peaks -> digit boxes -> each box's ink as MNIST 28x28 -> classifier.
+
+Only for the comparison with the classical reader (bench/detector_compare.py); LiteRT, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bench.detector_train import INPUT_HW, STRIDE, fit_input
+
+PEAK = 0.3  # heatmap level of a digit's centre
+MAX_OVERLAP = 0.3  # intersection over union above which two boxes are the same digit
+MARGIN = 0.08  # of the box, added round it before its ink is found
+CROP_SIDE = 120  # px: each box is scaled to this shorter side before its ink is found
+
+
+def _overlap(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    w = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1e-6)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """What Predictor.read_crops takes: a digit's box in frame pixels, its 28x28 image and its text line."""
+
+    box: tuple[int, int, int, int]
+    image: np.ndarray
+    line: int
+
+
+class DetectorReader:
+    """Reads frames with the int8 detector for boxes and the predictor's classifier for digits."""
+
+    def __init__(self, path: str | Path, predictor):
+        from runtime.backends import import_tflite_interpreter
+
+        interpreter_class, _ = import_tflite_interpreter()
+        self.interpreter = interpreter_class(model_path=str(path), num_threads=1)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        self.output = self.interpreter.get_output_details()[0]["index"]
+        self.predictor = predictor
+
+    def boxes(self, gray: np.ndarray) -> list[tuple[float, float, float, float]]:
+        """Digit boxes (x, y, w, h) in the detector's input pixels."""
+        self.interpreter.set_tensor(self.input, gray[None, ..., None])
+        self.interpreter.invoke()
+        out = self.interpreter.get_tensor(self.output)[0]
+        heat = out[..., 0]
+        peaks = (heat >= PEAK) & (heat >= cv2.dilate(heat, np.ones((3, 3), np.uint8)))
+        found = []
+        for i, j in sorted(zip(*np.nonzero(peaks)), key=lambda ij: -heat[ij]):  # strongest first
+            h, w = np.exp(out[i, j, 1]) * STRIDE, np.exp(out[i, j, 2]) * STRIDE
+            box = ((j + 0.5) * STRIDE - w / 2, (i + 0.5) * STRIDE - h / 2, w, h)
+            if all(_overlap(box, kept) < MAX_OVERLAP for kept in found):  # one digit, one box
+                found.append(box)
+        return found
+
+    def crops(self, frame) -> list[Crop]:
+        from runtime.lines import group_lines
+        from runtime.preprocess import to_mnist_28x28, working_gray
+
+        gray, factor = working_gray(frame)
+        small = fit_input(gray)
+        sx, sy = gray.shape[1] / INPUT_HW[1], gray.shape[0] / INPUT_HW[0]
+        boxes = self.boxes(small)
+        out = []
+        for line, members in enumerate(group_lines(boxes)):
+            for k in members:
+                x, y, w, h = boxes[k]
+                x0, y0 = int(max(0, (x - MARGIN * w) * sx)), int(max(0, (y - MARGIN * h) * sy))
+                x1 = int(min(gray.shape[1], (x + w * (1 + MARGIN)) * sx))
+                y1 = int(min(gray.shape[0], (y + h * (1 + MARGIN)) * sy))
+                piece = gray[y0:y1, x0:x1]
+                if min(piece.shape) < 4:
+                    continue
+                # At 120 px or more the box gets the frame reader's full ink finding (lighting, faint pencil,
+                # rules), not its plain one-digit-crop mode: only where the digit is comes from the detector.
+                f = CROP_SIDE / min(piece.shape)
+                piece = cv2.resize(piece, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
+                image = to_mnist_28x28(piece)
+                if image is not None:
+                    box = tuple(int(round(v * factor)) for v in (x0, y0, x1 - x0, y1 - y0))
+                    out.append(Crop(box, image, line))
+        return out
+
+    def read_digits(self, frame, min_confidence: float | None = None):
+        """Like Predictor.read_digits, with the detector finding the digits."""
+        return self.predictor.read_crops(self.crops(frame), min_confidence)
