@@ -11,6 +11,9 @@ import numpy as np
 
 from runtime.manifest import DEFAULT_FORMAT
 
+# What libjpeg says of a file it decoded only in part (the rest of the picture would be grey, read as "no digit").
+DAMAGED_IMAGE = ("Premature end of JPEG file", "Corrupt JPEG data")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge predict", description=__doc__)
@@ -47,7 +50,7 @@ def read_image_files(predictor, paths: list[str]) -> int:
     import cv2
 
     from runtime.preprocess import FrameError
-    from runtime.quiet import native_stderr_silenced
+    from runtime.quiet import native_stderr_captured
 
     status = 0
     for path in paths:
@@ -57,10 +60,12 @@ def read_image_files(predictor, paths: list[str]) -> int:
             print(f"{path}: error: {what}", file=sys.stderr)
             status = 2
             continue
-        with native_stderr_silenced():  # OpenCV's own "[ WARN] imread_(...)": the line below says it
+        with native_stderr_captured() as decoder_log:  # OpenCV's "[ WARN] imread_(...)", libjpeg's warnings
             image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if image is None:
-            print(f"{path}: error: not a readable image file", file=sys.stderr)
+        damage = [line for line in decoder_log[0].splitlines() if any(m in line for m in DAMAGED_IMAGE)]
+        if image is None or damage:
+            what = f"a damaged image ({damage[0].strip()})" if damage else "not a readable image file"
+            print(f"{path}: error: {what}", file=sys.stderr)
             status = 2
             continue
         try:

@@ -73,8 +73,22 @@ def to_gray(frame) -> np.ndarray:
         raise FrameError(f"unsupported frame dtype {frame.dtype}; use uint8, uint16 or float in [0, 1]")
     if frame.ndim == 2:
         return np.ascontiguousarray(frame)
-    code = cv2.COLOR_BGR2GRAY if frame.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
-    return cv2.cvtColor(np.ascontiguousarray(frame), code)
+    if frame.shape[2] == 4:
+        return _flattened_alpha(np.ascontiguousarray(frame))
+    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGR2GRAY)
+
+
+def _flattened_alpha(bgra: np.ndarray) -> np.ndarray:
+    """A BGRA frame as gray, its transparent parts laid on a ground that contrasts with the opaque ink
+    (white under dark strokes, black under light ones): a PNG of writing on a transparent background."""
+    gray = cv2.cvtColor(bgra, cv2.COLOR_BGRA2GRAY)
+    alpha = bgra[..., 3]
+    if alpha.min() == 255:
+        return gray
+    opaque = alpha > 127
+    ground = 255.0 if not opaque.any() or gray[opaque].mean() < 128 else 0.0
+    a = alpha.astype(np.float32) / 255.0
+    return np.clip(gray * a + ground * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
 
 
 def working_gray(frame) -> tuple[np.ndarray, float]:

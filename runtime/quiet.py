@@ -84,3 +84,24 @@ def _stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+@contextlib.contextmanager
+def native_stderr_captured():
+    """Within the block, what C libraries write to file descriptor 2 is kept off the terminal and collected:
+    the yielded list holds it (one string) after the block (libjpeg's "Premature end of JPEG file")."""
+    import tempfile
+
+    captured: list[str] = []
+    with _SWAP_LOCK, tempfile.TemporaryFile() as sink:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", "replace"))

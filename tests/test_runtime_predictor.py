@@ -213,6 +213,10 @@ def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     assert "missing.png: error: no such file" in capsys.readouterr().err
     assert main([os.devnull]) == 2
     assert f"{os.devnull}: error: not a regular file" in capsys.readouterr().err
+    cut = tmp_path / "cut.jpg"  # a photo cut off half-way: libjpeg decodes the top and greys the rest
+    cut.write_bytes(photo.read_bytes()[:photo.stat().st_size // 2])
+    assert main([str(cut)]) == 2
+    assert f"{cut}: error: a damaged image (Premature end of JPEG file)" in capsys.readouterr().err
 
 
 def test_predict_cli_keeps_opencvs_own_warnings_off_stderr(tmp_path, capfd, monkeypatch):

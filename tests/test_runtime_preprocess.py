@@ -164,3 +164,13 @@ def test_mnist_style_28x28_images_are_read_too(mnist, int8):
     """A small image is one digit's crop: MNIST's own 28x28 test images come through the frame path."""
     right = sum(int8.predict_digit(mnist.x_test[i]).digit == mnist.y_test[i] for i in range(1000))
     assert right >= 985
+
+
+@pytest.mark.parametrize("ink, ground", [(20, 0), (235, 255)])
+def test_writing_on_a_transparent_background_is_read(ink, ground, int8):
+    """A BGRA PNG with dark (or light) strokes on a transparent background whose colour is black (or white),
+    the way drawing apps save it: the transparent parts are laid on a contrasting ground, not read as colour."""
+    frame = np.zeros((240, 320, 4), np.uint8)
+    frame[..., :3] = ground
+    cv2.putText(frame, "42", (60, 190), cv2.FONT_HERSHEY_SIMPLEX, 5, (ink, ink, ink, 255), 12)
+    assert int8.read_digits(frame).number == "42"
