@@ -18,6 +18,17 @@ STEM = "detector_vs_classical"
 DETECTOR = Path("models/detector/detector.int8.tflite")
 
 
+def _training_of(detector: Path) -> dict | None:
+    """The training report written beside the detector (bench/detector_train.py), if there is a readable one."""
+    import json
+
+    try:
+        report = json.loads((detector.parent / "detector_train.json").read_text())
+        return {k: report[k] for k in ("scenes", "epochs", "seed", "digits")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge bench detector", description=__doc__.splitlines()[0])
     parser.add_argument("--frames-per-condition", type=int, default=60, metavar="N")
@@ -48,8 +59,10 @@ def to_markdown(result: dict) -> str:
                      f"{pct(d['digit_accuracy'])} | {pct(c['exact_lines'])} | {pct(d['exact_lines'])} | "
                      f"{pct(c['false_digit_rate'])} | {pct(d['false_digit_rate'])} | {c['ms_median']:.1f} | "
                      f"{d['ms_median']:.1f} |")
-    lines += ["", f"Detector: {result['detector']} ({result['detector_bytes']:,} bytes, trained on MNIST train "
-              "digits in the field generator's scenes under another seed)."]
+    training = result.get("detector_training")
+    trained = (f"trained {training['epochs']} epochs on {training['scenes']:,} field-generator scenes of "
+               f"{training['digits']} under seed {training['seed']}" if training else "no training report beside it")
+    lines += ["", f"Detector: {result['detector']} ({result['detector_bytes']:,} bytes, {trained})."]
     return "\n".join(lines) + "\n"
 
 
@@ -87,9 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         conditions = parse_conditions(args.conditions)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.seed < 0:
+        parser.error(f"--seed must be 0 or more, got {args.seed}")
     detector = Path(args.detector)
     if not detector.is_file():
         parser.error(f"--detector {detector} not found; train one with python -m bench.detector_train")
+    out = Path(args.out)
+    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        parser.error(f"--out {out}: {blocked} is a file, not a folder")
 
     import cv2
 
@@ -102,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cv2.setNumThreads(1)
     predictor = load_predictor(args.model, threads=1)
-    reader = DetectorReader(detector, predictor)
+    reader = DetectorReader(detector, predictor)  # ModelLoadError (exit 2) before any frame is read
     pool = DigitPool(*(lambda m: (m.x_test, m.y_test))(load_mnist(args.data)))
     results = {name: run_field_test(r, pool, conditions, args.frames_per_condition, args.seed,
                                      predictor.min_confidence, failures_per_condition=0)[0]
@@ -110,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"frames_per_condition": args.frames_per_condition, "seed": args.seed,
               "classifier": args.model, "min_confidence": predictor.min_confidence,
               "detector": str(detector), "detector_bytes": detector.stat().st_size,
+              "detector_training": _training_of(detector),
               "conditions": {c: {name: {k: v for k, v in results[name]["conditions"][c].items() if k != "failed_frames"}
                                  for name in results} for c in conditions},
               "all": {name: results[name]["all"] for name in results},

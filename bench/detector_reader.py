@@ -5,6 +5,7 @@ Only for the comparison with the classical reader (bench/detector_compare.py); L
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,20 +41,33 @@ class DetectorReader:
     """Reads frames with the int8 detector for boxes and the predictor's classifier for digits."""
 
     def __init__(self, path: str | Path, predictor):
-        from runtime.backends import import_tflite_interpreter
+        from runtime.backends import ModelLoadError, import_tflite_interpreter, read_model_bytes
+        from runtime.quiet import native_output_silenced
 
-        interpreter_class, _ = import_tflite_interpreter()
-        self.interpreter = interpreter_class(model_path=str(path), num_threads=1)
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]["index"]
-        self.output = self.interpreter.get_output_details()[0]["index"]
+        data = read_model_bytes(Path(path))  # ModelLoadError: missing, empty
+        interpreter_class, library = import_tflite_interpreter()
+        try:
+            with native_output_silenced():
+                self.interpreter = interpreter_class(model_content=data, num_threads=1)
+                self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"{path}: {library} cannot load this model ({exc})") from exc
+        inp, out = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
+        want_in, want_out = (1, *INPUT_HW, 1), (1, INPUT_HW[0] // STRIDE, INPUT_HW[1] // STRIDE, 3)
+        if tuple(inp["shape"]) != want_in or inp["dtype"] != np.uint8 or tuple(out["shape"]) != want_out:
+            raise ModelLoadError(f"{path}: not a digit detector (input {tuple(inp['shape'])} "
+                                 f"{np.dtype(inp['dtype']).name}, output {tuple(out['shape'])}; "
+                                 f"expected {want_in} uint8 -> {want_out})")
+        self.input, self.output = inp["index"], out["index"]
         self.predictor = predictor
+        self._lock = threading.Lock()  # one interpreter: one frame at a time
 
     def boxes(self, gray: np.ndarray) -> list[tuple[float, float, float, float]]:
         """Digit boxes (x, y, w, h) in the detector's input pixels."""
-        self.interpreter.set_tensor(self.input, gray[None, ..., None])
-        self.interpreter.invoke()
-        out = self.interpreter.get_tensor(self.output)[0]
+        with self._lock:
+            self.interpreter.set_tensor(self.input, np.ascontiguousarray(gray)[None, ..., None])
+            self.interpreter.invoke()
+            out = self.interpreter.get_tensor(self.output)[0]
         heat = out[..., 0]
         peaks = (heat >= PEAK) & (heat >= cv2.dilate(heat, np.ones((3, 3), np.uint8)))
         found = []
@@ -69,22 +83,20 @@ class DetectorReader:
         from runtime.preprocess import to_mnist_28x28, working_gray
 
         gray, factor = working_gray(frame)
-        small = fit_input(gray)
-        sx, sy = gray.shape[1] / INPUT_HW[1], gray.shape[0] / INPUT_HW[0]
-        boxes = self.boxes(small)
+        small, scale = fit_input(gray)
+        boxes = [tuple(v / scale for v in box) for box in self.boxes(small)]  # in working pixels
         out = []
         for line, members in enumerate(group_lines(boxes)):
             for k in members:
                 x, y, w, h = boxes[k]
-                x0, y0 = int(max(0, (x - MARGIN * w) * sx)), int(max(0, (y - MARGIN * h) * sy))
-                x1 = int(min(gray.shape[1], (x + w * (1 + MARGIN)) * sx))
-                y1 = int(min(gray.shape[0], (y + h * (1 + MARGIN)) * sy))
+                x0, y0 = int(max(0, x - MARGIN * w)), int(max(0, y - MARGIN * h))
+                x1, y1 = int(min(gray.shape[1], x + w * (1 + MARGIN))), int(min(gray.shape[0], y + h * (1 + MARGIN)))
                 piece = gray[y0:y1, x0:x1]
                 if min(piece.shape) < 4:
                     continue
                 # At 120 px or more the box gets the frame reader's full ink finding (lighting, faint pencil,
                 # rules), not its plain one-digit-crop mode: only where the digit is comes from the detector.
-                f = CROP_SIDE / min(piece.shape)
+                f = min(CROP_SIDE / min(piece.shape), 4 * CROP_SIDE / max(piece.shape))
                 piece = cv2.resize(piece, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
                 image = to_mnist_28x28(piece)
                 if image is not None:

@@ -11,6 +11,7 @@ makes the frames it is compared on, an advantage the hand-tuned classical reader
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -22,6 +23,8 @@ INPUT_HW = (240, 320)  # the reader's working size for a 4:3 frame (runtime/ink.
 STRIDE = 4
 TRAIN_SEED = 1000  # the field test uses 0 and 7
 BUNDLE = ("detector.int8.tflite", "detector_train.json")
+MIN_SCENES, MAX_SCENES = 100, 50_000
+SCENE_BYTES = INPUT_HW[0] * INPUT_HW[1] + (INPUT_HW[0] // STRIDE) * (INPUT_HW[1] // STRIDE) * 4 * 4  # frame, targets
 
 
 def scene_conditions() -> list[str]:
@@ -35,7 +38,11 @@ _POOL = None  # each scene worker's DigitPool of MNIST train digits
 
 def _init_worker(x_train, y_train) -> None:
     global _POOL
+    import signal
+
     from bench.field_scenes import DigitPool
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (one message)
 
     _POOL = DigitPool(x_train, y_train)
 
@@ -51,20 +58,24 @@ def one_scene(job: tuple[str, int]) -> tuple[np.ndarray, list[tuple[float, float
 
     sample = generate(condition, index, pool, TRAIN_SEED)
     gray, factor = working_gray(cv2.cvtColor(sample.image, cv2.COLOR_BGR2GRAY))
-    gray = fit_input(gray)
-    scale_x, scale_y = INPUT_HW[1] * factor / sample.image.shape[1], INPUT_HW[0] * factor / sample.image.shape[0]
-    boxes = [(x / factor * scale_x, y / factor * scale_y, w / factor * scale_x, h / factor * scale_y)
-             for x, y, w, h in sample.boxes]
-    return gray, boxes
+    gray, scale = fit_input(gray)
+    return gray, [tuple(v / factor * scale for v in box) for box in sample.boxes]
 
 
-def fit_input(gray: np.ndarray) -> np.ndarray:
-    """A working-size gray frame resized to the detector's input (frames and pages are 4:3 already)."""
+def fit_input(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """A working-size gray frame as the detector's input, and the scale from frame to input pixels: resized
+    to fit (its shape kept) and padded on the right and bottom by its own edge (a 4:3 frame just fits)."""
     import cv2
 
-    if gray.shape != INPUT_HW:
-        gray = cv2.resize(gray, (INPUT_HW[1], INPUT_HW[0]), interpolation=cv2.INTER_AREA)
-    return gray
+    h, w = gray.shape
+    scale = min(INPUT_HW[0] / h, INPUT_HW[1] / w)
+    if scale != 1.0:
+        size = (max(1, min(INPUT_HW[1], round(w * scale))), max(1, min(INPUT_HW[0], round(h * scale))))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    pad_y, pad_x = INPUT_HW[0] - gray.shape[0], INPUT_HW[1] - gray.shape[1]
+    if pad_y or pad_x:
+        gray = cv2.copyMakeBorder(gray, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+    return gray, scale
 
 
 def targets(boxes, shape=(INPUT_HW[0] // STRIDE, INPUT_HW[1] // STRIDE)) -> np.ndarray:
@@ -162,13 +173,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ)")
     parser.add_argument("--out", default="models/detector")
     args = parser.parse_args(argv)
-    if args.scenes < 100 or args.epochs < 1:
-        parser.error("--scenes must be at least 100 and --epochs at least 1")
+    if not MIN_SCENES <= args.scenes <= MAX_SCENES or args.epochs < 1:
+        parser.error(f"--scenes must lie in {MIN_SCENES}..{MAX_SCENES} (each holds {SCENE_BYTES // 1024} KiB "
+                     "in memory) and --epochs must be at least 1")
+    out = Path(args.out)
+    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        parser.error(f"--out {out}: {blocked} is a file, not a folder")
 
     from runtime.files import replace_together
-    from runtime.mnist_data import load_mnist
+    from runtime.mnist_data import MnistDataError, load_mnist
 
-    mnist = load_mnist(args.data)
+    try:
+        mnist = load_mnist(args.data)
+    except (MnistDataError, OSError) as exc:
+        print(f"python -m bench.detector_train: cannot load MNIST: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _train(args, out, mnist, replace_together)
+    except KeyboardInterrupt:
+        print("python -m bench.detector_train: interrupted; nothing written", file=sys.stderr)
+        return 130
+
+
+def _train(args, out: Path, mnist, replace_together) -> int:
     start = time.time()
     images, truth = make_scenes(args.scenes, mnist.x_train, mnist.y_train)  # worker processes: before TensorFlow
     made = time.time() - start
@@ -179,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     model.compile(tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(2e-3, args.epochs * (
         int(0.95 * len(images)) // 16))), loss_fn)
     held = int(0.05 * len(images))
-    history = model.fit(images[held:], truth[held:], batch_size=16, epochs=args.epochs,
-                        validation_data=(images[:held], truth[:held]), verbose=2)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras's epoch lines are progress: stderr; stdout gets the report
+        history = model.fit(images[held:], truth[held:], batch_size=16, epochs=args.epochs,
+                            validation_data=(images[:held], truth[:held]), verbose=2)
     blob = to_int8_tflite(model, images[held:])
     report = {"scenes": args.scenes, "epochs": args.epochs, "seed": TRAIN_SEED, "digits": "MNIST train set",
               "conditions": scene_conditions(), "input": list(INPUT_HW), "stride": STRIDE,
@@ -188,9 +217,8 @@ def main(argv: list[str] | None = None) -> int:
               "loss": [round(float(v), 4) for v in history.history["loss"]],
               "val_loss": [round(float(v), 4) for v in history.history["val_loss"]],
               "seconds_scenes": round(made, 1), "seconds_total": round(time.time() - start, 1)}
-    out = Path(args.out)
     replace_together({out / BUNDLE[0]: blob, out / BUNDLE[1]: (json.dumps(report, indent=2) + "\n").encode()})
-    print(json.dumps(report), file=sys.stderr)
+    print(json.dumps(report))
     return 0
 
 

@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.frames_per_condition <= 0:
         parser.error(f"--frames-per-condition must be positive, got {args.frames_per_condition}")
+    if args.seed < 0:
+        parser.error(f"--seed must be 0 or more, got {args.seed}")
     if args.failures_per_condition < 0:
         parser.error(f"--failures-per-condition must be 0 or more, got {args.failures_per_condition}")
     if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:

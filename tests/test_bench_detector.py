@@ -82,3 +82,67 @@ def test_training_writes_a_detector_the_reader_can_run(tmp_path, mnist):
     out = reader.interpreter.get_output_details()[0]
     assert tuple(out["shape"]) == (1, INPUT_HW[0] // STRIDE, INPUT_HW[1] // STRIDE, 3)  # heat, log h, log w
     assert reader.interpreter.get_input_details()[0]["dtype"] == np.uint8  # the gray frame as it is
+
+
+@pytest.mark.parametrize("make", ["empty", "text", "truncated", "classifier"])
+def test_a_file_that_is_no_detector_is_refused_before_any_frame(tmp_path, capsys, make):
+    from bench.cli import main as bench
+
+    bad = tmp_path / "bad.tflite"
+    source = ROOT / DETECTOR
+    bad.write_bytes({"empty": b"", "text": b"not a model at all", "truncated": source.read_bytes()[:40_000],
+                     "classifier": (ROOT / "models" / "mnist_cnn.int8.tflite").read_bytes()}[make])
+    assert bench(["detector", "--detector", str(bad), "--conditions", "clean", "--frames-per-condition", "1",
+                  "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.tflite" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_output_folder_and_seed_are_refused_up_front(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for args in (["--out", str(afile)], ["--out", str(afile / "sub")], ["--seed", "-1"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["--conditions", "clean", "--frames-per-condition", "1", *args])
+        assert stop.value.code == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_one_reader_shared_by_threads_gives_the_single_thread_readings(mnist, int8):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.detector_reader import DetectorReader
+    from bench.field_scenes import DigitPool, generate
+    from bench.field_test import reading_lines
+
+    reader = DetectorReader(ROOT / DETECTOR, int8)
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    frames = [generate("multi_digit", i, pool, seed=3).image for i in range(12)]
+    alone = [reading_lines(reader.read_digits(f)) for f in frames]
+    with ThreadPoolExecutor(4) as threads:
+        shared = list(threads.map(lambda f: reading_lines(reader.read_digits(f)), frames))
+    assert shared == alone
+
+
+def test_a_frame_of_another_shape_is_fitted_not_squashed():
+    from bench.detector_train import fit_input
+
+    portrait = np.tile((np.arange(480) // 2).astype(np.uint8)[:, None], (1, 320))  # each row: half its index
+    image, scale = fit_input(portrait)
+    assert image.shape == INPUT_HW and scale == 0.5
+    assert abs(int(image[100, 0]) - 100) <= 1  # row 100 of the input is row 200 of the frame: not squashed
+    assert np.all(image[:, 160:] == image[:, 159:160])  # the rest padded by the frame's own edge
+
+
+def test_training_refuses_bad_arguments_before_any_work(tmp_path, capsys):
+    from bench.detector_train import main as train
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for args in (["--out", str(afile)], ["--scenes", str(10 ** 9)], ["--scenes", "5"], ["--epochs", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            train(args)
+        assert stop.value.code == 2
+    assert train(["--data", str(tmp_path / "none.npz"), "--out", str(tmp_path / "o")]) == 2
+    assert "cannot load MNIST" in capsys.readouterr().err
