@@ -21,17 +21,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = F
     if path.exists() and not overwrite:
         raise ArtifactExistsError(f"{path} exists; pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; artifacts are meant to be read by others
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with stop_signals_held():  # a SIGTERM mid-write waits for the temp file to be renamed or removed
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o644)  # mkstemp makes 0600; artifacts are meant to be read by others
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 
@@ -65,24 +66,25 @@ def stop_signals_held():
 
 
 def replace_together(files: dict[str | os.PathLike, bytes]) -> list[Path]:
-    """Write every file to a temp file beside it, then rename them all into place, stop signals held:
-    the set is replaced together, or (a failed write) not at all."""
+    """Write every file to a temp file beside it, then rename them all into place, stop signals held from the
+    first write to the last rename (a SIGTERM mid-write would leave the temp files behind): the set is replaced
+    together, or (a failed write) not at all, and no temp file stays."""
     staged: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            staged.append((Path(tmp), path))
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        with stop_signals_held():
+    with stop_signals_held():  # delivered after the cleanup below
+        try:
+            for path, data in files.items():
+                path = Path(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                staged.append((Path(tmp), path))
+                os.fchmod(fd, 0o644)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
             for tmp, path in staged:
                 os.replace(tmp, path)
-    finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        finally:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
     return [path for _, path in staged]

@@ -219,3 +219,34 @@ def test_a_stop_while_a_set_is_renamed_in_waits_for_the_whole_set(tmp_path, monk
         signal.signal(signal.SIGINT, previous)
     assert (tmp_path / "a.json").read_text() == "new" == (tmp_path / "a.md").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.md"]
+
+
+@pytest.mark.parametrize("writer", ["replace_together", "atomic_write_bytes"])
+def test_sigterm_in_the_middle_of_a_write_leaves_no_temp_file(tmp_path, writer):
+    """A SIGTERM that lands while the data is being written (here: at the first fsync) waits until the set is
+    renamed into place and the temp files are gone, then ends the process as a SIGTERM does."""
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "a.json").write_text("old")
+    (tmp_path / "a.md").write_text("old")
+    script = f"""
+import os, signal
+from runtime import files
+real = os.fsync
+def fsync_then_sigterm(fd):
+    os.kill(os.getpid(), signal.SIGTERM)
+    real(fd)
+files.os.fsync = fsync_then_sigterm
+if {writer!r} == "replace_together":
+    files.replace_together({{{str(tmp_path / 'a.json')!r}: b"new", {str(tmp_path / 'a.md')!r}: b"new"}})
+else:
+    files.atomic_write_bytes({str(tmp_path / 'a.json')!r}, b"new", overwrite=True)
+print("not reached")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert done.returncode == -signal.SIGTERM and "not reached" not in done.stdout, done.stderr
+    assert (tmp_path / "a.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.md"]
