@@ -73,7 +73,7 @@ def run_benchmark(passes: int = 3, model: str = DEFAULT_FORMAT, core: int = 0) -
         "stage_ms_sum": per_frame,
         "accuracy_per_frame": counted[0].accuracy(),
         "pi_estimates": estimates,
-        "pi_estimate_method": "stage times here x single-core slowdown factors in camera_demo/bench.py (PI_SLOWDOWN)",
+        "pi_estimate_method": "stage times here x single-core slowdown factors in bench/camera_fps.py (PI_SLOWDOWN)",
         "preprocess_side_by_side": preprocess_side_by_side(predictor, passes),
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import platform
 from pathlib import Path
 
@@ -31,13 +32,17 @@ def _training_of(detector: Path) -> dict | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge bench detector", description=__doc__.splitlines()[0])
-    parser.add_argument("--frames-per-condition", type=int, default=60, metavar="N")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--conditions", default="all", help="comma-separated field conditions, or all")
-    parser.add_argument("--detector", default=str(DETECTOR), help="the detector's .tflite")
-    parser.add_argument("--model", default=DEFAULT_FORMAT, help="classifier format in models/manifest.json")
-    parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ)")
-    parser.add_argument("--out", default="benchmarks")
+    parser.add_argument("--frames-per-condition", type=int, default=60, metavar="N",
+                        help="frames per condition (default: 60)")
+    parser.add_argument("--seed", type=int, default=0, help="the field generator's seed (default: 0)")
+    parser.add_argument("--conditions", default="all",
+                        help="comma-separated field conditions (bench field --list), or all (default)")
+    parser.add_argument("--detector", default=str(DETECTOR), help=f"the detector's .tflite (default: {DETECTOR})")
+    parser.add_argument("--model", default=DEFAULT_FORMAT,
+                        help=f"classifier format in models/manifest.json (default: {DEFAULT_FORMAT})")
+    parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, Keras cache, download)")
+    parser.add_argument("--out", default="benchmarks",
+                        help=f"folder for {STEM}.md, .json and .png (default: benchmarks)")
     return parser
 
 
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     reader = DetectorReader(detector, predictor)  # ModelLoadError (exit 2) before any frame is read
     pool = DigitPool(*(lambda m: (m.x_test, m.y_test))(load_mnist(args.data)))
     results = {name: run_field_test(r, pool, conditions, args.frames_per_condition, args.seed,
-                                     predictor.min_confidence, failures_per_condition=0)[0]
+                                     predictor.min_confidence, failures_per_condition=0, label=f"{name} reader")[0]
                for name, r in (("classical", predictor), ("detector", reader))}
     result = {"frames_per_condition": args.frames_per_condition, "seed": args.seed,
               "classifier": args.model, "min_confidence": predictor.min_confidence,
@@ -137,5 +142,6 @@ def main(argv: list[str] | None = None) -> int:
                           "load_average_1_5_15_min_at_end": [round(v, 2) for v in os.getloadavg()]}}
     table = to_markdown(result)
     print(table)
-    write_benchmark(args.out, STEM, result, table, plot)
+    for path in write_benchmark(args.out, STEM, result, table, plot):
+        print(f"wrote {path}", file=sys.stderr)
     return 0

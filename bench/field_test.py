@@ -153,7 +153,7 @@ def read_frame(predictor, image, min_confidence: float) -> tuple[list[str], floa
 
 def run_field_test(predictor, pool, conditions: list[str], frames: int, seed: int = 0,
                    min_confidence: float | None = None, failures_per_condition: int = 2,
-                   progress: bool | None = None) -> tuple[dict, list[tuple[FrameScore, np.ndarray]]]:
+                   progress: bool | None = None, label: str = "field test") -> tuple[dict, list[tuple[FrameScore, np.ndarray]]]:
     """Generate `frames` scenes per condition, read them; returns (result, failures with their frames)."""
     from tqdm import tqdm
 
@@ -162,7 +162,7 @@ def run_field_test(predictor, pool, conditions: list[str], frames: int, seed: in
     # The model's own operating point (the manifest's, for an 11-output model) unless one is given.
     threshold = getattr(predictor, "min_confidence", 0.6) if min_confidence is None else min_confidence
     rows, failures, every = {}, [], []
-    bar = tqdm(total=frames * len(conditions), desc="field test", unit="frame", disable=progress is False, mininterval=2.0)
+    bar = tqdm(total=frames * len(conditions), desc=label, unit="frame", disable=progress is False, mininterval=2.0)
     try:
         for condition in conditions:
             scores, kept = [], 0

@@ -158,7 +158,8 @@ def _run(args) -> int:
         missing = list(dict.fromkeys(missing_tools("host") + missing_tools("m4")))
         if missing:
             print(f"mnist-edge export: note: the TFLM bundle is not proven in C++ (missing {', '.join(missing)}; "
-                  "scripts/install_mcu_toolchain.sh installs the tools)", file=sys.stderr)
+                  "scripts/install_mcu_toolchain.sh installs the compilers and qemu; the prebuilt kit is found "
+                  "at ../shared/tflm or $TFLM_DIR)", file=sys.stderr)
             cpp = False
     try:
         report = export_model(
