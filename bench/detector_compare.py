@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import platform
+import sys
 from pathlib import Path
 
+from runtime.files import file_in_the_way
 from runtime.manifest import DEFAULT_FORMAT
 
 STEM = "detector_vs_classical"
@@ -110,10 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     detector = Path(args.detector)
     if not detector.is_file():
         parser.error(f"--detector {detector} not found; train one with python -m bench.detector_train")
-    out = Path(args.out)
-    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    blocked = file_in_the_way(args.out)
     if blocked is not None:
-        parser.error(f"--out {out}: {blocked} is a file, not a folder")
+        parser.error(f"--out {args.out}: {blocked} is a file, not a folder")
 
     import cv2
 
@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)
     predictor = load_predictor(args.model, threads=1)
     reader = DetectorReader(detector, predictor)  # ModelLoadError (exit 2) before any frame is read
-    pool = DigitPool(*(lambda m: (m.x_test, m.y_test))(load_mnist(args.data)))
+    mnist = load_mnist(args.data)
+    pool = DigitPool(mnist.x_test, mnist.y_test)
     results = {name: run_field_test(r, pool, conditions, args.frames_per_condition, args.seed,
                                      predictor.min_confidence, failures_per_condition=0, label=f"{name} reader")[0]
                for name, r in (("classical", predictor), ("detector", reader))}

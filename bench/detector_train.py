@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.files import file_in_the_way
+
 INPUT_HW = (240, 320)  # the reader's working size for a 4:3 frame (runtime/ink.py WORK_SIDE)
 STRIDE = 4
 TRAIN_SEED = 1000  # the field test uses 0 and 7
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--scenes must lie in {MIN_SCENES}..{MAX_SCENES} (each holds {SCENE_BYTES // 1024} KiB "
                      "in memory) and --epochs must be at least 1")
     out = Path(args.out)
-    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    blocked = file_in_the_way(out)
     if blocked is not None:
         parser.error(f"--out {out}: {blocked} is a file, not a folder")
 

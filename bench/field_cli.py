@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from runtime.files import file_in_the_way
 from runtime.manifest import DEFAULT_FORMAT
 
 OUTPUTS = ("field.md", "field.json", "field_failures.png")
@@ -71,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {out} is a file, not a folder")
+    blocked = file_in_the_way(out)
+    if blocked is not None:
+        parser.error(f"--out {out}: {blocked} is a file, not a folder")
 
     import cv2
 

@@ -36,6 +36,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = F
     return path
 
 
+def file_in_the_way(folder: str | os.PathLike) -> Path | None:
+    """The first of `folder` and its parents that exists but is not a folder (a write there would fail), or None."""
+    folder = Path(folder)
+    return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str, overwrite: bool = False) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
