@@ -211,7 +211,6 @@ class Predictor:
         probs = np.stack(known)
         statuses = self.statuses(probs, min_confidence)
         if self.rejects_non_digits:
-            statuses = [NOT_A_DIGIT if getattr(c, "stroke_of_non_digit", False) else s for c, s in zip(crops, statuses)]
             statuses = self._in_words(crops, statuses)
         digits, lines = [], {}
         for crop, p, status in zip(crops, probs, statuses):

@@ -42,7 +42,6 @@ class DigitCrop:
     image: np.ndarray  # uint8 (28, 28), white on black
     line: int = 0  # text line, 0 = top
     probabilities: np.ndarray | None = None  # the classifier's output when splitting already read it
-    stroke_of_non_digit: bool = False  # a 1 cut from the ink of a glyph read as "not a digit": one of its strokes
 
 
 def to_gray(frame) -> np.ndarray:
@@ -135,8 +134,7 @@ def find_digits(frame, classify: Classify | None = None) -> list[DigitCrop]:
     is cut at its deepest valleys.
     """
     found, factor = _found(frame, classify)
-    return [DigitCrop(tuple(int(round(v * factor)) for v in f.box), f.image, f.line, f.probabilities,
-                      f.stroke_of_non_digit) for f in found]
+    return [DigitCrop(tuple(int(round(v * factor)) for v in f.box), f.image, f.line, f.probabilities) for f in found]
 
 
 def to_mnist_28x28(frame) -> np.ndarray | None:

@@ -41,7 +41,6 @@ CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet 
 WIDE_COST = 6.0  # per unit of width / line height above 1
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
-SAME_GLYPH_OVERLAP = 0.8  # a stroke cut from a glyph shares this much of its height
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
 MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
 
@@ -56,7 +55,6 @@ class Found:
     line: int
     image: np.ndarray
     probabilities: np.ndarray | None = None
-    stroke_of_non_digit: bool = False  # a 1 cut from the same ink as a span read as "not a digit"
 
 
 def _components(stats: np.ndarray) -> list[int]:
@@ -201,21 +199,7 @@ class _Run:
             if s is not None:
                 chosen.append((self.images[s], self.boxes[s], probs[s]))
             end = i
-        chosen = chosen[::-1]
-        glyphs = [box for _, box, p in chosen if len(p) > 10 and p.argmax() == 10]
-        if glyphs:
-            # A lone stroke split off a glyph read as "not a digit", as tall as it, is one of its strokes (an M's
-            # or N's leg, a line of hatching), not a 1 beside it: a 1 written next to a letter has a gap. A
-            # shadow's corner or a blot touching a 1 is not as tall as the 1 (it keeps its reading).
-            chosen = [(image, box, p, bool(p.argmax() == 1 and any(_same_height(box, g) for g in glyphs)))
-                      for image, box, p in chosen]
-        return chosen
-
-
-def _same_height(a, b) -> bool:
-    """Two (x, y, w, h) boxes sharing at least SAME_GLYPH_OVERLAP of the shorter one's height."""
-    shared = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return shared >= SAME_GLYPH_OVERLAP * min(a[3], b[3])
+        return chosen[::-1]
 
 
 def _split_without_classifier(run: _Run) -> list[tuple]:
@@ -357,6 +341,6 @@ def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
             digits = [run.whole]
         else:
             digits = run.best_reading(run.probs) if classify is not None else _split_without_classifier(run)
-        out += [Found(d[1], line_index, d[0], d[2], *d[3:]) for d in digits]
+        out += [Found(box, line_index, image, p) for image, box, p in digits]
     return out
 

@@ -325,37 +325,3 @@ def test_a_lone_digit_read_surely_whole_is_not_tried_in_pieces(mnist, int8):
             seen[0] += sum(c.probabilities is None for c in crops)
             digits += len("".join(frame.lines))
         assert seen[0] / digits <= most, f"{name}: {seen[0] / digits:.2f} classifier images per digit"
-
-
-def test_a_stroke_cut_from_a_letter_is_not_a_one(int8):
-    """Printed letters made of strokes (N, M, W, H, K, ...), TrueType and Hershey, one per frame: frames
-    reporting a digit 6 -> 2 of 42 when a 1 split off the same ink as a span read as "not a digit" is taken
-    for one of that glyph's strokes (runtime/segment.py); the field test's non-digit frames 33 -> 23 %."""
-    from bench.field_scenes import text_hershey, text_ttf
-
-    reporting = 0
-    for k, text in enumerate("NMWHKVXAYhmnuw" * 3):
-        alpha = (text_ttf if k % 2 else text_hershey)(text, 120, np.random.default_rng(k))
-        frame = np.full((480, 640), 225, np.uint8)
-        frame[180:180 + alpha.shape[0], 200:200 + alpha.shape[1]] = (225 - 190 * alpha).astype(np.uint8)
-        reading = int8.read_digits(cv2.GaussianBlur(frame, (3, 3), 0))
-        reporting += any(d.status == "ok" for d in reading.digits)
-    assert reporting <= 3, f"{reporting} of 42 letter frames report a digit"
-
-
-def test_a_one_apart_from_a_letter_stays_a_one(mnist, int8):
-    """The stroke rule only joins what touches: an MNIST 1 written a gap away from an N is read."""
-    from bench.field_scenes import text_ttf
-
-    ones = np.flatnonzero(mnist.y_test == 1)[:10]
-    read = 0
-    for k, index in enumerate(ones):
-        frame = np.full((480, 640), 225, np.uint8)
-        letter = text_ttf("N", 120, np.random.default_rng(k))
-        frame[180:180 + letter.shape[0], 150:150 + letter.shape[1]] = (225 - 190 * letter).astype(np.uint8)
-        one = cv2.resize(mnist.x_test[index], (120, 120)).astype(np.float32) / 255.0
-        x = 150 + letter.shape[1] + 40
-        frame[180:300, x:x + 120] = np.minimum(frame[180:300, x:x + 120], (225 - 190 * one).astype(np.uint8))
-        rightmost = max(int8.read_digits(cv2.GaussianBlur(frame, (3, 3), 0)).digits, key=lambda d: d.box[0])
-        read += rightmost.status == "ok" and rightmost.digit == 1
-    assert read == 10, f"{read} of 10"
