@@ -11,8 +11,11 @@ import numpy as np
 
 from runtime.manifest import DEFAULT_FORMAT
 
-# What libjpeg says of a file it decoded only in part (the rest of the picture would be grey, read as "no digit").
+# What libjpeg says of a file it decoded only in part; the rows it never got are filled with MISSING_DATA_GREY
+# (read as "no digit"), in raster order up to the last block. The same warnings come with whole pictures too
+# (no end marker, stray bytes before a marker): a file is damaged when its last 8x8 block is that grey as well.
 DAMAGED_IMAGE = ("Premature end of JPEG file", "Corrupt JPEG data")
+MISSING_DATA_GREY = 128
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +66,8 @@ def read_image_files(predictor, paths: list[str]) -> int:
         with native_stderr_captured() as decoder_log:  # OpenCV's "[ WARN] imread_(...)", libjpeg's warnings
             image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         damage = [line for line in decoder_log[0].splitlines() if any(m in line for m in DAMAGED_IMAGE)]
+        if damage and image is not None and not (image[-8:, -8:] == MISSING_DATA_GREY).all():
+            damage = []  # a warning, but the picture is whole (no end marker, stray bytes before a marker)
         if image is None or damage:
             what = f"a damaged image ({damage[0].strip()})" if damage else "not a readable image file"
             print(f"{path}: error: {what}", file=sys.stderr)

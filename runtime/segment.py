@@ -6,9 +6,8 @@ or boxes almost touching, are read as a run: candidate cuts are the valleys of
 the ink's column profile, every digit-wide span between cuts is classified in
 one batch, and the cuts with the best joint score win (segmentation by
 recognition). A lone box read whole as a sure digit is not tried in pieces (most
-are one slanted or round digit), and a 1 cut from the ink of a glyph read as
-"not a digit" is one of its strokes. Without a classifier a wide box is cut at
-its deepest valleys.
+are one slanted or round digit). Without a classifier a wide box is cut at its
+deepest valleys.
 """
 
 from __future__ import annotations
