@@ -6,13 +6,13 @@ Only for the comparison with the classical reader (bench/detector_compare.py); L
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from bench.detector_train import INPUT_HW, STRIDE, fit_input
+from runtime.preprocess import DigitCrop
 
 PEAK = 0.3  # heatmap level of a digit's centre
 MAX_OVERLAP = 0.3  # intersection over union above which two boxes are the same digit
@@ -26,15 +26,6 @@ def _overlap(a, b) -> float:
     h = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = w * h
     return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1e-6)
-
-
-@dataclass(frozen=True)
-class Crop:
-    """What Predictor.read_crops takes: a digit's box in frame pixels, its 28x28 image and its text line."""
-
-    box: tuple[int, int, int, int]
-    image: np.ndarray
-    line: int
 
 
 class DetectorReader:
@@ -78,7 +69,8 @@ class DetectorReader:
                 found.append(box)
         return found
 
-    def crops(self, frame) -> list[Crop]:
+    def crops(self, frame) -> list[DigitCrop]:
+        """What Predictor.read_crops takes: each detected digit's box in frame pixels, 28x28 image, text line."""
         from runtime.lines import group_lines
         from runtime.preprocess import to_mnist_28x28, working_gray
 
@@ -101,7 +93,7 @@ class DetectorReader:
                 image = to_mnist_28x28(piece)
                 if image is not None:
                     box = tuple(int(round(v * factor)) for v in (x0, y0, x1 - x0, y1 - y0))
-                    out.append(Crop(box, image, line))
+                    out.append(DigitCrop(box, image, line))
         return out
 
     def read_digits(self, frame, min_confidence: float | None = None):

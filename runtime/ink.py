@@ -75,10 +75,7 @@ def median_of_counts(counts: np.ndarray) -> float:
 def spread_of_counts(counts: np.ndarray) -> float:
     """np.median(|v - m|) of uint8 values v whose histogram is `counts`, m their lower median (median_u8)."""
     m = quantile_u8(counts, 0.5)
-    distances = counts[m::].copy()
-    distances[1:m + 1] += counts[m - 1::-1][:len(distances) - 1] if m else 0
-    below = counts[:m][::-1][len(distances) - 1:]  # distances past 255 - m (only below the median)
-    return median_of_counts(np.concatenate([distances, below]))
+    return median_of_counts(np.bincount(np.abs(np.arange(len(counts)) - m), weights=counts, minlength=256))
 
 
 def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:

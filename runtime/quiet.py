@@ -69,21 +69,30 @@ def native_stderr_silenced():
 
 @contextlib.contextmanager
 def _stderr_silenced():
-    with contextlib.suppress(Exception):
-        sys.stderr.flush()
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
     except OSError:
         yield
         return
+    try:
+        with _stderr_to(devnull):
+            yield
+    finally:
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def _stderr_to(fd: int):
+    """File descriptor 2 pointed at `fd` within the block, then put back."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
     saved = os.dup(2)
-    os.dup2(devnull, 2)
+    os.dup2(fd, 2)
     try:
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
 
 
 @contextlib.contextmanager
@@ -94,14 +103,9 @@ def native_stderr_captured():
 
     captured: list[str] = []
     with _SWAP_LOCK, tempfile.TemporaryFile() as sink:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
         try:
-            yield captured
+            with _stderr_to(sink.fileno()):
+                yield captured
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
             sink.seek(0)
             captured.append(sink.read().decode("utf-8", "replace"))
