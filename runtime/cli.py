@@ -11,11 +11,29 @@ import numpy as np
 
 from runtime.manifest import DEFAULT_FORMAT
 
-# What libjpeg says of a file it decoded only in part; the rows it never got are filled with MISSING_DATA_GREY
-# (read as "no digit"), in raster order up to the last block. The same warnings come with whole pictures too
-# (no end marker, stray bytes before a marker): a file is damaged when its last 8x8 block is that grey as well.
+# What libjpeg says of a file it decoded only in part (the rest would be grey or blurred, read wrongly). The
+# same warning comes with whole pictures that only lack their end marker, or with stray bytes before a marker:
+# a file is damaged if a warning other than those is left when the end marker is added and it is decoded again.
 DAMAGED_IMAGE = ("Premature end of JPEG file", "Corrupt JPEG data")
-MISSING_DATA_GREY = 128
+HARMLESS = "extraneous bytes before marker"
+END_OF_IMAGE = b"\xff\xd9"
+
+
+def damage_of(path: str, decoder_log: str) -> str | None:
+    """The decoder's line that says the file is damaged, or None for a whole picture."""
+    import cv2
+
+    from runtime.quiet import native_stderr_captured
+
+    def warnings(log: str) -> list[str]:
+        return [line.strip() for line in log.splitlines() if any(m in line for m in DAMAGED_IMAGE) and HARMLESS not in line]
+
+    first = warnings(decoder_log)
+    if not first:
+        return None
+    with native_stderr_captured() as again:
+        cv2.imdecode(np.frombuffer(Path(path).read_bytes() + END_OF_IMAGE, np.uint8), cv2.IMREAD_UNCHANGED)
+    return first[0] if warnings(again[0]) else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,11 +83,9 @@ def read_image_files(predictor, paths: list[str]) -> int:
             continue
         with native_stderr_captured() as decoder_log:  # OpenCV's "[ WARN] imread_(...)", libjpeg's warnings
             image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        damage = [line for line in decoder_log[0].splitlines() if any(m in line for m in DAMAGED_IMAGE)]
-        if damage and image is not None and not (image[-8:, -8:] == MISSING_DATA_GREY).all():
-            damage = []  # a warning, but the picture is whole (no end marker, stray bytes before a marker)
+        damage = damage_of(path, decoder_log[0]) if image is not None else None
         if image is None or damage:
-            what = f"a damaged image ({damage[0].strip()})" if damage else "not a readable image file"
+            what = f"a damaged image ({damage})" if damage else "not a readable image file"
             print(f"{path}: error: {what}", file=sys.stderr)
             status = 2
             continue
