@@ -46,8 +46,8 @@ class DetectorReader:
         inp, out = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
         want_in, want_out = (1, *INPUT_HW, 1), (1, INPUT_HW[0] // STRIDE, INPUT_HW[1] // STRIDE, 3)
         if tuple(inp["shape"]) != want_in or inp["dtype"] != np.uint8 or tuple(out["shape"]) != want_out:
-            raise ModelLoadError(f"{path}: not a digit detector (input {tuple(inp['shape'])} "
-                                 f"{np.dtype(inp['dtype']).name}, output {tuple(out['shape'])}; "
+            raise ModelLoadError(f"{path}: not a digit detector (input {tuple(map(int, inp['shape']))} "
+                                 f"{np.dtype(inp['dtype']).name}, output {tuple(map(int, out['shape']))}; "
                                  f"expected {want_in} uint8 -> {want_out})")
         self.input, self.output = inp["index"], out["index"]
         self.predictor = predictor

@@ -1,4 +1,4 @@
-"""Digit reader per condition, today's pipeline beside the new one, on frames from bench/reader_frames.py.
+"""Digit reader per condition, the pipeline before issue 9 (bench/baseline_preprocess.py) beside the current one, on frames from bench/reader_frames.py.
 
 `mnist-edge bench reader [--frames 60]` pins itself to one core
 (cv2.setNumThreads(1)), reads every frame with both pipelines and the same
@@ -107,7 +107,7 @@ def run(count: int, seed: int, model: str, conditions: list[str] | None = None) 
 
 def to_markdown(result: dict) -> str:
     lines = [f"{result['frames_per_condition']} frames per condition (seed {result['seed']}), {result['model']}, "
-             "one core, CPU ms of finding the digits; today's pipeline -> the new one.", "",
+             "one core, CPU ms of finding the digits; the pipeline before issue 9 -> the current one.", "",
              "| condition | digits read right | lines exact | no digit | ms / frame |", "|---|---:|---:|---:|---:|"]
     for name, row in result["rows"].items():
         old, new = row["today"], row["new"]
