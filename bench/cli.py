@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
 
 # name -> ("module[:function]", one-line help); a new benchmark is one entry here.
@@ -37,13 +39,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module_name, _, function = BENCHMARKS[name][0].partition(":")
     try:
-        return getattr(importlib.import_module(module_name), function or "main")(rest)
-    except KeyboardInterrupt:  # results are written as one set at the end (bench/results.py): the old set stays
-        print(f"mnist-edge bench {name}: interrupted; earlier results left as they were", file=sys.stderr)
-        return 130
+        with stops_as_interrupts():
+            return getattr(importlib.import_module(module_name), function or "main")(rest)
+    except KeyboardInterrupt as exc:  # results are written as one set at the end (bench/results.py): the old set stays
+        signum = getattr(exc, "signum", signal.SIGINT)
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(f"mnist-edge bench {name}: {how}; earlier results left as they were", file=sys.stderr)
+        return 128 + signum
     except user_errors() as exc:
         print(f"mnist-edge bench {name}: error: {describe(exc)}", file=sys.stderr)
         return 2
+
+
+class StopRequested(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the benchmark is, so it ends as Ctrl-C does (pools closed, nothing half-written)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stop(signum, _frame):
+    raise StopRequested(signum)
+
+
+@contextlib.contextmanager
+def stops_as_interrupts():
+    """Within the block, SIGTERM (systemctl stop, `timeout`) and SIGHUP (a lost SSH session) raise StopRequested."""
+    stops = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, _raise_stop) for s in stops}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

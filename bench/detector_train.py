@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -44,7 +45,10 @@ def _init_worker(x_train, y_train) -> None:
 
     from bench.field_scenes import DigitPool
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (one message)
+    # Stopping is the main process's to handle (one message); it ends the pool, which sends SIGTERM: die quietly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     _POOL = DigitPool(x_train, y_train)
 
@@ -170,10 +174,10 @@ def to_int8_tflite(model, images: np.ndarray) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.detector_train", description=__doc__.splitlines()[0])
-    parser.add_argument("--scenes", type=int, default=5000)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--scenes", type=int, default=5000, help="generated training scenes (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=12, help="training epochs (default: %(default)s)")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ)")
-    parser.add_argument("--out", default="models/detector")
+    parser.add_argument("--out", default="models/detector", help="folder for the model and its report (default: %(default)s)")
     args = parser.parse_args(argv)
     if not MIN_SCENES <= args.scenes <= MAX_SCENES or args.epochs < 1:
         parser.error(f"--scenes must lie in {MIN_SCENES}..{MAX_SCENES} (each holds {SCENE_BYTES // 1024} KiB "
@@ -191,11 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     except (MnistDataError, OSError) as exc:
         print(f"python -m bench.detector_train: cannot load MNIST: {exc}", file=sys.stderr)
         return 2
+    from bench.cli import stops_as_interrupts
+
     try:
-        return _train(args, out, mnist, replace_together)
-    except KeyboardInterrupt:
-        print("python -m bench.detector_train: interrupted; nothing written", file=sys.stderr)
-        return 130
+        with stops_as_interrupts():
+            return _train(args, out, mnist, replace_together)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(f"python -m bench.detector_train: {how}; nothing written", file=sys.stderr)
+        return 128 + signum
 
 
 def _train(args, out: Path, mnist, replace_together) -> int:

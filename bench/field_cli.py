@@ -23,16 +23,17 @@ OUTPUTS = ("field.md", "field.json", "field_failures.png")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge bench field", description=__doc__.splitlines()[0])
-    parser.add_argument("--frames-per-condition", type=int, default=200, metavar="N")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--conditions", default="all", help="comma-separated names (see --list), or all")
+    parser.add_argument("--frames-per-condition", type=int, default=200, metavar="N", help="frames per condition (default: 200)")
+    parser.add_argument("--seed", type=int, default=0, help="the generator's seed (default: 0)")
+    parser.add_argument("--conditions", default="all", help="comma-separated names (see --list), or all (default)")
     parser.add_argument("--model", "--format", dest="model", default=DEFAULT_FORMAT,
                         help="format in models/manifest.json (tflite-int8, onnx-fp32, ...) or a .tflite/.onnx path")
-    parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"))
+    parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"),
+                        help="runtime for the model (default: auto, the format's first installed one)")
     parser.add_argument("--min-confidence", type=float, default=None, help="the reader's threshold (default: its own)")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, Keras cache, download)")
-    parser.add_argument("--out", default="runs/field", help="folder for " + ", ".join(OUTPUTS))
-    parser.add_argument("--failures-per-condition", type=int, default=2, metavar="K", help="frames kept for the PNG grid")
+    parser.add_argument("--out", default="runs/field", help="folder for " + ", ".join(OUTPUTS) + " (default: runs/field)")
+    parser.add_argument("--failures-per-condition", type=int, default=2, metavar="K", help="frames kept for the PNG grid (default: 2)")
     parser.add_argument("--list", action="store_true", help="list the conditions and exit")
     return parser
 

@@ -120,11 +120,11 @@ def to_markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-edge bench reader", description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=60, help="frames per condition")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default="tflite-int8")
-    parser.add_argument("--condition", action="append", help="only these conditions (repeatable)")
-    parser.add_argument("--out", default="benchmarks", help="folder for reader_conditions.{md,json}")
+    parser.add_argument("--frames", type=int, default=60, help="frames per condition (default: 60)")
+    parser.add_argument("--seed", type=int, default=0, help="the frames' seed (default: 0)")
+    parser.add_argument("--model", default="tflite-int8", help="exported format to read with (default: tflite-int8)")
+    parser.add_argument("--condition", action="append", help="only these conditions (repeatable; default: all)")
+    parser.add_argument("--out", default="benchmarks", help="folder for reader_conditions.{md,json} (default: benchmarks)")
     args = parser.parse_args(argv)
     if args.frames <= 0:
         parser.error("--frames must be positive")

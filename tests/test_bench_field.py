@@ -174,3 +174,28 @@ def test_faint_pencil_has_the_contrast_its_description_gives():
 
     means = [float(graphite_grain((480, 640), np.random.default_rng(s)).mean()) for s in range(3)]
     assert all(abs(m - GRAPHITE_MEAN) < 0.02 for m in means), means
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_a_stopped_field_run_says_so_and_writes_nothing(tmp_path, stop):
+    """SIGTERM (systemctl stop, `timeout`) and SIGHUP (a lost SSH session) end a benchmark as Ctrl-C does:
+    one line on stderr, exit 128 + the signal, no result half-written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "field"
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_edge", "bench", "field", "--frames-per-condition", "400",
+                             "--conditions", "pages", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "frame/s" not in seen and time.monotonic() < deadline:  # the progress bar: frames are being read
+        seen += proc.stderr.read(1)
+    proc.send_signal(getattr(signal, stop))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + getattr(signal, stop), err[-500:]
+    assert f"stopped by {stop}; earlier results left as they were" in err
+    assert "Traceback" not in err
+    assert not out.exists()

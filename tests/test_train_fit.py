@@ -123,3 +123,19 @@ def test_ema_weights_are_the_ones_validated_and_kept(mnist_path, tmp_path):
     assert val_accuracy == pytest.approx(float(best["val_accuracy"]))
     assert json.loads((tmp_path / "run" / "config.json").read_text())["ema_momentum"] == 0.9
     assert result.metrics["train_accuracy"] > 0.8
+
+
+def test_init_from_starts_from_a_trained_model_and_refuses_another_architecture(mnist_path, tmp_path):
+    """--init-from: a fine-tune starts where the given model ended (its first epoch is already good);
+    a model of another architecture or output count is a named error before anything is trained."""
+    first = tmp_path / "first"
+    train(TrainConfig(model="linear_l2", epochs=2, limit=3000, data=str(mnist_path)), first, verbose=0)
+    tuned = train(TrainConfig(model="linear_l2", epochs=1, limit=3000, data=str(mnist_path), learning_rate=1e-5,
+                              init_from=str(first / "model.keras")), tmp_path / "tuned", verbose=0)
+    scratch = train(TrainConfig(model="linear_l2", epochs=1, limit=3000, data=str(mnist_path), learning_rate=1e-5),
+                    tmp_path / "scratch", verbose=0)
+    assert tuned.metrics["test_accuracy"] > scratch.metrics["test_accuracy"] + 0.2
+    with pytest.raises(ValueError, match="not the same architecture"):
+        train(TrainConfig(model="cnn", epochs=1, limit=3000, data=str(mnist_path),
+                          init_from=str(first / "model.keras")), tmp_path / "other", verbose=0)
+    assert not (tmp_path / "other").exists()

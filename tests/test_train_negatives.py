@@ -120,3 +120,18 @@ def test_computer_modern_draws_no_tex_symbol_for_a_negative():
 
     assert not TEX_MISMAPPED & set(characters_for("cmr10.ttf"))
     assert TEX_MISMAPPED <= set(characters_for("DejaVuSans.ttf"))
+
+
+def test_doodles_are_every_shape_drawn_wobbly_and_fitted():
+    """The doodle kind: each shape is drawn (ink in a fitted 28x28 crop), never a lone straight stroke
+    (that would be a 1), and two draws of a shape differ (the hand's wobble, slant, width)."""
+    from train.negatives import DOODLES, _doodle, _doodle_paths, _fit
+
+    rng = np.random.default_rng(0)
+    for kind in DOODLES:
+        assert _doodle_paths(rng, kind), kind
+    crops = np.stack([_fit(_doodle(rng, None, None)) for _ in range(200)])
+    assert (crops.max(axis=(1, 2)) > 200).all()
+    spreads = np.array([spread(c) for c in crops])
+    assert (spreads >= MIN_SPREAD).mean() > 0.9  # shapes, not strokes
+    assert len({c.tobytes() for c in crops}) == 200

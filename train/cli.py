@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
                         help="keep an exponential moving average of the weights (e.g. 0.999), validate and keep it instead of the raw weights")
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing (e.g. 0.05)")
+    parser.add_argument("--init-from", default=None, metavar="MODEL.keras",
+                        help="start from this trained model's weights (same --model and --num-classes): fine-tuning")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training and N test images (the notebook's n_examples)")
     parser.add_argument("--val-size", type=int, default=5000, help="training images held out to pick the best checkpoint (0: none)")
@@ -64,6 +66,10 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--ema must be in (0, 1), got {args.ema}")
     if not 0 <= args.label_smoothing < 1:
         parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
+    if args.init_from is not None and args.all:
+        parser.error("--init-from starts one model from trained weights; it cannot be combined with --all")
+    if args.init_from is not None and not Path(args.init_from).is_file():
+        parser.error(f"--init-from {args.init_from}: no such file")
     if args.resume and args.all:
         parser.error("--resume continues one run; it cannot be combined with --all")
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
@@ -125,7 +131,7 @@ def _run(parser, args, verbose: int) -> int:
                   val_size=args.val_size, augment=args.augment, data=args.data,
                   num_classes=args.num_classes, negatives=args.negatives, style=args.style,
                   style_p=args.style_p,
-                  ema_momentum=args.ema, label_smoothing=args.label_smoothing)
+                  ema_momentum=args.ema, label_smoothing=args.label_smoothing, init_from=args.init_from)
     if args.all:
         from train.report import summary_rows, write_summary
 

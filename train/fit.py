@@ -47,6 +47,7 @@ class TrainConfig:
     style_p: float = 0.5  # fraction of images each style effect is applied to (train.augment.style_ranges)
     ema_momentum: float | None = None  # an EMA of the weights, validated and kept instead of the raw ones
     label_smoothing: float = 0.0
+    init_from: str | None = None  # a trained .keras model of the same architecture to start from (fine-tuning)
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
@@ -171,6 +172,16 @@ def load_checkpoint(path: Path):
                          "delete it to restart from the one before, or start a new run") from exc
 
 
+def _copy_weights(source_path: Path, model) -> None:
+    """Start `model` from a trained model's weights; a different architecture is a named ValueError."""
+    source = load_checkpoint(source_path)
+    theirs, ours = source.get_weights(), model.get_weights()
+    if [w.shape for w in theirs] != [w.shape for w in ours]:
+        raise ValueError(f"{source_path}: not the same architecture as {model.name} with {model.output_shape[-1]} "
+                         "outputs; --init-from needs a model of the one being trained")
+    model.set_weights(theirs)
+
+
 def _resume_state(run_dir: Path, resume: bool) -> tuple[bool, int, float]:
     """(resume, first epoch, best validation so far): a run folder checked before anything is written."""
     ckpt_dir, log_path = run_dir / "checkpoints", run_dir / "log.csv"
@@ -247,6 +258,10 @@ def train(
 
     keras.utils.set_random_seed(config.seed)
     data = load_mnist(config.data, config.limit)  # before anything is written: bad data leaves no folder behind
+    if not resume:
+        model = build_model(config.model, config.num_classes)
+        if config.init_from:  # checked before anything is written, like the data
+            _copy_weights(Path(config.init_from), model)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     splits, val_size = _splits(config, data)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
@@ -255,7 +270,6 @@ def train(
         model = load_checkpoint(ckpt_dir / "last.keras")
     else:
         atomic_write_json(run_dir / "config.json", asdict(config), overwrite=True)
-        model = build_model(config.model, config.num_classes)
         model.compile(optimizer=_optimizer(config, steps * config.epochs), loss=_loss(config), metrics=["accuracy"])
     one_hot = int(model.output_shape[-1]) if config.label_smoothing else None
 

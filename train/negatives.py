@@ -37,8 +37,8 @@ HELD_OUT_FONTS = (cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.
 
 # Kind of negative -> share of the set.
 KINDS = {
-    "glyph": 0.30, "word": 0.05, "camera": 0.12, "scribble": 0.13, "blob": 0.07, "lines": 0.06, "specks": 0.03,
-    "digit_pair": 0.09, "digit_overlap": 0.08, "digit_half": 0.07,
+    "glyph": 0.27, "word": 0.05, "camera": 0.11, "scribble": 0.10, "doodle": 0.09, "blob": 0.06, "lines": 0.05,
+    "specks": 0.03, "digit_pair": 0.09, "digit_overlap": 0.08, "digit_half": 0.07,
 }
 CANVAS = 160
 TEX_MISMAPPED = set('<>{}_"')  # Computer Modern (cm*.ttf) draws these as TeX's ¡ ¿ – ˝ ˙ ” (¡ is a 1)
@@ -188,6 +188,79 @@ def _scribble(rng, fonts, digits) -> np.ndarray:
     return canvas
 
 
+DOODLES = ("zigzag", "spiral", "star", "cross", "hatch", "arrow", "triangle", "check", "wave", "loops", "heart", "box")
+
+
+def _wobbly(rng, pts: np.ndarray, wobble: float) -> np.ndarray:
+    """A drawn path through `pts`: sampled finely, with a hand's slow wobble added."""
+    pts = np.asarray(pts, np.float64)
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    t = np.concatenate([[0], np.cumsum(seg)])
+    fine = np.linspace(0, t[-1], max(8, int(t[-1] / 3)))
+    path = np.stack([np.interp(fine, t, pts[:, 0]), np.interp(fine, t, pts[:, 1])], 1)
+    drift = rng.normal(0, 1, (len(fine) // 6 + 2, 2)).cumsum(0) * wobble
+    drift = drift - drift.mean(0)
+    return path + np.stack([np.interp(np.arange(len(fine)) / 6, np.arange(len(drift)), drift[:, i]) for i in (0, 1)], 1)
+
+
+def _doodle_paths(rng, kind: str) -> list[np.ndarray]:
+    """Pen paths of one doodle, in a unit box (-1..1)."""
+    if kind == "zigzag":  # N, M, W, a saw: never a Z (a 2) or a single V
+        n = int(rng.integers(4, 9))
+        ys = np.where(np.arange(n) % 2, -1, 1) * rng.uniform(0.6, 1, n)
+        return [np.stack([np.linspace(-1, 1, n), ys], 1)]
+    if kind == "spiral":  # at least two turns (one turn is a 6 or a 9)
+        t = np.linspace(0, rng.uniform(4, 7) * np.pi, 160)
+        r = 0.1 + 0.9 * t / t[-1]
+        return [np.stack([r * np.cos(t), r * np.sin(t) * rng.uniform(0.6, 1)], 1) * rng.choice([-1, 1], 2)]
+    if kind == "star":  # an asterisk of 3-6 strokes
+        n = int(rng.integers(3, 7))
+        a = rng.uniform(0, np.pi) + np.pi * np.arange(n) / n
+        return [np.array([[-np.cos(x), -np.sin(x)], [np.cos(x), np.sin(x)]]) for x in a]
+    if kind == "cross":  # an x
+        s = rng.uniform(0.5, 1)
+        return [np.array([[-1, -s], [1, s]]), np.array([[1, -s], [-1, s]])]
+    if kind == "hatch":  # 3-7 parallel strokes
+        n = int(rng.integers(3, 8))
+        lean = rng.uniform(-0.7, 0.7)
+        xs = np.linspace(-1, 1, n) * rng.uniform(0.5, 1)
+        return [np.array([[x - lean, -1], [x + lean, 1]]) for x in xs]
+    if kind == "arrow":
+        a = rng.uniform(0, 2 * np.pi)
+        d = np.array([np.cos(a), np.sin(a)])
+        head = [np.array([d, d - 0.5 * (d + w)]) for w in (np.array([-d[1], d[0]]), np.array([d[1], -d[0]]))]
+        return [np.array([-d, d])] + head
+    if kind == "triangle":
+        a = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.arange(4) / 3
+        return [np.stack([np.cos(a), np.sin(a)], 1)]
+    if kind == "check":
+        return [np.array([[-1, 0], [-0.4, 0.8], [1, -1]]) * [rng.choice([-1, 1]), 1]]  # upside down it is a 7
+    if kind == "wave":  # two or more periods
+        x = np.linspace(-1, 1, 80)
+        return [np.stack([x, 0.35 * np.sin(x * np.pi * rng.uniform(2, 4))], 1)]
+    if kind == "loops":  # cursive "eeee" / "llll" loops
+        t = np.linspace(0, 2 * np.pi * int(rng.integers(3, 6)), 240)
+        return [np.stack([np.linspace(-1, 1, len(t)) + 0.25 * np.cos(t), 0.6 * np.sin(t)], 1)]
+    if kind == "heart":
+        t = np.linspace(0, 2 * np.pi, 120)
+        return [np.stack([16 * np.sin(t) ** 3, -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))], 1) / 17]
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]) * [1, rng.uniform(0.3, 0.6)]  # a flat box
+    return [corners, np.array([[-1, 0], [1, 0]]) * [1, 0]] if rng.random() < 0.5 else [corners]
+
+
+def _doodle(rng, fonts, digits) -> np.ndarray:
+    """A hand-drawn mark that is not a digit: zigzag, spiral (2+ turns), asterisk, x, hatching, arrow,
+    triangle, tick, wave, cursive loops, heart, flat box; wobbly, slanted, any stroke width."""
+    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+    kind = DOODLES[int(rng.integers(len(DOODLES)))]
+    size = rng.uniform(38, 52) * np.array([rng.uniform(0.7, 1.3), 1.0])
+    for path in _doodle_paths(rng, kind):
+        drawn = _wobbly(rng, path * size + CANVAS / 2, rng.uniform(0.2, 1.2))
+        cv2.polylines(canvas, [np.round(drawn * 4).astype(np.int32)], False, 255, int(rng.integers(2, 12)),
+                      cv2.LINE_AA, shift=2)
+    return _slant(canvas, rng)
+
+
 def _blob(rng, fonts, digits) -> np.ndarray:
     canvas = np.zeros((CANVAS, CANVAS), np.uint8)
     for _ in range(rng.integers(1, 4)):
@@ -276,7 +349,7 @@ def _digit_half(rng, fonts, digits, labels=None) -> np.ndarray:
 
 
 FITTED_KINDS = {"camera"}  # makers that hand back a fitted 28x28 crop already (the reader fitted it)
-MAKERS = {"glyph": _glyph, "word": _word, "camera": _camera, "scribble": _scribble, "blob": _blob, "lines": _lines,
+MAKERS = {"glyph": _glyph, "word": _word, "camera": _camera, "scribble": _scribble, "doodle": _doodle, "blob": _blob, "lines": _lines,
           "specks": _specks, "digit_pair": _digit_pair, "digit_overlap": _digit_overlap, "digit_half": _digit_half}
 
 
