@@ -131,7 +131,7 @@ def test_doodles_are_every_shape_drawn_wobbly_and_fitted():
     for kind in DOODLES:
         assert _doodle_paths(rng, kind), kind
     crops = np.stack([_fit(_doodle(rng, None, None)) for _ in range(200)])
-    assert (crops.max(axis=(1, 2)) > 200).all()
+    assert (crops.max(axis=(1, 2)) > 100).all()  # ink in every crop (a 2 px stroke shrunk to 28x28 is grey)
     spreads = np.array([spread(c) for c in crops])
     assert (spreads >= MIN_SPREAD).mean() > 0.9  # shapes, not strokes
     assert len({c.tobytes() for c in crops}) == 200
