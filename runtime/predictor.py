@@ -211,7 +211,7 @@ class Predictor:
         probs = np.stack(known)
         statuses = self.statuses(probs, min_confidence)
         if self.rejects_non_digits:
-            statuses = self._in_words(crops, statuses)
+            statuses = self._in_words(crops, statuses, [int(p[:NOT_A_DIGIT_CLASS].argmax()) for p in probs])
         digits, lines = [], {}
         for crop, p, status in zip(crops, probs, statuses):
             best = int(p[:NOT_A_DIGIT_CLASS].argmax())
@@ -222,7 +222,7 @@ class Predictor:
         return Reading(digits, [lines[k] for k in sorted(lines)])
 
     @staticmethod
-    def _in_words(crops: list, statuses: list[str]) -> list[str]:
+    def _in_words(crops: list, statuses: list[str], digits: list[int]) -> list[str]:
         """Statuses with the digits read among the letters of a word set to "not a digit" (runtime/words.py)."""
         from runtime.words import in_words
 
@@ -232,7 +232,7 @@ class Predictor:
         out = list(statuses)
         for members in by_line.values():
             for i, status in zip(members, in_words([crops[i].box for i in members], [statuses[i] for i in members],
-                                                   OK, NOT_A_DIGIT)):
+                                                   OK, NOT_A_DIGIT, [digits[i] for i in members])):
                 out[i] = status
         return out
 

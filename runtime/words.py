@@ -4,13 +4,18 @@ The classifier sees one glyph at a time, and some letters are written like a
 digit (O and 0, l and 1, S and 5). Glyphs of one text line closer than
 WORD_GAP x the line's height belong to one word; in a word where more glyphs
 are "not a digit" than digits, every glyph is "not a digit", and so in a word
-of four or more where as many are (MOON, ROOM: the O's read as 0). A number
-with one unreadable digit keeps the others; so does a pair with one.
+of four or more where as many are (MOON, ROOM: the O's read as 0). In a word
+of three or more, a 0 or a 1 counts half (an O, o, l or I is written the same:
+"hello" read as "??110" is a word). A number with one unreadable digit keeps
+the others; so does a pair with one (a 1 touching an A).
 """
 
 from __future__ import annotations
 
 TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as digits make it a word
+LETTER_SHAPED = {0, 1}  # digits written like a letter (O o, l I)...
+LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
+LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
 
@@ -35,12 +40,16 @@ def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     return groups
 
 
-def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str) -> list[str]:
-    """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit`."""
+def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str,
+             digits: list[int | None] | None = None) -> list[str]:
+    """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit` (`digits`: the
+    digit each glyph was read as, for the letter-shaped 0 and 1)."""
     out = list(statuses)
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
-        read = sum(statuses[i] == ok for i in group)
+        half = digits is not None and len(group) >= LETTER_SHAPED_FROM
+        read = sum((LETTER_SHAPED_WEIGHT if half and digits[i] in LETTER_SHAPED else 1.0)
+                   for i in group if statuses[i] == ok)
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
                 out[i] = not_a_digit

@@ -36,3 +36,15 @@ def test_moon_is_a_word_though_half_its_letters_read_as_digits():
 def test_a_digit_beside_a_word_but_apart_from_it_stays_a_digit():
     statuses = [NOT, NOT, NOT, OK]
     assert in_words(boxes_at([0, 45, 90, 300]), statuses, OK, NOT) == statuses
+
+
+def test_lowercase_hello_is_a_word_though_its_l_l_o_read_as_1_1_0():
+    """A 0 or a 1 in a word of three or more counts half: l, I, O and o are written like them."""
+    statuses, digits = [NOT, NOT, OK, OK, OK], [None, None, 1, 1, 0]
+    assert in_words(boxes_at([0, 45, 90, 135, 180]), statuses, OK, NOT, digits) == [NOT] * 5
+    assert in_words(boxes_at([0, 45, 90, 135, 180]), statuses, OK, NOT) == statuses  # without the digits: as before
+    # Numbers keep their digits: "1?0" (one unreadable), "A1" (a pair: a 1 touching a letter), "7?4".
+    assert in_words(boxes_at([0, 45, 90]), [OK, NOT, OK], OK, NOT, [1, None, 0]) == [OK, NOT, OK]
+    assert in_words(boxes_at([0, 45]), [NOT, OK], OK, NOT, [None, 1]) == [NOT, OK]
+    assert in_words(boxes_at([0, 45, 90, 135]), [OK, NOT, OK, NOT], OK, NOT, [7, None, 4, None]) == [NOT] * 4  # a tie of 4
+    assert in_words(boxes_at([0, 45, 90, 135]), [OK, NOT, OK, OK], OK, NOT, [7, None, 1, 1]) == [OK, NOT, OK, OK]
