@@ -45,7 +45,7 @@ class DigitCrop:
 
 
 def to_gray(frame) -> np.ndarray:
-    """Any frame (gray, BGR, BGRA; uint8, uint16 or float 0-1) -> uint8 gray, with clear errors."""
+    """Any frame (gray, BGR, BGRA; uint8, uint16 (16, 12 or 10 bits used) or float 0-1) -> uint8 gray, with clear errors."""
     if frame is None:
         raise FrameError("no frame (None): the camera or file returned nothing")
     frame = np.asarray(frame)
@@ -57,8 +57,8 @@ def to_gray(frame) -> np.ndarray:
         raise FrameError(f"a frame must be HxW, HxWx1, HxWx3 or HxWx4, got shape {frame.shape}")
     if min(frame.shape[:2]) < MIN_FRAME_SIDE:
         raise FrameError(f"frame of {frame.shape[1]}x{frame.shape[0]} pixels is too small (min {MIN_FRAME_SIDE})")
-    if frame.dtype == np.uint16:
-        frame = (frame >> 8).astype(np.uint8)
+    if frame.dtype == np.uint16:  # 16-bit, or a 10/12-bit sensor's values in 16 bits: its top 8 bits
+        frame = (frame >> max(0, int(frame.max()).bit_length() - 8)).astype(np.uint8)
     elif np.issubdtype(frame.dtype, np.floating):
         if not np.isfinite(frame).all():
             raise FrameError("frame contains NaN or infinite values")

@@ -112,6 +112,17 @@ def test_frame_formats_are_accepted(mnist):
         assert image is not None and np.abs(image.astype(int) - reference.astype(int)).mean() < 3
 
 
+@pytest.mark.parametrize("bits", [10, 12, 16])
+def test_a_10_or_12_bit_sensor_frame_in_uint16_reads_like_its_8_bit_version(mnist, int8, bits):
+    """Machine-vision and Pi HQ cameras deliver 10- or 12-bit values in uint16: read by their own top 8 bits,
+    not as a black frame (the 16-bit rule's >> 8 left a 10-bit frame at 0-3)."""
+    frame = render([mnist.x_test[0]], [7], np.random.default_rng(0)).image
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    deep = (gray.astype(np.uint16) << (bits - 8)) | np.uint16((1 << (bits - 8)) - 1)
+    assert to_gray(deep).tolist() == gray.tolist()
+    assert int8.read_digits(deep).number == int8.read_digits(gray).number == "7"
+
+
 @pytest.mark.parametrize(
     "frame, message",
     [
