@@ -6,8 +6,11 @@ WORD_GAP x the line's height belong to one word; in a word where more glyphs
 are "not a digit" than digits, every glyph is "not a digit", and so in a word
 of four or more where as many are (MOON, ROOM: the O's read as 0). In a word
 of three or more, a 0 or a 1 counts half (an O, o, l or I is written the same:
-"hello" read as "??110" is a word). A number with one unreadable digit keeps
-the others; so does a pair with one (a 1 touching an A).
+"hello" read as "??110" is a word), and letters written far apart are a word
+too when two of them read as letters and the rest only as 0s and 1s ("p O t",
+"h e l l o"; "100 km" stays a number: its gap to "km" is wider than its
+others). A number with one unreadable digit keeps the others; so does a pair
+with one (a 1 touching an A).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as dig
 LETTER_SHAPED = {0, 1}  # digits written like a letter (O o, l I)...
 LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
+LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
+SPACED_WORD_GAP = 1.6  # x the line's median gap: a wider gap ends a spaced-out word ("100  km" is two)
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
 
@@ -53,4 +58,27 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
                 out[i] = not_a_digit
+    if digits is not None:
+        for group in spaced_words(boxes):
+            read = [digits[i] for i in group if out[i] == ok]
+            if sum(out[i] == not_a_digit for i in group) >= LINE_OF_LETTERS and read and set(read) <= LETTER_SHAPED:
+                for i in group:
+                    out[i] = not_a_digit
     return out
+
+
+def spaced_words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
+    """Words of letters written far apart (h e l l o): glyphs split where a gap is much wider than the line's
+    usual one (and wider than WORD_GAP x its height)."""
+    if not boxes:
+        return []
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    gaps = [boxes[b][0] - (boxes[a][0] + boxes[a][2]) for a, b in zip(order, order[1:])]
+    limit = max(WORD_GAP * _height(boxes), SPACED_WORD_GAP * sorted(gaps)[len(gaps) // 2] if gaps else 0.0)
+    groups = [[order[0]]]
+    for i, gap in zip(order[1:], gaps):
+        if gap > limit:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+    return groups

@@ -48,3 +48,20 @@ def test_lowercase_hello_is_a_word_though_its_l_l_o_read_as_1_1_0():
     assert in_words(boxes_at([0, 45]), [NOT, OK], OK, NOT, [None, 1]) == [NOT, OK]
     assert in_words(boxes_at([0, 45, 90, 135]), [OK, NOT, OK, NOT], OK, NOT, [7, None, 4, None]) == [NOT] * 4  # a tie of 4
     assert in_words(boxes_at([0, 45, 90, 135]), [OK, NOT, OK, OK], OK, NOT, [7, None, 1, 1]) == [OK, NOT, OK, OK]
+
+
+def test_letters_written_far_apart_are_a_word_when_the_rest_reads_only_as_0_and_1():
+    """"h e l l o" spaced wider than WORD_GAP: two glyphs read as letters and l, l, o as 1, 1, 0 make it text;
+    "100  km" keeps its number (the gap before "km" is much wider than the number's own), and so does a
+    spaced-out line with any digit but 0 and 1 in it."""
+    from runtime.words import spaced_words
+
+    spaced = boxes_at([0, 120, 240, 360, 480])  # 80 px gaps: 0.8 x the glyph height
+    assert words(spaced) == [[0], [1], [2], [3], [4]] and spaced_words(spaced) == [[0, 1, 2, 3, 4]]
+    hello = ([NOT, NOT, OK, OK, OK], [None, None, 1, 1, 0])
+    assert in_words(spaced, *hello[:1], OK, NOT, hello[1]) == [NOT] * 5
+    number_then_unit = boxes_at([0, 45, 90, 300, 345])  # "100" then "km" after a wide gap
+    assert spaced_words(number_then_unit) == [[0, 1, 2], [3, 4]]
+    statuses = [OK, OK, OK, NOT, NOT]
+    assert in_words(number_then_unit, statuses, OK, NOT, [1, 0, 0, None, None]) == statuses
+    assert in_words(spaced, [NOT, NOT, OK, OK, OK], OK, NOT, [None, None, 1, 7, 0]) == [NOT, NOT, OK, OK, OK]
