@@ -33,9 +33,6 @@ JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a
 MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
 NOT_A_DIGIT_WIDTH = 1.1  # x the line height: a span this narrow may be read whole as a letter (an M, a W);
 # a wider one is more often two touching digits (field test, 40 frames: 1.1 keeps letters_mixed at 89 %)
-PAIR_WIDTH = 0.85  # x the line height: a span this wide read as "not a digit" may be two touching digits...
-PAIR_CONFIDENCE = 0.9  # ...when it splits into digits each read this surely...
-PAIR_MAX_ONES = 1  # ...of which at most this many are a 1 (a letter's pieces are strokes: 1s)
 SKIP_HEIGHT = 0.55  # a piece shorter than this x the line height may be left out of a run...
 SKIP_COST = 2.0  # ...at this cost (log-probability)
 DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
@@ -199,39 +196,9 @@ class _Run:
         while end > 0 and best[end][1] is not None:
             i, s = best[end][1]
             if s is not None:
-                pair = self._as_digits(i, end, probs) if self._maybe_a_pair(s, probs) else None
-                chosen += [(self.images[t], self.boxes[t], probs[t]) for t in pair[::-1]] if pair else \
-                    [(self.images[s], self.boxes[s], probs[s])]
+                chosen.append((self.images[s], self.boxes[s], probs[s]))
             end = i
         return chosen[::-1]
-
-    def _maybe_a_pair(self, s: int, probs: np.ndarray) -> bool:
-        """Span s was read as "not a digit" and is wide enough to be two touching digits."""
-        p = probs[s]
-        return len(p) > 10 and float(p[10]) > float(p[:10].max()) and self.boxes[s][2] >= PAIR_WIDTH * self.line.height
-
-    def _as_digits(self, first: int, last: int, probs: np.ndarray) -> list[int] | None:
-        """The best split of bounds first..last into 2+ digit spans, when every one is read surely as a digit
-        and at most PAIR_MAX_ONES is a 1 (span indices left to right); else None."""
-        height = self.line.height
-        best = {first: (0.0, None)}
-        for s, (i, j) in enumerate(self.spans):
-            if i not in best or j > last or (i, j) == (first, last):
-                continue
-            p = probs[s]
-            score = best[i][0] + float(np.log(max(float(p[:10].max()), 1e-6))) - DIGIT_COST - self.bounds[j][3] \
-                - WIDE_COST * max(0.0, self.boxes[s][2] / self.boxes[s][3] - 1.0)
-            if j not in best or score > best[j][0]:
-                best[j] = (score, (i, s))
-        if last not in best:
-            return None
-        spans, end = [], last
-        while end != first:
-            end, s = best[end][1]
-            spans.append(s)
-        digits = [int(probs[s][:10].argmax()) for s in spans]
-        sure = all(float(probs[s][:10].max()) >= PAIR_CONFIDENCE for s in spans)
-        return spans[::-1] if len(spans) >= 2 and sure and digits.count(1) <= PAIR_MAX_ONES else None
 
 
 def _split_without_classifier(run: _Run) -> list[tuple]:
