@@ -41,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with stops_as_interrupts():
             return getattr(importlib.import_module(module_name), function or "main")(rest)
-    except KeyboardInterrupt as exc:  # results are written as one set at the end (bench/results.py): the old set stays
+    except KeyboardInterrupt as exc:  # results are written as one set (bench/results.py): the old set or the new, whole
         signum = getattr(exc, "signum", signal.SIGINT)
         how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-        print(f"mnist-edge bench {name}: {how}; earlier results left as they were", file=sys.stderr)
+        print(f"mnist-edge bench {name}: {how}; no result half-written (each set of files is replaced whole "
+              "or not at all)", file=sys.stderr)
         return 128 + signum
     except user_errors() as exc:
         print(f"mnist-edge bench {name}: error: {describe(exc)}", file=sys.stderr)

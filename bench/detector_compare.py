@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames_per_condition <= 0:
         parser.error(f"--frames-per-condition must be positive, got {args.frames_per_condition}")
     from bench.field_cli import parse_conditions
+    from bench.field_scenes import require_drawing
+
+    require_drawing()
 
     try:
         conditions = parse_conditions(args.conditions)

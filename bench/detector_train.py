@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-        print(f"python -m bench.detector_train: {how}; nothing written", file=sys.stderr)
+        print(f"python -m bench.detector_train: {how}; no result half-written (the model and its report are "
+              "replaced together or not at all)", file=sys.stderr)
         return 128 + signum
 
 

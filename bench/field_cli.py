@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="the generator's seed (default: 0)")
     parser.add_argument("--conditions", default="all", help="comma-separated names (see --list), or all (default)")
     parser.add_argument("--model", "--format", dest="model", default=DEFAULT_FORMAT,
-                        help="format in models/manifest.json (tflite-int8, onnx-fp32, ...) or a .tflite/.onnx path")
+                        help="format in models/manifest.json (tflite-int8, onnx-fp32, ...) or a .tflite/.onnx path "
+                        f"(default: {DEFAULT_FORMAT})")
     parser.add_argument("--backend", default="auto", choices=("auto", "litert", "onnxruntime", "tflm"),
                         help="runtime for the model (default: auto, the format's first installed one)")
     parser.add_argument("--min-confidence", type=float, default=None, help="the reader's threshold (default: its own)")
@@ -54,8 +55,9 @@ def parse_conditions(text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bench.field_scenes import CONDITIONS, DESCRIPTIONS
+    from bench.field_scenes import CONDITIONS, DESCRIPTIONS, require_drawing
 
+    require_drawing()
     if args.list:
         width = max(map(len, CONDITIONS))
         print("\n".join(f"{name:<{width}}  {DESCRIPTIONS[name]}" for name in CONDITIONS))

@@ -155,6 +155,11 @@ def restroke(alpha: np.ndarray, width: float) -> np.ndarray:
 
 # ---- non-digit material -------------------------------------------------------------------------
 
+def require_drawing() -> None:
+    """Fail now, not after minutes of frames, when Pillow (the bench extra; it draws the TrueType letters) is missing."""
+    import PIL  # noqa: F401
+
+
 def _ttf_fonts() -> list[Path]:
     """TrueType fonts shipped with matplotlib (DejaVu, STIX, Computer Modern)."""
     import importlib.util

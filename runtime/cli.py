@@ -54,7 +54,7 @@ def evaluate_on_mnist(predictor, x: np.ndarray, y: np.ndarray, progress: bool = 
     """Accuracy of a predictor on MNIST images, with the time it took (progress on stderr when it takes a while)."""
     from runtime.progress import batches, progress as report
 
-    step = 100 if predictor.backend.name == "tflm" else 1000  # TFLM runs one image at a time, ~9 ms each
+    step = 100 if predictor.backend.name == "tflm" else 1000  # TFLM runs one image at a time, 10-16 ms each
     start = time.perf_counter()
     parts = batches(len(x), step)
     probs = np.concatenate([predictor.predict(x[s]) for s in report(

@@ -58,7 +58,7 @@ def to_gray(frame) -> np.ndarray:
     if min(frame.shape[:2]) < MIN_FRAME_SIDE:
         raise FrameError(f"frame of {frame.shape[1]}x{frame.shape[0]} pixels is too small (min {MIN_FRAME_SIDE})")
     if frame.dtype == np.uint16:  # 16-bit, or a 10/12-bit sensor's values in 16 bits: its top 8 bits
-        frame = (frame >> max(0, int(frame.max()).bit_length() - 8)).astype(np.uint8)
+        frame = _to_8_bits(frame)
     elif np.issubdtype(frame.dtype, np.floating):
         if not np.isfinite(frame).all():
             raise FrameError("frame contains NaN or infinite values")
@@ -75,6 +75,16 @@ def to_gray(frame) -> np.ndarray:
     if frame.shape[2] == 4:
         return _flattened_alpha(np.ascontiguousarray(frame))
     return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGR2GRAY)
+
+
+def _to_8_bits(frame: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8 by the bit depth the colour (not an alpha channel) uses: its 99.9th percentile's bits,
+    so one hot pixel does not darken a 10-bit frame; brighter values saturate."""
+    colour = frame[..., :3] if frame.ndim == 3 else frame
+    step = max(1, int(np.sqrt(colour.size / 100_000)))
+    top = int(np.percentile(colour[::step, ::step], 99.9))
+    shift = max(0, top.bit_length() - 8)
+    return np.minimum(frame >> shift, 255).astype(np.uint8)
 
 
 def _flattened_alpha(bgra: np.ndarray) -> np.ndarray:

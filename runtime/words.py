@@ -74,7 +74,8 @@ def spaced_words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
         return []
     order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
     gaps = [boxes[b][0] - (boxes[a][0] + boxes[a][2]) for a, b in zip(order, order[1:])]
-    limit = max(WORD_GAP * _height(boxes), SPACED_WORD_GAP * sorted(gaps)[len(gaps) // 2] if gaps else 0.0)
+    # The lower median: with two gaps, the narrower ("1   kg": the wide gap is the word break, not the norm).
+    limit = max(WORD_GAP * _height(boxes), SPACED_WORD_GAP * sorted(gaps)[(len(gaps) - 1) // 2] if gaps else 0.0)
     groups = [[order[0]]]
     for i, gap in zip(order[1:], gaps):
         if gap > limit:

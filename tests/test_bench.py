@@ -173,7 +173,8 @@ def test_an_interrupted_benchmark_is_one_line_130_and_keeps_the_old_results(tmp_
 
     monkeypatch.setattr(bench.predictor_threads, "measure", interrupted)
     assert main(["threads", "--out", str(tmp_path)]) == 130
-    assert capsys.readouterr().err == "mnist-edge bench threads: interrupted; earlier results left as they were\n"
+    assert capsys.readouterr().err == ("mnist-edge bench threads: interrupted; no result half-written (each set of "
+                                       "files is replaced whole or not at all)\n")
     assert [p.name for p in tmp_path.iterdir()] == ["predictor_threads.md"]
     assert (tmp_path / "predictor_threads.md").read_text() == "old"
 

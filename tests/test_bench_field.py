@@ -196,6 +196,6 @@ def test_a_stopped_field_run_says_so_and_writes_nothing(tmp_path, stop):
     proc.send_signal(getattr(signal, stop))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + getattr(signal, stop), err[-500:]
-    assert f"stopped by {stop}; earlier results left as they were" in err
+    assert f"stopped by {stop}; no result half-written" in err
     assert "Traceback" not in err
     assert not out.exists()

@@ -123,6 +123,20 @@ def test_a_10_or_12_bit_sensor_frame_in_uint16_reads_like_its_8_bit_version(mnis
     assert int8.read_digits(deep).number == int8.read_digits(gray).number == "7"
 
 
+def test_a_hot_pixel_or_an_opaque_16_bit_alpha_does_not_darken_a_10_bit_frame(mnist, int8):
+    """The bit depth comes from the colour's 99.9th percentile: one pixel at 65535, or an alpha channel at
+    65535 beside 10-bit colour, leaves the frame as bright as its 8-bit version (the hot pixel saturates)."""
+    frame = render([mnist.x_test[0]], [7], np.random.default_rng(0)).image
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    ten = gray.astype(np.uint16) << 2
+    hot = ten.copy()
+    hot[0, 0] = 65535
+    assert to_gray(hot)[1:].tolist() == gray[1:].tolist() and to_gray(hot)[0, 0] == 255
+    bgra = np.dstack([frame.astype(np.uint16) << 2, np.full(gray.shape, 65535, np.uint16)])
+    assert np.abs(to_gray(bgra).astype(int) - gray.astype(int)).max() <= 1
+    assert int8.read_digits(bgra).number == "7"
+
+
 @pytest.mark.parametrize(
     "frame, message",
     [

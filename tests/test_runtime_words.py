@@ -65,3 +65,14 @@ def test_letters_written_far_apart_are_a_word_when_the_rest_reads_only_as_0_and_
     statuses = [OK, OK, OK, NOT, NOT]
     assert in_words(number_then_unit, statuses, OK, NOT, [1, 0, 0, None, None]) == statuses
     assert in_words(spaced, [NOT, NOT, OK, OK, OK], OK, NOT, [None, None, 1, 7, 0]) == [NOT, NOT, OK, OK, OK]
+
+
+def test_a_lone_digit_beside_a_short_word_stays_a_digit():
+    """Three glyphs, two gaps: the word break is the wide one, not the norm ("1   kg", "0   HK", "km   1")."""
+    from runtime.words import spaced_words
+
+    one_kg = [(0, 0, 10, 50), (100, 0, 30, 50), (135, 0, 30, 50)]
+    assert spaced_words(one_kg) == [[0], [1, 2]]
+    assert in_words(one_kg, [OK, NOT, NOT], OK, NOT, [1, None, None]) == [OK, NOT, NOT]
+    km_one = [(0, 0, 30, 50), (35, 0, 30, 50), (150, 0, 10, 50)]
+    assert in_words(km_one, [NOT, NOT, OK], OK, NOT, [None, None, 1]) == [NOT, NOT, OK]

@@ -27,6 +27,10 @@ from train.cli import main
         (["--label-smoothing", "nan"], "--label-smoothing must be in [0, 1)"),
         (["--style-p", "inf"], "--style-p must be in [0, 1]"),
         (["--out", "/dev/full"], "--out /dev/full: not a folder"),
+        (["--init-from", "models/cnn_aug.keras", "--all"], "cannot be combined with --all"),
+        (["--init-from", "models/cnn_aug.keras", "--resume", "runs/x"], "--init-from starts a new one"),
+        (["--init-from", "models"], "--init-from models: a folder"),
+        (["--init-from", "models/none.keras"], "--init-from models/none.keras: no such file"),
     ],
 )
 def test_argument_errors(argv, message, capsys):
@@ -34,6 +38,16 @@ def test_argument_errors(argv, message, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_corrupt_init_from_model_is_named_and_leaves_no_run_folder(mnist_path, tmp_path, capsys):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 not a zip")
+    code = main(["--init-from", str(broken), "--model", "linear_l2", "--limit", "500", "--epochs", "1",
+                 "--data", str(mnist_path), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a readable Keras model" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
 
 
 def test_missing_data_file_is_a_clear_error(tmp_path, capsys):

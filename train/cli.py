@@ -68,6 +68,10 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
     if args.init_from is not None and args.all:
         parser.error("--init-from starts one model from trained weights; it cannot be combined with --all")
+    if args.init_from is not None and args.resume:
+        parser.error("--resume continues a run from its own checkpoint; --init-from starts a new one")
+    if args.init_from is not None and Path(args.init_from).is_dir():
+        parser.error(f"--init-from {args.init_from}: a folder; give the trained model's .keras file")
     if args.init_from is not None and not Path(args.init_from).is_file():
         parser.error(f"--init-from {args.init_from}: no such file")
     if args.resume and args.all:

@@ -174,11 +174,18 @@ def load_checkpoint(path: Path):
 
 def _copy_weights(source_path: Path, model) -> None:
     """Start `model` from a trained model's weights; a different architecture is a named ValueError."""
-    source = load_checkpoint(source_path)
+    if not source_path.is_file():
+        raise FileNotFoundError(f"{source_path}: no such model to start from (--init-from)")
+    try:
+        source = keras.models.load_model(source_path)
+    except Exception as exc:  # Keras raises many types for a file that is not a model
+        raise ValueError(f"{source_path}: not a readable Keras model ({type(exc).__name__}); --init-from needs "
+                         "a trained .keras file") from exc
     theirs, ours = source.get_weights(), model.get_weights()
     if [w.shape for w in theirs] != [w.shape for w in ours]:
         raise ValueError(f"{source_path}: not the same architecture as {model.name} with {model.output_shape[-1]} "
-                         "outputs; --init-from needs a model of the one being trained")
+                         f"outputs (it is {source.name} with {source.output_shape[-1]}); --init-from needs a model "
+                         "of the one being trained (same --model and --num-classes)")
     model.set_weights(theirs)
 
 
