@@ -149,8 +149,12 @@ def _export_set(folder: Path) -> str:
 
 def _export_killed_at(point: str, out: Path, npz: Path) -> None:
     env = {**ENV, "MNIST_EDGE_EXPORT_KILL_AT": point}
-    run = subprocess.run([sys.executable, "-m", "export", "--formats", "tflite-int8", "--calibration-seed", "77",
-                          "--calibration-size", "100", "--data", str(npz), "--out", str(out), "--force", "--quiet", "--no-cpp"],
+    # Another calibration than the shipped one makes a new set. This test is about the kill, not the parity, but the
+    # export must pass to publish: with the model of 2026-11-27 afternoon, seed 77 quantizes one of the 1,000 images
+    # to a near tie that TFLM and LiteRT break differently (refused, rightly); seed 78 passes, at a 0.10 pp drop.
+    run = subprocess.run([sys.executable, "-m", "export", "--formats", "tflite-int8", "--calibration-seed", "78",
+                          "--calibration-size", "100", "--max-drop-quant", "0.3", "--data", str(npz), "--out", str(out),
+                          "--force", "--quiet", "--no-cpp"],
                          env=env, capture_output=True, timeout=240)
     assert run.returncode == -signal.SIGKILL, run.stderr.decode()[-2000:]
 
