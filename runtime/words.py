@@ -20,7 +20,7 @@ LETTER_SHAPED = {0, 1}  # digits written like a letter (O o, l I)...
 LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
-SPACED_WORD_GAP = 1.6  # x the line's median gap: a wider gap ends a spaced-out word ("100  km" is two)
+SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
 
