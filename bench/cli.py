@@ -42,11 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         with stops_as_interrupts():
             return getattr(importlib.import_module(module_name), function or "main")(rest)
     except KeyboardInterrupt as exc:  # results are written as one set (bench/results.py): the old set or the new, whole
-        signum = getattr(exc, "signum", signal.SIGINT)
-        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        how, code = stop_report(exc)
         print(f"mnist-edge bench {name}: {how}; no result half-written (each set of files is replaced whole "
               "or not at all)", file=sys.stderr)
-        return 128 + signum
+        return code
     except user_errors() as exc:
         print(f"mnist-edge bench {name}: error: {describe(exc)}", file=sys.stderr)
         return 2
@@ -62,6 +61,13 @@ class StopRequested(KeyboardInterrupt):
 
 def _raise_stop(signum, _frame):
     raise StopRequested(signum)
+
+
+def stop_report(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """How a stop is told ("interrupted" for Ctrl-C, "stopped by SIGTERM") and its exit code, 128 + the signal."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    return how, 128 + signum
 
 
 @contextlib.contextmanager

@@ -41,8 +41,6 @@ _POOL = None  # each scene worker's DigitPool of MNIST train digits
 
 def _init_worker(x_train, y_train) -> None:
     global _POOL
-    import signal
-
     from bench.field_scenes import DigitPool
 
     # Stopping is the main process's to handle (one message); it ends the pool, which sends SIGTERM: die quietly.
@@ -195,17 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     except (MnistDataError, OSError) as exc:
         print(f"python -m bench.detector_train: cannot load MNIST: {exc}", file=sys.stderr)
         return 2
-    from bench.cli import stops_as_interrupts
+    from bench.cli import stop_report, stops_as_interrupts
 
     try:
         with stops_as_interrupts():
             return _train(args, out, mnist, replace_together)
     except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        how, code = stop_report(exc)
         print(f"python -m bench.detector_train: {how}; no result half-written (the model and its report are "
               "replaced together or not at all)", file=sys.stderr)
-        return 128 + signum
+        return code
 
 
 def _train(args, out: Path, mnist, replace_together) -> int:

@@ -29,20 +29,29 @@ def _height(boxes: list[tuple[int, int, int, int]]) -> float:
     return float(heights[len(heights) // 2])
 
 
-def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
-    """Indices of one line's glyph boxes (x, y, w, h), left to right, grouped into words by their gaps."""
-    if not boxes:
-        return []
+def _in_reading_order(boxes: list[tuple[int, int, int, int]]) -> tuple[list[int], list[int]]:
+    """Box indices left to right, and the gap (px) between each box and the next."""
     order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
-    gap = WORD_GAP * _height(boxes)
+    return order, [boxes[b][0] - (boxes[a][0] + boxes[a][2]) for a, b in zip(order, order[1:])]
+
+
+def _grouped(order: list[int], gaps: list[int], joined) -> list[list[int]]:
+    """`order` cut into groups wherever `joined(gap)` is false."""
     groups = [[order[0]]]
-    for i in order[1:]:
-        last = boxes[groups[-1][-1]]
-        if boxes[i][0] - (last[0] + last[2]) < gap:
+    for i, gap in zip(order[1:], gaps):
+        if joined(gap):
             groups[-1].append(i)
         else:
             groups.append([i])
     return groups
+
+
+def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
+    """Indices of one line's glyph boxes (x, y, w, h), left to right, grouped into words by their gaps."""
+    if not boxes:
+        return []
+    gap = WORD_GAP * _height(boxes)
+    return _grouped(*_in_reading_order(boxes), lambda g: g < gap)
 
 
 def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str,
@@ -72,14 +81,7 @@ def spaced_words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     usual one (and wider than WORD_GAP x its height)."""
     if not boxes:
         return []
-    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
-    gaps = [boxes[b][0] - (boxes[a][0] + boxes[a][2]) for a, b in zip(order, order[1:])]
+    order, gaps = _in_reading_order(boxes)
     # The lower median: with two gaps, the narrower ("1   kg": the wide gap is the word break, not the norm).
     limit = max(WORD_GAP * _height(boxes), SPACED_WORD_GAP * sorted(gaps)[(len(gaps) - 1) // 2] if gaps else 0.0)
-    groups = [[order[0]]]
-    for i, gap in zip(order[1:], gaps):
-        if gap > limit:
-            groups.append([i])
-        else:
-            groups[-1].append(i)
-    return groups
+    return _grouped(order, gaps, lambda g: g <= limit)

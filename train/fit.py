@@ -161,26 +161,27 @@ def load_config(run_dir: Path) -> TrainConfig:
     return TrainConfig(**data)
 
 
-def load_checkpoint(path: Path):
-    """A saved Keras model; a corrupt or truncated file is a named ValueError, not 'file not found'."""
+def _load_keras(path: Path, missing: str, unreadable: str):
+    """A saved Keras model; a missing file is FileNotFoundError(`missing`), one Keras cannot read a ValueError
+    (`unreadable`, with {kind}: the error's type), never Keras's own 'file not found' for a bad archive."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
+        raise FileNotFoundError(f"{path}: {missing}")
     try:
         return keras.models.load_model(path)
     except Exception as exc:  # Keras raises many types (some claiming the file is missing) for a bad archive
-        raise ValueError(f"{path}: corrupt or truncated Keras file ({type(exc).__name__}); "
-                         "delete it to restart from the one before, or start a new run") from exc
+        raise ValueError(f"{path}: {unreadable.format(kind=type(exc).__name__)}") from exc
+
+
+def load_checkpoint(path: Path):
+    """A saved Keras model; a corrupt or truncated file is a named ValueError, not 'file not found'."""
+    return _load_keras(path, "no such checkpoint", "corrupt or truncated Keras file ({kind}); "
+                       "delete it to restart from the one before, or start a new run")
 
 
 def _copy_weights(source_path: Path, model) -> None:
     """Start `model` from a trained model's weights; a different architecture is a named ValueError."""
-    if not source_path.is_file():
-        raise FileNotFoundError(f"{source_path}: no such model to start from (--init-from)")
-    try:
-        source = keras.models.load_model(source_path)
-    except Exception as exc:  # Keras raises many types for a file that is not a model
-        raise ValueError(f"{source_path}: not a readable Keras model ({type(exc).__name__}); --init-from needs "
-                         "a trained .keras file") from exc
+    source = _load_keras(source_path, "no such model to start from (--init-from)",
+                         "not a readable Keras model ({kind}); --init-from needs a trained .keras file")
     theirs, ours = source.get_weights(), model.get_weights()
     if [w.shape for w in theirs] != [w.shape for w in ours]:
         raise ValueError(f"{source_path}: not the same architecture as {model.name} with {model.output_shape[-1]} "
