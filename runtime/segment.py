@@ -41,6 +41,7 @@ WIDE_COST = 6.0  # per unit of width / line height above 1
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
+LEG_HEIGHT = 0.8  # x its box's height: a 1 cut from a letter's ink this tall is one of its legs (M, N)
 MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
@@ -196,9 +197,35 @@ class _Run:
         while end > 0 and best[end][1] is not None:
             i, s = best[end][1]
             if s is not None:
-                chosen.append((self.images[s], self.boxes[s], probs[s]))
+                chosen.append(s)
             end = i
-        return chosen[::-1]
+        return self._letters_whole(chosen[::-1], probs)
+
+    def _letters_whole(self, chosen: list[int], probs: np.ndarray) -> list[tuple]:
+        """The chosen spans as (image, box, probabilities), except that a box cut into pieces read only as
+        "not a digit" and as 1s as tall as the box is one letter (an M, N or W cut into a letter and its
+        leg): the whole box is kept, with its surest "not a digit" piece's probabilities."""
+        out = [(self.images[s], self.boxes[s], probs[s]) for s in chosen]
+        if not len(probs) or probs.shape[1] <= 10:
+            return out
+        pieces: dict[int, list[int]] = {}  # box -> the chosen spans cut from it
+        for n, s in enumerate(chosen):
+            i, j = self.spans[s]
+            k = self.bounds[i][2]
+            x0, _, x1, _ = self.line.boxes[k]
+            if self.bounds[j][1] == k and (self.bounds[i][0] > x0 or self.bounds[j][0] < x1):
+                pieces.setdefault(k, []).append(n)
+        whole = {}
+        for k, members in pieces.items():
+            x0, y0, x1, y1 = self.line.boxes[k]
+            letters = [n for n in members if int(out[n][2].argmax()) == 10]
+            legs = [n for n in members if n not in letters]
+            if letters and all(int(out[n][2].argmax()) == 1 and out[n][1][3] >= LEG_HEIGHT * (y1 - y0) for n in legs):
+                image, box = self.line.render(k, k, x0, x1)
+                if image is not None:
+                    whole[members[0]] = (image, box, out[max(letters, key=lambda n: out[n][2][10])][2])
+                    whole.update({n: None for n in members[1:]})
+        return [whole.get(n, item) for n, item in enumerate(out) if whole.get(n, item) is not None]
 
 
 def _split_without_classifier(run: _Run) -> list[tuple]:
