@@ -139,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         from runtime.files import replace_together
 
-        replace_together({os.path.join(args.out, "reader_conditions.json"): (json.dumps(result, indent=2) + "\n").encode(),
-                          os.path.join(args.out, "reader_conditions.md"): table.encode()})
+        outputs = {os.path.join(args.out, "reader_conditions.json"): (json.dumps(result, indent=2) + "\n").encode(),
+                   os.path.join(args.out, "reader_conditions.md"): table.encode()}
+        replace_together(outputs)
+        print(f"wrote {', '.join(outputs)}", file=sys.stderr)
     return 0
 
 

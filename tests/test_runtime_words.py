@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from runtime.words import WORD_GAP, in_words, words
 
 OK, NOT = "ok", "not a digit"
@@ -87,3 +89,10 @@ def test_a_lone_digit_beside_a_short_word_stays_a_digit():
     assert in_words(one_kg, [OK, NOT, NOT], OK, NOT, [1, None, None]) == [OK, NOT, NOT]
     km_one = [(0, 0, 30, 50), (35, 0, 30, 50), (150, 0, 10, 50)]
     assert in_words(km_one, [NOT, NOT, OK], OK, NOT, [None, None, 1]) == [NOT, NOT, OK]
+
+
+def test_lists_of_other_lengths_than_the_boxes_are_refused():
+    with pytest.raises(ValueError, match="one status and digit per box"):
+        in_words(boxes_at([0, 45]), [OK], OK, NOT)
+    with pytest.raises(ValueError, match="one status and digit per box"):
+        in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT, [1])

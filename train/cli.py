@@ -16,9 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge train", description=__doc__)
     parser.add_argument("--model", default=SHIPPED_MODEL, choices=list(MODEL_ZOO), help="zoo model to train")
     parser.add_argument("--all", action="store_true", help="train every zoo model (reusing finished runs in --out) and write the summary table")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (initial one for cosine)")
+    parser.add_argument("--epochs", type=int, default=20, help="passes over the training data (default: 20)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per step (default: 32)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, the initial one for cosine (default: 0.001)")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant: the notebook's recipe; cosine: decay to 0 over the run (the shipped model's recipe)")
     parser.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
@@ -26,15 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing (e.g. 0.05)")
     parser.add_argument("--init-from", default=None, metavar="MODEL.keras",
                         help="start from this trained model's weights (same --model and --num-classes): fine-tuning")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the weights, the batch order and the augmentation (default: 0)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training and N test images (the notebook's n_examples)")
-    parser.add_argument("--val-size", type=int, default=5000, help="training images held out to pick the best checkpoint (0: none)")
+    parser.add_argument("--val-size", type=int, default=5000, help="training images held out to pick the best checkpoint (0: none; default: 5000)")
     augment = parser.add_mutually_exclusive_group()
     augment.add_argument("--augment", dest="augment", action="store_true", default=None, help="force augmentation on")
     augment.add_argument("--no-augment", dest="augment", action="store_false", help="force augmentation off")
     parser.add_argument("--num-classes", type=int, choices=(10, 11), default=10,
                         help="11: add a \"not a digit\" output (class 10) trained on rendered negatives (CNNs only)")
-    parser.add_argument("--negatives", type=int, default=10000, help="rendered non-digit training crops with --num-classes 11")
+    parser.add_argument("--negatives", type=int, default=10000, help="rendered non-digit training crops with --num-classes 11 (default: 10000)")
     parser.add_argument("--style", action="store_true",
                         help="writer-style augmentation too: stroke width, slant, elastic distortion, blur, contrast")
     parser.add_argument("--style-p", type=float, default=0.5,
