@@ -41,6 +41,8 @@ WIDE_COST = 6.0  # per unit of width / line height above 1
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
+PAIR_HEIGHT = 0.85  # x the line height: a span read as "not a digit" this tall may be a touching pair...
+PAIR_CONFIDENCE = 0.99  # ...split when both its halves read as digits this surely
 LEG_HEIGHT = 0.8  # x its box's height: a 1 cut from a letter's ink this tall is one of its legs (M, N)
 MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
 
@@ -199,7 +201,31 @@ class _Run:
             if s is not None:
                 chosen.append(s)
             end = i
-        return self._letters_whole(chosen[::-1], probs)
+        return self._letters_whole(self._pairs_split(chosen[::-1], probs), probs)
+
+    def _pairs_split(self, chosen: list[int], probs: np.ndarray) -> list[int]:
+        """The chosen spans, each one read as "not a digit" that is as tall as the line and splits into two
+        digits read surely, neither a 1, replaced by those two: a touching pair ("47") read whole as a non-digit
+        (pairs are among the model's negatives). No 1s: an M or an m splits into a surely read 1 and 4 or 7."""
+        if not len(probs) or probs.shape[1] <= 10:
+            return chosen
+        index = {span: s for s, span in enumerate(self.spans)}
+        out = []
+        for s in chosen:
+            i, j = self.spans[s]
+            best = None
+            if int(probs[s].argmax()) == 10 and self.boxes[s][3] >= PAIR_HEIGHT * self.line.height:
+                for m in range(i + 1, j):
+                    left, right = index.get((i, m)), index.get((m, j))
+                    if left is None or right is None:
+                        continue
+                    digits = [int(probs[left][:10].argmax()), int(probs[right][:10].argmax())]
+                    sure = float(probs[left][digits[0]] * probs[right][digits[1]])
+                    if 1 not in digits and min(probs[left][digits[0]], probs[right][digits[1]]) >= PAIR_CONFIDENCE \
+                            and (best is None or sure > best[0]):
+                        best = (sure, left, right)
+            out += [best[1], best[2]] if best else [s]
+        return out
 
     def _letters_whole(self, chosen: list[int], probs: np.ndarray) -> list[tuple]:
         """The chosen spans as (image, box, probabilities), except that a box cut into pieces read only as
