@@ -10,8 +10,7 @@ of three or more, a 0 or a 1 counts half (an O, o, l or I is written the same:
 beside a letter stays a digit: "A1"), and letters written far apart are a word
 too when two of them read as letters and the rest only as 0s and 1s ("p O t",
 "h e l l o"; "100 km" stays a number: its gap to "km" is wider than its
-others), and so are three or more spaced-out letters beside fewer digits ("H E L L O" read as
-"4???0"). A number with one unreadable digit keeps the others; so does a pair
+others). A number with one unreadable digit keeps the others; so does a pair
 with one (a 1 touching an A).
 """
 
@@ -23,7 +22,6 @@ LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
 ROUND_LETTER = {0}  # in a word of two, only a 0 counts half (OK, Oh; a 1 touching a letter stays: A1)
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
-SPACED_MAJORITY = 3  # glyphs read as letters that make a spaced-out word of more letters than digits text (H E L L O: 4 0)
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
@@ -77,10 +75,7 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
     if digits is not None:
         for group in spaced_words(boxes):
             read = [digits[i] for i in group if out[i] == ok]
-            letters = sum(out[i] == not_a_digit for i in group)
-            as_digits = sum(LETTER_SHAPED_WEIGHT if d in LETTER_SHAPED else 1.0 for d in read)
-            if read and ((letters >= LINE_OF_LETTERS and set(read) <= LETTER_SHAPED)
-                         or (letters >= SPACED_MAJORITY and letters > as_digits)):
+            if sum(out[i] == not_a_digit for i in group) >= LINE_OF_LETTERS and read and set(read) <= LETTER_SHAPED:
                 for i in group:
                     out[i] = not_a_digit
     return out
