@@ -6,8 +6,7 @@ WORD_GAP x the line's height belong to one word; in a word where more glyphs
 are "not a digit" than digits, every glyph is "not a digit", and so in a word
 of four or more where as many are (MOON, ROOM: the O's read as 0). In a word
 of three or more, a 0 or a 1 counts half (an O, o, l or I is written the same:
-"hello" read as "??110" is a word), in a word of two a 0 does ("OK", "Oh"; a 1
-beside a letter stays a digit: "A1"), and letters written far apart are a word
+"hello" read as "??110" is a word), and letters written far apart are a word
 too when two of them read as letters and the rest only as 0s and 1s ("p O t",
 "h e l l o"; "100 km" stays a number: its gap to "km" is wider than its
 others). A number with one unreadable digit keeps the others; so does a pair
@@ -20,7 +19,6 @@ TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as dig
 LETTER_SHAPED = {0, 1}  # digits written like a letter (O o, l I)...
 LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
-ROUND_LETTER = {0}  # in a word of two, only a 0 counts half (OK, Oh; a 1 touching a letter stays: A1)
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
@@ -66,8 +64,8 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
     out = list(statuses)
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
-        shaped = (LETTER_SHAPED if len(group) >= LETTER_SHAPED_FROM else ROUND_LETTER if len(group) == 2 else set())
-        read = sum((LETTER_SHAPED_WEIGHT if digits is not None and digits[i] in shaped else 1.0)
+        half = digits is not None and len(group) >= LETTER_SHAPED_FROM
+        read = sum((LETTER_SHAPED_WEIGHT if half and digits[i] in LETTER_SHAPED else 1.0)
                    for i in group if statuses[i] == ok)
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:

@@ -52,17 +52,6 @@ def test_lowercase_hello_is_a_word_though_its_l_l_o_read_as_1_1_0():
     assert in_words(boxes_at([0, 45, 90, 135]), [OK, NOT, OK, OK], OK, NOT, [7, None, 1, 1]) == [OK, NOT, OK, OK]
 
 
-def test_ok_is_a_word_but_a_one_beside_a_letter_stays_a_digit():
-    """In a word of two, a 0 counts half (O and 0 are written the same: "OK", "Oh"); a 1 does not ("A1", a 1
-    touching a letter). Field test, 150 frames: non-digit frames reporting a digit 22.7 -> 20.7 % (seed 0),
-    36.0 -> 33.3 % (seed 7)."""
-    pair = boxes_at([0, 45])
-    assert in_words(pair, [OK, NOT], OK, NOT, [0, None]) == [NOT, NOT]  # "OK"
-    assert in_words(pair, [NOT, OK], OK, NOT, [None, 1]) == [NOT, OK]  # "A1"
-    assert in_words(pair, [OK, NOT], OK, NOT, [7, None]) == [OK, NOT]  # "7?": one unreadable
-    assert in_words(pair, [OK, OK], OK, NOT, [1, 0]) == [OK, OK]  # "10"
-
-
 def test_letters_written_far_apart_are_a_word_when_the_rest_reads_only_as_0_and_1():
     """"h e l l o" spaced wider than WORD_GAP: two glyphs read as letters and l, l, o as 1, 1, 0 make it text;
     "100  km" keeps its number (the gap before "km" is much wider than the number's own), and so does a
