@@ -204,9 +204,10 @@ class _Run:
         return self._letters_whole(self._pairs_split(chosen[::-1], probs), probs)
 
     def _pairs_split(self, chosen: list[int], probs: np.ndarray) -> list[int]:
-        """The chosen spans, each one read as "not a digit" that is as tall as the line and splits into two
-        digits read surely, neither a 1, replaced by those two: a touching pair ("47") read whole as a non-digit
-        (pairs are among the model's negatives). No 1s: an M or an m splits into a surely read 1 and 4 or 7."""
+        """The chosen spans, each one read as "not a digit" that is one connected piece of ink as tall as the
+        line and splits into two digits read surely, neither a 1, replaced by those two: a touching pair ("47")
+        read whole as a non-digit (pairs are among the model's negatives). No 1s: an M or an m splits into a
+        surely read 1 and 4 or 7; one piece: a % (two rings and a slash apart) splits into a sure 9 and 6."""
         if not len(probs) or probs.shape[1] <= 10:
             return chosen
         index = {span: s for s, span in enumerate(self.spans)}
@@ -214,7 +215,9 @@ class _Run:
         for s in chosen:
             i, j = self.spans[s]
             best = None
-            if int(probs[s].argmax()) == 10 and self.boxes[s][3] >= PAIR_HEIGHT * self.line.height:
+            k = self.bounds[i][2]
+            one_piece = self.bounds[j][1] == k and len(self.line.members[k]) == 1  # ink that touches (not a %)
+            if one_piece and int(probs[s].argmax()) == 10 and self.boxes[s][3] >= PAIR_HEIGHT * self.line.height:
                 for m in range(i + 1, j):
                     left, right = index.get((i, m)), index.get((m, j))
                     if left is None or right is None:
