@@ -233,7 +233,7 @@ class _Run:
     def _letters_whole(self, chosen: list[int], probs: np.ndarray) -> list[tuple]:
         """The chosen spans as (image, box, probabilities), except that a box cut into pieces read only as
         "not a digit" and as 1s as tall as the box is one letter (an M, N or W cut into a letter and its
-        leg): the whole box is kept, with its surest "not a digit" piece's probabilities."""
+        leg; or a letter cut in two): the whole box is kept, with its surest "not a digit" piece's probabilities."""
         out = [(self.images[s], self.boxes[s], probs[s]) for s in chosen]
         if not len(probs) or probs.shape[1] <= 10:
             return out

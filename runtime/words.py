@@ -59,8 +59,9 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
     """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit` (`digits`: the
     digit each glyph was read as, for the letter-shaped 0 and 1)."""
     if len(statuses) != len(boxes) or (digits is not None and len(digits) != len(boxes)):
-        raise ValueError(f"in_words needs one status and digit per box: {len(boxes)} boxes, {len(statuses)} statuses, "
-                         f"{'no' if digits is None else len(digits)} digits")
+        raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
+                         f"{len(boxes)} boxes, {len(statuses)} statuses"
+                         + ("" if digits is None else f", {len(digits)} digits"))
     out = list(statuses)
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)

@@ -81,7 +81,7 @@ def test_a_lone_digit_beside_a_short_word_stays_a_digit():
 
 
 def test_lists_of_other_lengths_than_the_boxes_are_refused():
-    with pytest.raises(ValueError, match="one status and digit per box"):
+    with pytest.raises(ValueError, match="one status per box: 2 boxes, 1 statuses$"):
         in_words(boxes_at([0, 45]), [OK], OK, NOT)
-    with pytest.raises(ValueError, match="one status and digit per box"):
+    with pytest.raises(ValueError, match="one status and one digit per box: 2 boxes, 2 statuses, 1 digits"):
         in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT, [1])
