@@ -20,6 +20,7 @@ SEED_SIGMAS = 7.0  # a pixel this many noise sigmas above the paper is certainly
 KEEP_SIGMAS = 3.0  # a pixel this far above the paper is ink if it touches a seed
 STROKE_EDGE = 0.35  # a stroke ends where its ink falls below this fraction of the stroke's core
 STROKE_NEIGHBOURHOOD = 7  # px at working size: how far "near" reaches for STROKE_EDGE
+WEAK_VS_STRONGEST = 0.2  # of the frame's strongest ink: weaker pixels are never ink (JPEG blocks beside a stroke, specks)
 INK_FRACTION = 0.5  # of the frame's strongest ink (its 99.9th percentile): above this a pixel is ink, not paper
 TAIL_SIGMAS = 5.0  # the paper's 90th percentile of signal is at most this many sigmas (JPEG blocks: flat, then steps)
 NOISE_SAMPLES = 20_000  # pixels sampled for the noise and the paper's level
@@ -220,15 +221,20 @@ def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS
 
     A weak pixel must also reach `edge` (STROKE_EDGE) of the strongest ink within
     `reach` px, so the blur halo round a dark stroke does not fatten it (and join it
-    to its neighbour) while a faint stroke elsewhere keeps its own, lower edge.
+    to its neighbour) while a faint stroke elsewhere keeps its own, lower edge; and
+    WEAK_VS_STRONGEST of the frame's strongest ink (its 99.9th percentile), so the
+    steps of JPEG blocks beside a stroke and specks on the paper do not join the
+    strokes (measured on a noise-free JPEG frame, its noise sigma is 1-2 grey levels).
     """
     signal = np.asarray(signal)
     if signal.dtype != np.uint8:
         signal = np.clip(signal + 0.5, 0, 255).astype(np.uint8)
-    med = median_u8(_sample(signal))
+    counts = np.bincount(_sample(signal).ravel(), minlength=256)
+    med = quantile_u8(counts, 0.5)
     nearby = cv2.dilate(signal, np.ones((reach, reach), np.uint8))
     above = signal >= med + KEEP_SIGMAS * sigma
     weak = above & (signal >= cv2.multiply(nearby, edge, dtype=cv2.CV_8U))
+    weak &= signal >= WEAK_VS_STRONGEST * quantile_u8(counts, 0.999)
     strong = signal >= med + seed_sigmas * sigma
     return weak.view(np.uint8), strong, above.view(np.uint8)
 
