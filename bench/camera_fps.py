@@ -5,7 +5,7 @@ one CPU core, runs the headless loop (decode from file + preprocess + int8
 predict + overlay) over the sample several times, prints a Markdown table and
 writes JSON and a PNG. Raspberry Pi figures are estimates on paper: each
 stage's time here scaled by a stated single-core speed ratio. A second table
-times finding the digits on the sample's frames with today's pipeline
+times finding the digits on the sample's frames with the pipeline before issue 9
 (bench/baseline_preprocess.py, the pre issue 9 code) beside the new one, in
 CPU time of the one thread, with each one's per-frame accuracy.
 """
@@ -97,7 +97,7 @@ def preprocess_side_by_side(predictor, passes: int = 3) -> dict:
         frames.append(image)
     capture.release()
     labels = [f["number"] for f in load_labels()["frames"]]
-    pipelines = {"today's pipeline (baseline)": old_find_digits,
+    pipelines = {"the pipeline before issue 9 (baseline)": old_find_digits,
                  "new pipeline (issue 9)": lambda image: find_digits(image, classify=predictor.predict)}
     rows = {}
     for name, find in pipelines.items():
