@@ -203,6 +203,11 @@ class _Run:
             end = i
         return self._letters_whole(self._pairs_split(chosen[::-1], probs), probs)
 
+    def _box_holding(self, s: int) -> int | None:
+        """The line box span s lies within (between its edges or cuts inside it), or None if it spans two."""
+        i, j = self.spans[s]
+        return self.bounds[i][2] if self.bounds[i][2] == self.bounds[j][1] else None
+
     def _pairs_split(self, chosen: list[int], probs: np.ndarray) -> list[int]:
         """The chosen spans, each one read as "not a digit" that is one connected piece of ink as tall as the
         line and splits into two digits read surely, neither a 1, replaced by those two: a touching pair ("47")
@@ -215,8 +220,8 @@ class _Run:
         for s in chosen:
             i, j = self.spans[s]
             best = None
-            k = self.bounds[i][2]
-            one_piece = self.bounds[j][1] == k and len(self.line.members[k]) == 1  # ink that touches (not a %)
+            k = self._box_holding(s)
+            one_piece = k is not None and len(self.line.members[k]) == 1  # ink that touches (not a %)
             if one_piece and int(probs[s].argmax()) == 10 and self.boxes[s][3] >= PAIR_HEIGHT * self.line.height:
                 for m in range(i + 1, j):
                     left, right = index.get((i, m)), index.get((m, j))
@@ -239,11 +244,9 @@ class _Run:
             return out
         pieces: dict[int, list[int]] = {}  # box -> the chosen spans cut from it
         for n, s in enumerate(chosen):
-            i, j = self.spans[s]
-            k = self.bounds[i][2]
-            x0, _, x1, _ = self.line.boxes[k]
-            if self.bounds[j][1] == k and (self.bounds[i][0] > x0 or self.bounds[j][0] < x1):
-                pieces.setdefault(k, []).append(n)
+            k, (i, j) = self._box_holding(s), self.spans[s]
+            if k is not None and (self.bounds[i][0] > self.line.boxes[k][0] or self.bounds[j][0] < self.line.boxes[k][2]):
+                pieces.setdefault(k, []).append(n)  # a piece cut from box k, not all of it
         whole = {}
         for k, members in pieces.items():
             x0, y0, x1, y1 = self.line.boxes[k]

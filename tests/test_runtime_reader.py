@@ -92,13 +92,19 @@ def _touching_pair(mnist, rng, overlap: int) -> tuple[np.ndarray, str]:
     return frame, f"{mnist.y_test[i]}{mnist.y_test[j]}"
 
 
-def test_touching_pairs_are_split_by_recognition(mnist, int8):
-    """Bold digits whose ink overlaps: today's pipeline reads 19 of these 60 pairs, the new one 38."""
+def _touching_pairs_read(mnist, int8, count: int) -> int:
+    """How many of `count` touching pairs (seed 21, 2 px overlap) are read exactly."""
     rng = np.random.default_rng(21)
     right = 0
-    for _ in range(60):
+    for _ in range(count):
         frame, truth = _touching_pair(mnist, rng, overlap=2)
         right += int8.read_digits(frame).number == truth
+    return right
+
+
+def test_touching_pairs_are_split_by_recognition(mnist, int8):
+    """Bold digits whose ink overlaps: today's pipeline reads 19 of these 60 pairs, the new one 38."""
+    right = _touching_pairs_read(mnist, int8, 60)
     assert right >= 34, f"{right} of 60 touching pairs read exactly"
     # The split pieces carry the classifier's probabilities from the split (no second prediction needed).
     crops = find_digits(_touching_pair(mnist, np.random.default_rng(3), 2)[0], classify=int8.predict)
@@ -110,11 +116,7 @@ def test_a_touching_pair_read_whole_as_not_a_digit_is_split_when_both_halves_are
     two digits read at 0.99 or more (neither a 1) it is read. These 100 pairs (2 px overlap): 63 -> 68 read
     exactly (4 px: 45 -> 46, 6 px: 24 -> 25); field test touching_pairs 66.5 -> 68.4 % (seed 0), 69.8 ->
     72.1 % (seed 7), 150 frames each."""
-    rng = np.random.default_rng(21)
-    right = 0
-    for _ in range(100):
-        frame, truth = _touching_pair(mnist, rng, overlap=2)
-        right += int8.read_digits(frame).number == truth
+    right = _touching_pairs_read(mnist, int8, 100)
     assert right >= 66, f"{right} of 100 touching pairs read exactly"
 
 
