@@ -315,7 +315,9 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
     writing = [height for merged, _, height in lines if len(merged) >= 3] or [0.0]
     peaks = [[int(signal[y0:y1, x0:x1][mask[y0:y1, x0:x1] > 0].max(initial=0)) for x0, y0, x1, y1 in merged]
              for merged, _, _ in lines]
-    strongest = max((p for line_peaks in peaks for p in line_peaks), default=0)
+    # The strongest ink of anything shaped like a digit's: a dot, a stain or a marker line is not writing to compare with.
+    strongest = max((p for (merged, _, height), line_peaks in zip(lines, peaks) for b, p in zip(merged, line_peaks)
+                     if _looks_like_ink_of_a_digit(mask, b, height)), default=0)
     for (merged, merged_members, height), line_peaks in zip(lines, peaks):
         if height < MIN_DIGIT_PX or (len(merged) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
             continue  # a speck or two away from the writing, much smaller than its lines
