@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from runtime.paper import closing, has_hard_step, shadows_kept
+
 WORK_SIDE = 240  # frames are analysed with their shorter side at most this (a digit needs ~10-20 px)
 SMALL_FRAME_SIDE = 100  # below this the frame is a crop around one digit: its median is the paper
 STROKE_WINDOW = 9  # px at half working size: the median window that removes strokes but keeps regions
@@ -128,16 +130,6 @@ def _strokes_are_dark(gray: np.ndarray) -> bool:
     return (med - lo) > DARK_STROKES_MARGIN * (hi - med)
 
 
-def _paper(g: np.ndarray, k: int) -> np.ndarray:
-    """The paper under dark ink: a closing with a k x k square (wider than any stroke), on the frame extended
-    by replicating its edge so a light gradient stays monotone up to the edge and passes through unchanged
-    (any border rule inside the closing would not). Not smoothed after: that would smear a shadow's hard
-    edge into a line of false ink."""
-    r = k // 2
-    padded = cv2.copyMakeBorder(g, r, r, r, r, cv2.BORDER_REPLICATE)
-    return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))[r:-r, r:-r]
-
-
 def stroke_width(ink: np.ndarray) -> float:
     """Typical stroke width of a 0/1 mask: twice its area over its boundary (a band of width w: 2 L w / 2 L)."""
     area = cv2.countNonZero(ink)
@@ -152,7 +144,8 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     MNIST-style image) is inverted first. The paper is estimated by a closing
     (max then min filter) a little wider than the strokes: it follows gradients
     and keeps a cast shadow's hard edge, and a narrower window fills less of a
-    shadow's sharp corner. The signal stays in grey levels because the camera
+    shadow's sharp corner; what it still fills is given back to the shadow
+    (`runtime.paper.shadows_kept`). The signal stays in grey levels because the camera
     noise does (a shadow's ink is fainter, and so judged against the same noise).
     """
     dark = ink_is_dark(gray)
@@ -163,7 +156,8 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     g = cv2.GaussianBlur(g, (3, 3), 0)
     sigma = noise_of_signal(g)
     k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
-    signal = cv2.subtract(_paper(g, k), g)
+    paper = closing(g, k)
+    signal = cv2.subtract(paper, g)
     # Texture (paper grain, fabric) is smooth at the pixel scale, so neighbour differences miss it: the
     # signal's own robust spread on the paper counts too.
     counts = np.bincount(_sample(signal).ravel(), minlength=256)
@@ -171,12 +165,17 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     # JPEG's flat blocks fool both estimates (no difference inside a block, steps between): the paper's own
     # tail says how far its blocks step. Only the paper: ink (above INK_FRACTION of the frame's strongest) is
     # left out, so a bold digit that fills a tenth of the frame is not taken for noise.
-    paper = counts[:int(np.ceil(INK_FRACTION * quantile_u8(counts, 0.999)))]
-    if paper.sum():
-        sigma = max(sigma, quantile_u8(paper, 0.9) / TAIL_SIGMAS)
-    narrower = int(np.clip(4 * stroke_width((signal > SEED_SIGMAS * sigma).view(np.uint8)) + 3, 7, k)) | 1
+    paper_counts = counts[:int(np.ceil(INK_FRACTION * quantile_u8(counts, 0.999)))]
+    if paper_counts.sum():
+        sigma = max(sigma, quantile_u8(paper_counts, 0.9) / TAIL_SIGMAS)
+    strokes = (signal > SEED_SIGMAS * sigma).view(np.uint8)
+    narrower = int(np.clip(4 * stroke_width(strokes) + 3, 7, k)) | 1
     if narrower < k - 4:
-        signal = cv2.subtract(_paper(g, narrower), g)
+        k = narrower
+        paper = closing(g, k)
+        signal = cv2.subtract(paper, g)
+    if has_hard_step(paper, sigma):  # a cast shadow: the closing filled its corners as if they were strokes
+        signal = cv2.subtract(shadows_kept(paper, g, strokes, k), g)
     return signal, sigma
 
 

@@ -236,7 +236,7 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
 
 @pytest.mark.parametrize("condition, floor_digits, floor_lines", [
     ("faint_pencil", 80, 72), ("faint_pencil_extreme", 32, 20), ("jpeg", 92, 90), ("tinted_note", 90, 85),
-    ("cast_shadow", 75, 70), ("letters_mixed", 75, 70), ("mixed_heights", 85, 65), ("specks_dust", 88, 78)])
+    ("cast_shadow", 86, 80), ("letters_mixed", 75, 70), ("mixed_heights", 85, 65), ("specks_dust", 88, 78)])
 def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines, mnist, int8):
     """The field generator's hardest inks, papers and lines (bench/field_scenes.py, 40 frames, another seed
     than the benchmark's): pencil at 10-40 % contrast on grainy paper, and a lighter lead at 3-13 % (12 % of
@@ -245,7 +245,8 @@ def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines,
     strokes), digits with letters on their line (letters were cut into digit-like pieces before a span could
     be read whole as "not a digit"), small digits beside tall ones with tails (dropped as specks at 0.4 of
     the line's height), JPEG blocks and specks joined to the strokes (66.7 / 67.5 and 86.0 / 75.0 before weak ink
-    had to reach a fifth of the frame's strongest). Measured when written (digits / exact lines): faint 84 / 78,
+    had to reach a fifth of the frame's strongest), a cast shadow's narrow corner joined to the digit it touches
+    (85.2 / 75.0 before the corners were given back to the shadow: 88.9 / 82.5). Measured when written (digits / exact lines): faint 84 / 78,
     extreme 39 / 25, JPEG 68 / 58 (98.7 / 97.5 since that floor), notes 96 / 93, shadows 85 / 75, letters
     85 / 73, mixed heights 91 / 75, specks 91.9 / 82.5."""
     from bench.field_scenes import DigitPool, generate

@@ -1,0 +1,49 @@
+"""The paper estimate: a cast shadow's narrow corner stays shadow, strokes touching it stay ink."""
+
+import cv2
+import numpy as np
+
+from runtime.ink import flatten
+from runtime.paper import closing, has_hard_step, shadows_kept
+
+PAPER, SHADOW, DARK_PEN, LIGHT_PEN = 200, 110, 40, 140
+
+
+def _shadow_with_a_corner(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A 240x320 page: a shadow wedge from the right edge narrowing to a point at (x 100, y 150), 0.36 px wider per px; a dark stroke through that point; a pen lighter than the shadow touching its body."""
+    page = np.full((240, 320), PAPER, np.uint8)
+    shadow = np.zeros_like(page)
+    cv2.fillPoly(shadow, [np.array([[100, 150], [320, 120], [320, 240], [300, 240], [320, 200]], np.int32)], 1)
+    corner = shadow.copy()
+    corner[:, :135] = corner[:, 180:] = 0  # 12-29 px wide: a closing of 31 fills it, strokes are 5 px
+    dark = np.zeros_like(page)
+    cv2.line(dark, (100, 110), (100, 190), 1, 3)
+    light = np.zeros_like(page)
+    cv2.line(light, (240, 40), (240, 124), 1, 3)
+    page[shadow > 0] = SHADOW
+    page[dark > 0] = DARK_PEN
+    page[light > 0] = LIGHT_PEN
+    noisy = np.clip(page + rng.normal(0, 2, page.shape), 0, 255).astype(np.uint8)
+    return noisy, {"corner": (corner > 0) & (dark == 0), "dark": dark > 0, "light": (light > 0) & (shadow == 0)}
+
+
+def test_a_shadow_corner_is_paper_and_the_strokes_touching_the_shadow_are_ink():
+    page, where = _shadow_with_a_corner(np.random.default_rng(3))
+    g = cv2.GaussianBlur(page, (3, 3), 0)
+    filled = cv2.subtract(closing(g, 31), g)
+    assert np.median(filled[where["corner"]]) > 60, "the closing alone must fill the corner (what this test is about)"
+    assert has_hard_step(closing(g, 31), 2.0)
+    kept = cv2.subtract(shadows_kept(closing(g, 31), g, (filled > 20).view(np.uint8), 31), g)
+    assert np.median(kept[where["corner"]]) < 10
+    assert np.median(kept[where["dark"]]) > 50  # against the shadow inside it, the paper outside
+    assert np.median(kept[where["light"]]) > 45  # lighter than the shadow: not taken into it
+    signal, _ = flatten(page)
+    assert np.median(signal[where["corner"]]) < 10 and np.median(signal[where["light"]]) > 45
+
+
+def test_smooth_light_has_no_hard_step():
+    """A gradient from 120 to 230 across the frame and a vignette: the reconstruction is not run."""
+    x = np.linspace(0, 1, 320, dtype=np.float32)[None, :]
+    y = np.linspace(-1, 1, 240, dtype=np.float32)[:, None]
+    light = np.clip(120 + 110 * x - 30 * y ** 2, 0, 255).astype(np.uint8)
+    assert not has_hard_step(closing(light, 15), 1.0)
