@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="manifest.json or its folder; repeat for several models (default: models/ and models/edge/)")
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--formats", default=None, help="comma-separated subset of the manifest's formats")
-    parser.add_argument("--runs", type=int, default=1000, help="timed single-image runs per row (after warm-up)")
+    parser.add_argument("--runs", type=int, default=1000, help="timed single-image runs per row, after warm-up (at least 100: the p99 needs them)")
     parser.add_argument("--threads", default=None, help="comma-separated thread counts (default: 1 and all cores)")
     parser.add_argument("--min-accuracy", type=float, default=99.0, help="percent; below it a row fails")
     parser.add_argument("--out", default="benchmarks", help="folder for runtime_bench.{md,json,png}")

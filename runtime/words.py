@@ -58,6 +58,8 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
              digits: list[int | None] | None = None) -> list[str]:
     """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit` (`digits`: the
     digit each glyph was read as, for the letter-shaped 0 and 1)."""
+    boxes, statuses = list(boxes), list(statuses)  # any sequence (a generator too): each is read twice
+    digits = None if digits is None else list(digits)
     if len(statuses) != len(boxes) or (digits is not None and len(digits) != len(boxes)):
         raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
                          f"{len(boxes)} boxes, {len(statuses)} statuses"

@@ -85,3 +85,12 @@ def test_lists_of_other_lengths_than_the_boxes_are_refused():
         in_words(boxes_at([0, 45]), [OK], OK, NOT)
     with pytest.raises(ValueError, match="one status and one digit per box: 2 boxes, 2 statuses, 1 digits"):
         in_words(boxes_at([0, 45]), [OK, NOT], OK, NOT, [1])
+
+
+def test_generators_are_read_as_the_lists_they_hold():
+    """Statuses and digits given as generators (read twice inside) give the same answer as lists."""
+    hello = boxes_at([0, 45, 90, 135, 180])
+    statuses, digits = [NOT, NOT, OK, OK, OK], [None, None, 1, 1, 0]
+    expected = in_words(hello, statuses, OK, NOT, digits)
+    assert expected == [NOT] * 5
+    assert in_words(iter(hello), (s for s in statuses), OK, NOT, (d for d in digits)) == expected
