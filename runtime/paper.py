@@ -18,7 +18,8 @@ HARD_STEP = 12  # ...and at least this many grey levels (a light gradient steps 
 STROKE_GAP = 1.5  # x the stroke width (+1): the closing that removes strokes but keeps a shadow's corners
 CHECK_EVERY = 8  # reconstruction steps between two looks at whether it still moves
 MOVING = 6  # grey levels: a step that lowers no pixel by this much over CHECK_EVERY steps has settled
-MAX_STEPS = 1000  # one pixel per step: more than any working frame's diagonal
+MAX_STEPS = 1000  # one pixel per step: more than the diagonal of any frame it runs on
+MAX_AREA = 2 * 320 * 240  # px at working size: larger frames (long strips, panoramas) keep the closing (its cost)
 _SQUARE3 = np.ones((3, 3), np.uint8)
 
 
@@ -32,7 +33,10 @@ def closing(g: np.ndarray, k: int) -> np.ndarray:
 
 
 def has_hard_step(paper: np.ndarray, sigma: float) -> bool:
-    """Does the paper estimate hold a hard edge (a cast shadow, a note on a desk), not only smooth light?"""
+    """Does the paper estimate hold a hard edge (a cast shadow, a note on a desk), not only smooth light?
+    Never for a frame larger than MAX_AREA: the reconstruction would cost seconds on a long strip."""
+    if paper.size > MAX_AREA:
+        return False
     steps = cv2.morphologyEx(paper, cv2.MORPH_GRADIENT, _SQUARE3)
     return int(steps.max()) >= max(HARD_STEP_SIGMAS * sigma, HARD_STEP)
 

@@ -47,3 +47,11 @@ def test_smooth_light_has_no_hard_step():
     y = np.linspace(-1, 1, 240, dtype=np.float32)[:, None]
     light = np.clip(120 + 110 * x - 30 * y ** 2, 0, 255).astype(np.uint8)
     assert not has_hard_step(closing(light, 15), 1.0)
+
+
+def test_a_long_strip_keeps_the_closing():
+    """Beyond MAX_AREA at working size the reconstruction is not run (its cost would grow with area x steps)."""
+    strip = np.full((240, 8000), PAPER, np.uint8)
+    strip[120:, 4000:] = SHADOW
+    assert not has_hard_step(closing(strip, 15), 1.0)
+    assert has_hard_step(closing(strip[:, 3800:4200], 15), 1.0)
