@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from runtime.paper import closing, has_hard_step, shadows_kept
+from runtime.paper import closing, dark_at_border, has_hard_step, shadows_kept
 
 WORK_SIDE = 240  # frames are analysed with their shorter side at most this (a digit needs ~10-20 px)
 SMALL_FRAME_SIDE = 100  # below this the frame is a crop around one digit: its median is the paper
@@ -148,6 +148,8 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     (`runtime.paper.shadows_kept`). The signal stays in grey levels because the camera
     noise does (a shadow's ink is fainter, and so judged against the same noise).
     """
+    if gray.dtype != np.uint8 or gray.ndim != 2 or min(gray.shape) < 3:
+        raise ValueError(f"flatten needs a uint8 gray frame of at least 3x3, got {gray.dtype} of shape {gray.shape}")
     dark = ink_is_dark(gray)
     side = min(gray.shape)
     g = gray if dark else 255 - gray  # from here on: dark ink on light paper
@@ -174,7 +176,8 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
         k = narrower
         paper = closing(g, k)
         signal = cv2.subtract(paper, g)
-    if has_hard_step(paper, sigma):  # a cast shadow: the closing filled its corners as if they were strokes
+    # A cast shadow (a hard step in the paper, or dark along the frame's edge): the closing filled its corners.
+    if has_hard_step(paper, sigma) or dark_at_border(signal, SEED_SIGMAS * sigma):
         signal = cv2.subtract(shadows_kept(paper, g, strokes, k), g)
     return signal, sigma
 

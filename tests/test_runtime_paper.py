@@ -2,9 +2,10 @@
 
 import cv2
 import numpy as np
+import pytest
 
 from runtime.ink import flatten
-from runtime.paper import closing, has_hard_step, shadows_kept
+from runtime.paper import closing, dark_at_border, has_hard_step, shadows_kept
 
 PAPER, SHADOW, DARK_PEN, LIGHT_PEN = 200, 110, 40, 140
 
@@ -55,3 +56,29 @@ def test_a_long_strip_keeps_the_closing():
     strip[120:, 4000:] = SHADOW
     assert not has_hard_step(closing(strip, 15), 1.0)
     assert has_hard_step(closing(strip[:, 3800:4200], 15), 1.0)
+
+
+def test_a_shadow_entering_from_the_frame_edge_is_given_back():
+    """A wedge whose body is outside the frame (36 px wide at the bottom edge, its tip at a stroke): the
+    closing fills it whole and the paper has no step, but it runs along the edge, so the edge seeds the
+    reconstruction; its part wider than the strokes goes back to the shadow."""
+    page = np.full((240, 320), PAPER, np.uint8)
+    cv2.line(page, (130, 80), (190, 80), DARK_PEN, 3)
+    wedge = np.zeros_like(page)
+    cv2.fillPoly(wedge, [np.array([[160, 82], [142, 240], [178, 240]], np.int32)], 1)
+    page[wedge > 0] = SHADOW
+    page = np.clip(page + np.random.default_rng(4).normal(0, 2, page.shape), 0, 255).astype(np.uint8)
+    wide = (wedge > 0) & (np.arange(240)[:, None] >= 200)  # 27-36 px wide
+    g = cv2.GaussianBlur(page, (3, 3), 0)
+    filled = cv2.subtract(closing(g, 49), g)
+    assert np.median(filled[wide]) > 60 and not has_hard_step(closing(g, 49), 2.0)
+    assert dark_at_border(filled, 20)
+    signal, _ = flatten(page)
+    assert np.median(signal[wide]) < 10
+    assert np.median(signal[78:83, 130:150]) > 60  # the stroke it points at is still ink
+
+
+def test_flatten_refuses_what_is_not_a_gray_frame():
+    for frame in (np.zeros((1, 1), np.uint8), np.zeros((40, 40), np.float32), np.zeros((40, 40, 3), np.uint8)):
+        with pytest.raises(ValueError, match="flatten needs a uint8 gray frame of at least 3x3"):
+            flatten(frame)
