@@ -53,8 +53,8 @@ def dark_at_border(signal: np.ndarray, threshold: float) -> bool:
     for edge in (signal[0], signal[-1], signal[:, 0], signal[:, -1]):
         if edge.max() <= threshold:  # the usual case: nothing at this edge
             continue
-        dark = np.concatenate(([0], (edge > threshold).view(np.int8), [0]))
-        starts, ends = np.nonzero(np.diff(dark) == 1)[0], np.nonzero(np.diff(dark) == -1)[0]
+        steps = np.diff(np.concatenate(([0], (edge > threshold).view(np.int8), [0])))
+        starts, ends = np.nonzero(steps == 1)[0], np.nonzero(steps == -1)[0]
         if len(starts) and int((ends - starts).max()) > BORDER_RUN:
             return True
     return False

@@ -64,7 +64,7 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
         raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
                          f"{len(boxes)} boxes, {len(statuses)} statuses"
                          + ("" if digits is None else f", {len(digits)} digits"))
-    out = list(statuses)
+    out = statuses[:]
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
         half = digits is not None and len(group) >= LETTER_SHAPED_FROM
