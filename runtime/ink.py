@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from runtime.paper import closing, dark_at_border, has_hard_step, shadows_kept
+from runtime.paper import closing, has_hard_step, shadows_kept
 
 WORK_SIDE = 240  # frames are analysed with their shorter side at most this (a digit needs ~10-20 px)
 SMALL_FRAME_SIDE = 100  # below this the frame is a crop around one digit: its median is the paper
@@ -176,8 +176,7 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
         k = narrower
         paper = closing(g, k)
         signal = cv2.subtract(paper, g)
-    # A cast shadow (a hard step in the paper, or dark along the frame's edge): the closing filled its corners.
-    if has_hard_step(paper, sigma) or dark_at_border(signal, SEED_SIGMAS * sigma):
+    if has_hard_step(paper, sigma):  # a cast shadow: the closing filled its corners as if they were strokes
         signal = cv2.subtract(shadows_kept(paper, g, strokes, k), g)
     return signal, sigma
 

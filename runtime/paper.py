@@ -6,8 +6,8 @@ lighting, but it also fills any part of a cast shadow narrower than its window
 touches. A shadow's corner is connected to the shadow's body, a stroke is not,
 so the corner is given back to the shadow by reconstruction (geodesic erosion
 from the closing down to the frame with its strokes removed). It runs where the
-paper has a hard step or something dark runs along the frame's edge; a corner
-narrower than the strokes cannot be told from one and stays filled.
+paper has a hard step; a corner narrower than the strokes cannot be told from
+one and stays filled.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ STROKE_GAP = 1.5  # x the stroke width (+1): the closing that removes strokes bu
 CHECK_EVERY = 8  # reconstruction steps between two looks at whether it still moves
 MOVING = 6  # grey levels: a step that lowers no pixel by this much over CHECK_EVERY steps has settled
 MAX_STEPS = 600  # one pixel per step: the diagonal of the largest frame it runs on (MAX_AREA)
-BORDER_RUN = 10  # px at working size: a dark run along the frame's edge this long may be a shadow entering
 MAX_AREA = 2 * 320 * 240  # px at working size: larger frames (long strips, panoramas) keep the closing (its cost)
 _SQUARE3 = np.ones((3, 3), np.uint8)
 
@@ -44,22 +43,6 @@ def has_hard_step(paper: np.ndarray, sigma: float) -> bool:
     return int(steps.max()) >= max(HARD_STEP_SIGMAS * sigma, HARD_STEP)
 
 
-def dark_at_border(signal: np.ndarray, threshold: float) -> bool:
-    """Does something dark run along the frame's edge for more than BORDER_RUN px (a shadow entering the
-    frame with its body outside, which the closing filled whole)? A stroke crossing the edge is shorter; one
-    running along it costs a reconstruction that leaves it as it is."""
-    if signal.size > MAX_AREA:
-        return False
-    for edge in (signal[0], signal[-1], signal[:, 0], signal[:, -1]):
-        if edge.max() <= threshold:  # the usual case: nothing at this edge
-            continue
-        steps = np.diff(np.concatenate(([0], (edge > threshold).view(np.int8), [0])))
-        starts, ends = np.nonzero(steps == 1)[0], np.nonzero(steps == -1)[0]
-        if len(starts) and int((ends - starts).max()) > BORDER_RUN:
-            return True
-    return False
-
-
 def ridge_width(ink: np.ndarray) -> float:
     """Typical stroke width of a 0/1 mask, from the distance to the paper along its ridges: a filled shadow
     corner (solid, wide) does not pull it up as it does the area over boundary ratio."""
@@ -77,12 +60,10 @@ def shadows_kept(paper: np.ndarray, g: np.ndarray, ink: np.ndarray, window: int)
     it: a pen lighter than the shadow would vanish otherwise. It stops when no
     pixel moved by MOVING grey levels in CHECK_EVERY steps (a corner's fill
     drops by the shadow's depth in one step; light gradients creep by a level).
-    The frame's edge seeds it too: a shadow entering the frame has its body outside.
+    A shadow whose body lies outside the frame is not seeded from the frame's
+    edge: digits cut by the edge (a tight crop) lost their tops that way.
     """
     floor = closing(g, int(np.clip(STROKE_GAP * ridge_width(ink) + 1, 3, window)) | 1)
-    paper = paper.copy()  # a shadow's body may lie outside the frame: the frame's edge is a way in
-    for edge in ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1)):
-        paper[edge] = np.minimum(paper[edge], floor[edge])
     settled = paper
     for step in range(1, MAX_STEPS + 1):
         paper = cv2.max(cv2.erode(paper, _SQUARE3), floor)
