@@ -104,7 +104,36 @@ def read_image_files(predictor, paths: list[str]) -> int:
     return status
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGHUP arrived: end as Ctrl-C does, between two images."""
+
+
+def _raise_stopped(signum, _frame):
+    raise _Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Ctrl-C, SIGTERM and SIGHUP end it between two results (whole lines on stdout), exit 128 + the signal."""
+    import signal
+    import threading
+
+    stop_signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    on_main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    before = {s: signal.signal(s, _raise_stopped) for s in stop_signals} if on_main_thread else {}
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("mnist-edge predict: interrupted (Ctrl-C)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except _Stopped as stopped:
+        print(f"mnist-edge predict: stopped ({signal.Signals(stopped.args[0]).name})", file=sys.stderr)
+        return 128 + stopped.args[0]
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from runtime.backends import MAX_THREADS

@@ -298,3 +298,24 @@ def test_two_recorders_on_one_path_do_not_share_a_temp_file(tmp_path):
     assert a._tmp != b._tmp
     a.close(), b.close()  # no frame written: only the temp files go, nothing is renamed
     assert not list(tmp_path.iterdir())
+
+
+# ---- signals while reading image files -------------------------------------------------------------------
+
+@pytest.mark.parametrize("how, code", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_predict_on_files_stops_between_results_on_every_signal(tmp_path, mnist, how, code):
+    """`mnist-edge predict` on many files: each stop signal ends it after a whole line, with 128 + the signal
+    and one line on stderr, no traceback (Ctrl-C printed a KeyboardInterrupt traceback and exited -2;
+    SIGTERM and SIGHUP killed it with the default handlers)."""
+    image = tmp_path / "digit.png"
+    cv2.imwrite(str(image), cv2.resize(255 - mnist.x_test[0], (112, 112)))
+    files = [str(image)] * 20000
+    process = subprocess.Popen([sys.executable, "-m", "runtime", *files], cwd=REPO, env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()  # the model is loaded and reading
+    process.send_signal(getattr(signal, how))
+    rest, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert "Traceback" not in err and f"mnist-edge predict: {'interrupted' if how == 'SIGINT' else 'stopped'}" in err
+    lines = [first, *rest.splitlines(keepends=True)]
+    assert 1 <= len(lines) < len(files) and all(line.startswith(f"{image}: 7") and line.endswith("\n") for line in lines)
