@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.manifest import DEFAULT_FORMAT
+from runtime.progress import progress
 
 # Single-core speed of this kind of work relative to the measuring machine, stated so the
 # estimate can be checked and redone: Geekbench 6 single-core scores (Raspberry Pi 4 ~ 250,
@@ -45,7 +46,7 @@ def run_benchmark(passes: int = 3, model: str = DEFAULT_FORMAT, core: int = 0) -
     cv2.setNumThreads(1)
     predictor = load_predictor(model, threads=1)
     runs = []
-    for _ in range(passes + 1):  # the first pass warms caches and is not counted
+    for _ in progress(range(passes + 1), passes + 1, "headless demo on the sample", "pass"):  # the first warms caches, not counted
         summary = run_demo(DemoConfig(source="sample", headless=True, jsonl=os.devnull, force=True),
                            predictor=predictor, say=lambda msg: None)
         runs.append(summary)
@@ -103,7 +104,7 @@ def preprocess_side_by_side(predictor, passes: int = 3) -> dict:
     for name, find in pipelines.items():
         find(frames[0])  # warm-up
         times, right = [], 0
-        for _ in range(passes):
+        for _ in progress(range(passes), passes, f"finding the digits: {name}", "pass"):
             for image, truth in zip(frames, labels):
                 start = time.thread_time()
                 crops = find(image)
