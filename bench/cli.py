@@ -17,6 +17,7 @@ BENCHMARKS = {
     "field": ("bench.field_cli", "field test: the reader on generated hard camera frames and pages, per condition"),
     "serve": ("bench.serve_fps", "camera --serve: FPS delivered to 1 and 5 browser clients, CPU against the headless demo"),
     "detector": ("bench.detector_compare", "classical digit finding vs a small int8 detection network, per field condition"),
+    "crops": ("bench.reader_crops", "training data: the reader's own crops of generated frames (MNIST train digits), labelled"),
     "reader": ("bench.reader_conditions", "digit reader per hard condition (faint, shadows, ruled, touching, pages), old vs new"),
 }
 

@@ -31,6 +31,7 @@ from train.cli import main
         (["--init-from", "models/cnn_aug.keras", "--resume", "runs/x"], "--init-from starts a new one"),
         (["--init-from", "models"], "--init-from models: a folder"),
         (["--init-from", "models/none.keras"], "--init-from models/none.keras: no such file"),
+        (["--extra-crops", "models/none.npz"], "--extra-crops models/none.npz: no such file"),
     ],
 )
 def test_argument_errors(argv, message, capsys):

@@ -139,3 +139,39 @@ def test_init_from_starts_from_a_trained_model_and_refuses_another_architecture(
         train(TrainConfig(model="cnn", epochs=1, limit=3000, data=str(mnist_path),
                           init_from=str(first / "model.keras")), tmp_path / "other", verbose=0)
     assert not (tmp_path / "other").exists()
+
+
+def _npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"x": np.zeros((3, 28, 28), np.uint8)}, "not an .npz holding x and y"),
+    ({"x": np.zeros((3, 28, 28), np.float32), "y": np.zeros(3, np.uint8)}, "x must be uint8 (N, 28, 28)"),
+    ({"x": np.zeros((3, 28, 27), np.uint8), "y": np.zeros(3, np.uint8)}, "x must be uint8 (N, 28, 28)"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.zeros(2, np.uint8)}, "one label in 0..10 per image"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0, 11, 2])}, "one label in 0..10 per image"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0.0, 1.0, 2.0])}, "one label in 0..10 per image"),
+])
+def test_extra_crops_that_are_not_labelled_28x28_images_are_refused(tmp_path, arrays, message):
+    from train.dataset import load_extra_crops
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        load_extra_crops(_npz(tmp_path / "c.npz", **arrays), 11)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not an .npz"):
+        load_extra_crops(tmp_path / "junk.npz", 11)
+
+
+def test_extra_crops_join_training_only(mnist_path, tmp_path):
+    from runtime.mnist_data import load_mnist
+    from train.dataset import load_extra_crops, split_validation, with_extra
+
+    x = np.full((4, 28, 28), 7, np.uint8)
+    splits = split_validation(load_mnist(mnist_path, 600), 60)
+    joined = with_extra(splits, *load_extra_crops(_npz(tmp_path / "c.npz", x=x, y=np.array([1, 2, 10, 3])), 11))
+    assert len(joined.x_train) == len(splits.x_train) + 4 and list(joined.y_train[-4:]) == [1, 2, 10, 3]
+    assert joined.x_val is splits.x_val and joined.x_test is splits.x_test
+    with pytest.raises(ValueError, match="0..9"):
+        load_extra_crops(tmp_path / "c.npz", 10)  # a 10-output model has no class 10

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-classes", type=int, choices=(10, 11), default=10,
                         help="11: add a \"not a digit\" output (class 10) trained on rendered negatives (CNNs only)")
     parser.add_argument("--negatives", type=int, default=10000, help="rendered non-digit training crops with --num-classes 11 (default: 10000)")
+    parser.add_argument("--extra-crops", default=None, metavar="CROPS.npz",
+                        help="labelled 28x28 crops added to training (x, y), e.g. the reader's own: `mnist-edge bench crops`")
     parser.add_argument("--style", action="store_true",
                         help="writer-style augmentation too: stroke width, slant, elastic distortion, blur, contrast")
     parser.add_argument("--style-p", type=float, default=0.5,
@@ -74,6 +76,8 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--init-from {args.init_from}: a folder; give the trained model's .keras file")
     if args.init_from is not None and not Path(args.init_from).is_file():
         parser.error(f"--init-from {args.init_from}: no such file")
+    if args.extra_crops is not None and not Path(args.extra_crops).is_file():
+        parser.error(f"--extra-crops {args.extra_crops}: no such file")
     if args.resume and args.all:
         parser.error("--resume continues one run; it cannot be combined with --all")
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
@@ -135,7 +139,8 @@ def _run(parser, args, verbose: int) -> int:
                   val_size=args.val_size, augment=args.augment, data=args.data,
                   num_classes=args.num_classes, negatives=args.negatives, style=args.style,
                   style_p=args.style_p,
-                  ema_momentum=args.ema, label_smoothing=args.label_smoothing, init_from=args.init_from)
+                  ema_momentum=args.ema, label_smoothing=args.label_smoothing, init_from=args.init_from,
+                  extra_crops=args.extra_crops)
     if args.all:
         from train.report import summary_rows, write_summary
 

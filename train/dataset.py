@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -44,6 +45,30 @@ def with_negatives(splits: Splits, n_train: int, n_val: int, seed: int) -> Split
         np.concatenate([splits.x_val, neg_val]), np.concatenate([splits.y_val, np.full(n_val, label)]),
         splits.x_test, splits.y_test,
     )
+
+
+def load_extra_crops(path: str | Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled 28x28 crops from an .npz (x: uint8 (N, 28, 28), y: labels below `num_classes`), e.g. the
+    reader's own crops of generated frames (`mnist-edge bench crops`); ValueError when they are not that."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            x, y = data["x"], data["y"]
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"--extra-crops {path}: not an .npz holding x and y ({exc})") from exc
+    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28) or not len(x):
+        raise ValueError(f"--extra-crops {path}: x must be uint8 (N, 28, 28), got {x.dtype} {x.shape}")
+    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"--extra-crops {path}: y must hold one label in 0..{num_classes - 1} per image, "
+                         f"got {y.dtype} {y.shape}")
+    return x, y.astype(np.uint8)
+
+
+def with_extra(splits: Splits, x: np.ndarray, y: np.ndarray) -> Splits:
+    """Training gets the extra crops too; validation and test stay as they are."""
+    return Splits(np.concatenate([splits.x_train, x]), np.concatenate([splits.y_train, y]),
+                  splits.x_val, splits.y_val, splits.x_test, splits.y_test)
 
 
 def split_validation(data: MnistData, val_size: int) -> Splits:

@@ -19,7 +19,8 @@ from runtime.files import atomic_write_json
 from runtime.mnist_data import load_mnist
 from train.augment import style_ranges
 from train.dataset import (
-    eval_dataset, split_validation, steps_per_epoch, to_model_input, training_dataset, with_negatives,
+    eval_dataset, load_extra_crops, split_validation, steps_per_epoch, to_model_input, training_dataset, with_extra,
+    with_negatives,
 )
 from train.models import MODEL_ZOO, build_model
 
@@ -48,6 +49,7 @@ class TrainConfig:
     ema_momentum: float | None = None  # an EMA of the weights, validated and kept instead of the raw ones
     label_smoothing: float = 0.0
     init_from: str | None = None  # a trained .keras model of the same architecture to start from (fine-tuning)
+    extra_crops: str | None = None  # an .npz of labelled 28x28 crops added to training (`mnist-edge bench crops`)
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
@@ -213,6 +215,8 @@ def _splits(config: TrainConfig, data):
         # Negatives are rendered with a seed of their own: the same crops whatever the training seed.
         n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
         splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
+    if config.extra_crops:
+        splits = with_extra(splits, *load_extra_crops(config.extra_crops, config.num_classes))
     return splits, val_size
 
 
@@ -246,6 +250,7 @@ def _metrics(config: TrainConfig, model, splits, data, chosen: Path, run_dir: Pa
         "style": asdict(style_ranges(config.style_p)) if config.style else None,
         "num_classes": config.num_classes,
         "train_negatives": int((splits.y_train == 10).sum()),
+        "extra_crops": len(load_extra_crops(config.extra_crops, config.num_classes)[1]) if config.extra_crops else 0,
         "data": data.source,
         "versions": versions(),
     }, test_probs

@@ -1,0 +1,148 @@
+"""Crops as the reader cuts them from generated camera frames, labelled from the generator's truth: training data.
+
+`mnist-edge bench crops --out models/reject/reader_crops.npz` runs the reader
+(runtime.preprocess.find_digits, the shipped model choosing its cuts) on frames
+of every field condition written with MNIST *train* digits (the training run's
+validation hold-out left out) and on frames of letters, symbols and scribbles,
+with a seed of its own (the field test uses 0 and 7, MNIST test digits). A crop
+whose box covers a written digit's (IoU >= MATCH_IOU) is that digit; a crop
+that touches no digit is "not a digit" (class 10) unless it is shaped like a 1
+(one narrow stroke: train/negatives' rules); anything between is left out. The
+letters are never shaped like a digit (no O, l, I, S, B, ...): those are read by
+their word (runtime/words.py), not by their shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+MATCH_IOU = 0.6  # a crop covering this much of a written digit's box (and it of the crop) is that digit
+TOUCHES = 0.1  # a crop overlapping a digit's box more than this is part digit: left out
+MAX_PER_FRAME = 8  # crops kept from one frame (a page holds 40)
+DEFAULT_SEED = 1001
+VALIDATION_SIZE = 5000  # the training runs' hold-out (train.fit.TrainConfig.val_size): its digits are never mined
+NOT_A_DIGIT = 10
+# Characters of the field generator's letters and symbols not shaped like a handwritten digit.
+MARKS = "ACEFHKLMNPRUVWXYacdefhkmnprtuvwxy+=#%&@*?<>~^"
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union else 0.0
+
+
+def marks_frame(rng: np.random.Generator, pool):
+    """A frame of letters, symbols and scribbles (never a digit-shaped letter), 1-3 marks on a line."""
+    from bench import field_scenes as fs
+
+    height = rng.uniform(50, 170)
+    marks = []
+    for k in range(int(rng.integers(1, 4))):
+        gap = height * rng.uniform(0.2, 0.6) if k else 0.0
+        if rng.random() < 0.3:
+            marks.append(fs.Glyph(fs.scribble(height * rng.uniform(0.6, 1.1), rng), gap=gap))
+        else:
+            text = "".join(MARKS[i] for i in rng.integers(len(MARKS), size=int(rng.integers(1, 6))))
+            marks.append(fs.non_digit_glyph(rng, height * rng.uniform(0.6, 1.1), text, gap=gap))
+    return fs.render(fs.base_look(rng), [marks], rng, "marks")
+
+
+def _one_stroke(crop, tallest: int) -> bool:
+    from train.negatives import MIN_CUT_ASPECT, MIN_SPREAD, spread
+
+    _, _, w, h = crop.box
+    return w < MIN_CUT_ASPECT * h or h < 0.5 * tallest or spread(crop.image) < MIN_SPREAD
+
+
+def labelled(sample, crops) -> list[tuple[np.ndarray, int]]:
+    """(28x28 image, label) for each crop the truth decides: a written digit's, or "not a digit"."""
+    truth = "".join(sample.lines)
+    tallest = max((c.box[3] for c in crops), default=0)
+    out = []
+    for crop in crops:
+        overlaps = [iou(crop.box, box) for box in sample.boxes]
+        best = int(np.argmax(overlaps)) if overlaps else -1
+        if best >= 0 and overlaps[best] >= MATCH_IOU:
+            out.append((crop.image, int(truth[best])))
+        elif (not overlaps or overlaps[best] <= TOUCHES) and not _one_stroke(crop, tallest):
+            out.append((crop.image, NOT_A_DIGIT))
+    return out
+
+
+def jobs(frames_per_condition: int, marks_frames: int) -> list[tuple[str, int]]:
+    """(condition, frame index) of every frame to mine: each field condition with digits, then marks."""
+    from bench import field_scenes as fs
+
+    return ([(c, i) for c in fs.CONDITIONS if c != "non_digit" for i in range(frames_per_condition)]
+            + [("marks", i) for i in range(marks_frames)])
+
+
+def mine(todo, seed: int, predictor, pool):
+    """Images (N, 28, 28) uint8, labels (N,) and the condition of each, from the frames `todo` names (`jobs`)."""
+    from bench import field_scenes as fs
+    from runtime.preprocess import find_digits
+
+    images, labels, where = [], [], []
+    for condition, index in todo:
+        rng = fs.sample_seed(seed, condition, index)
+        sample = marks_frame(rng, pool) if condition == "marks" else fs.CONDITIONS[condition](rng, pool)
+        found = labelled(sample, find_digits(sample.image, classify=predictor.predict))
+        for k in rng.permutation(len(found))[:MAX_PER_FRAME]:
+            images.append(found[k][0])
+            labels.append(found[k][1])
+            where.append(condition)
+    return np.stack(images), np.array(labels, np.uint8), np.array(where)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnist-edge bench crops", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=150, help="frames per field condition (default: 150)")
+    parser.add_argument("--marks", type=int, default=3000, help="frames of letters, symbols, scribbles (default: 3000)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"the frames' seed (default: {DEFAULT_SEED})")
+    parser.add_argument("--model", default="tflite-int8", help="exported format that chooses the cuts (default: tflite-int8)")
+    parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ)")
+    parser.add_argument("--out", default="models/reject/reader_crops.npz", help="the .npz to write (x, y, condition)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.frames < 0 or args.marks < 0 or args.frames + args.marks == 0:
+        print("mnist-edge bench crops: error: --frames and --marks must be >= 0, not both 0", file=sys.stderr)
+        return 2
+    import cv2
+
+    from bench import field_scenes as fs
+    from runtime.files import atomic_write_bytes
+    from runtime.mnist_data import load_mnist
+    from runtime.predictor import load_predictor
+    from runtime.progress import progress
+    from train.dataset import split_validation
+
+    cv2.setNumThreads(1)
+    fs.require_drawing()
+    splits = split_validation(load_mnist(args.data), VALIDATION_SIZE)
+    pool = fs.DigitPool(splits.x_train, splits.y_train)
+    predictor = load_predictor(args.model, threads=1)
+    todo = jobs(args.frames, args.marks)
+    start = time.perf_counter()
+    x, y, where = mine(progress(todo, len(todo), "crops", "frame"), args.seed, predictor, pool)
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=x, y=y, condition=where)
+    atomic_write_bytes(Path(args.out), buffer.getvalue(), overwrite=True)
+    counts = np.bincount(y, minlength=11)
+    print(f"{len(y)} crops ({counts[:10].sum()} digits, {counts[10]} not a digit) from {len(todo)} frames "
+          f"in {time.perf_counter() - start:.0f} s -> {args.out}")
+    return 0

@@ -1,0 +1,87 @@
+"""The reader's own crops as training data (bench/reader_crops.py): labels from the generator's truth."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from bench import field_scenes as fs
+from bench.reader_crops import MARKS, NOT_A_DIGIT, VALIDATION_SIZE, iou, jobs, labelled, main, marks_frame, mine
+
+
+def _crop(box, image=None):
+    if image is None:  # a round mark: wide enough, not one stroke
+        import cv2
+
+        image = np.zeros((28, 28), np.uint8)
+        cv2.circle(image, (14, 14), 8, 255, 2)
+    return SimpleNamespace(box=box, image=image)
+
+
+def test_iou_of_boxes():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (20, 0, 10, 10)) == 0.0
+    assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+
+
+def test_a_crop_is_the_digit_it_covers_not_a_digit_away_from_them_and_left_out_between():
+    sample = SimpleNamespace(lines=("37",), boxes=((10, 10, 40, 60), (60, 10, 40, 60)))
+    crops = [_crop((11, 10, 39, 60)),  # the 3
+             _crop((60, 12, 42, 58)),  # the 7
+             _crop((35, 10, 40, 60)),  # half of each: a piece of a pair, neither
+             _crop((200, 10, 40, 60))]  # a letter beside them
+    assert [label for _, label in labelled(sample, crops)] == [3, 7, NOT_A_DIGIT]
+
+
+def test_a_lone_stroke_is_never_a_negative():
+    """One narrow stroke is a 1 whatever it was cut from (train/negatives' rule)."""
+    sample = SimpleNamespace(lines=(), boxes=())
+    stroke = np.zeros((28, 28), np.uint8)
+    stroke[4:24, 13:15] = 255
+    assert labelled(sample, [_crop((0, 0, 6, 60), stroke)]) == []  # narrow
+    assert labelled(sample, [_crop((0, 0, 40, 60), stroke)]) == []  # one stroke, however wide its box
+    assert [label for _, label in labelled(sample, [_crop((50, 0, 40, 60))])] == [NOT_A_DIGIT]
+
+
+def test_marks_are_never_shaped_like_a_digit():
+    assert not set(MARKS) & set("0123456789OoIlSsBbZzGgqDij|/()")
+
+
+def test_mined_crops_carry_the_truth(mnist):
+    """Clean frames of MNIST train digits: each crop the reader makes is labelled with the digit written there,
+    and the shipped model (which never saw these crops) agrees with almost every label."""
+    from runtime.predictor import load_predictor
+
+    predictor = load_predictor("tflite-int8", threads=1)
+    pool = fs.DigitPool(mnist.x_train[:20000], mnist.y_train[:20000])
+    x, y, where = mine([("clean", i) for i in range(12)] + [("multi_digit", i) for i in range(8)], 5, predictor, pool)
+    assert x.dtype == np.uint8 and x.shape[1:] == (28, 28) and len(x) == len(y) == len(where) >= 25
+    assert set(np.unique(y)) <= set(range(10))  # no digit frame gives a negative here
+    read = predictor.predict(x)[:, :10].argmax(1)
+    assert (read == y).mean() >= 0.9
+    marks = marks_frame(np.random.default_rng(3), pool)
+    assert marks.lines == () and marks.boxes == ()
+
+
+def test_jobs_cover_every_digit_condition_and_the_marks():
+    todo = jobs(2, 3)
+    assert {c for c, _ in todo} == (set(fs.CONDITIONS) - {"non_digit"}) | {"marks"}
+    assert len(todo) == 2 * (len(fs.CONDITIONS) - 1) + 3
+
+
+def test_validation_digits_are_never_mined():
+    from train.fit import TrainConfig
+
+    assert VALIDATION_SIZE == TrainConfig().val_size
+
+
+def test_cli_writes_the_npz_and_refuses_nothing_to_do(tmp_path, capsys):
+    assert main(["--frames", "0", "--marks", "0", "--out", str(tmp_path / "c.npz")]) == 2
+    assert "must be" in capsys.readouterr().err
+    out = tmp_path / "c.npz"
+    assert main(["--frames", "1", "--marks", "4", "--out", str(out)]) == 0
+    with np.load(out) as data:
+        assert data["x"].shape[0] == data["y"].shape[0] == data["condition"].shape[0] > 0
+    assert str(out) in capsys.readouterr().out
