@@ -1,6 +1,6 @@
 """Crops as the reader cuts them from generated camera frames, labelled from the generator's truth: training data.
 
-`mnist-edge bench crops --out models/reject/reader_crops.npz` runs the reader
+`mnist-edge bench crops` (-> runs/reader_crops.npz) runs the reader
 (runtime.preprocess.find_digits, the shipped model choosing its cuts) on frames
 of every field condition written with MNIST *train* digits (the training run's
 validation hold-out left out) and on frames of letters, symbols and scribbles,
@@ -9,7 +9,8 @@ whose box covers a written digit's (IoU >= MATCH_IOU) is that digit; a crop
 that touches no digit is "not a digit" (class 10) unless it is shaped like a 1
 (one narrow stroke: train/negatives' rules); anything between is left out. The
 letters are never shaped like a digit (no O, l, I, S, B, ...): those are read by
-their word (runtime/words.py), not by their shape.
+their word (runtime/words.py), not by their shape. Needs the train and bench extras
+(the training runs' own validation split; TrueType letters).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"the frames' seed (default: {DEFAULT_SEED})")
     parser.add_argument("--model", default="tflite-int8", help="exported format that chooses the cuts (default: tflite-int8)")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ)")
-    parser.add_argument("--out", default="models/reject/reader_crops.npz", help="the .npz to write (x, y, condition)")
+    parser.add_argument("--out", default="runs/reader_crops.npz", help="the .npz to write (x, y, condition)")
     return parser
 
 
