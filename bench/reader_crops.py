@@ -24,6 +24,7 @@ import numpy as np
 
 MATCH_IOU = 0.6  # a crop covering this much of a written digit's box (and it of the crop) is that digit
 TOUCHES = 0.1  # a crop overlapping a digit's box more than this is part digit: left out
+HALF_HEIGHT = 0.6  # x its digit's height: a side of a cut pair shorter than this is a sliver, not the digit
 MAX_PER_FRAME = 8  # crops kept from one frame (a page holds 40)
 DEFAULT_SEED = 1001
 VALIDATION_SIZE = 5000  # the training runs' hold-out (train.fit.TrainConfig.val_size): its digits are never mined
@@ -79,12 +80,39 @@ def labelled(sample, crops) -> list[tuple[np.ndarray, int]]:
     return out
 
 
-def jobs(frames_per_condition: int, marks_frames: int) -> list[tuple[str, int]]:
-    """(condition, frame index) of every frame to mine: each field condition with digits, then marks."""
+def cut_apart(sample) -> list[tuple[np.ndarray, int]]:
+    """Each pair of touching digits cut where their boxes meet (the middle of their overlap: one straight cut,
+    as the reader cuts a touching pair) and each side read by the reader as a crop of one digit, labelled with
+    its digit; a side the reader finds nothing in, or several things, or much shorter than its digit, is left out."""
+    from runtime.preprocess import find_digits
+
+    truth = "".join(sample.lines)
+    height, width = sample.image.shape[:2]
+    out = []
+    for k in range(len(sample.boxes) - 1):
+        (ax, ay, aw, ah), (bx, by, bw, bh) = sample.boxes[k], sample.boxes[k + 1]
+        if bx > ax + aw:  # apart: nothing to cut
+            continue
+        cut = (bx + ax + aw) // 2
+        pad = max(4, min(ah, bh) // 10)
+        top, bottom = max(0, min(ay, by) - pad), min(height, max(ay + ah, by + bh) + pad)
+        for x0, x1, label, tall in ((max(0, ax - pad), cut, truth[k], ah), (cut, min(width, bx + bw + pad), truth[k + 1], bh)):
+            if x1 - x0 < 16 or bottom - top < 16:
+                continue
+            crops = find_digits(sample.image[top:bottom, x0:x1])
+            if len(crops) == 1 and crops[0].box[3] >= HALF_HEIGHT * tall:
+                out.append((crops[0].image, int(label)))
+    return out
+
+
+def jobs(frames_per_condition: int, marks_frames: int, pairs_frames: int = 0) -> list[tuple[str, int]]:
+    """(condition, frame index) of every frame to mine: each field condition with digits, then marks, then
+    touching pairs cut apart ("pairs", frame indices after those of the touching_pairs condition)."""
     from bench import field_scenes as fs
 
     return ([(c, i) for c in fs.CONDITIONS if c != "non_digit" for i in range(frames_per_condition)]
-            + [("marks", i) for i in range(marks_frames)])
+            + [("marks", i) for i in range(marks_frames)]
+            + [("pairs", frames_per_condition + i) for i in range(pairs_frames)])
 
 
 def mine(todo, seed: int, predictor, pool):
@@ -94,9 +122,14 @@ def mine(todo, seed: int, predictor, pool):
 
     images, labels, where = [], [], []
     for condition, index in todo:
-        rng = fs.sample_seed(seed, condition, index)
-        sample = marks_frame(rng, pool) if condition == "marks" else fs.CONDITIONS[condition](rng, pool)
-        found = labelled(sample, find_digits(sample.image, classify=predictor.predict))
+        if condition == "pairs":
+            sample = fs.touching_pairs(fs.sample_seed(seed, "touching_pairs", index), pool)
+            found = cut_apart(sample)
+            rng = fs.sample_seed(seed, condition, index)
+        else:
+            rng = fs.sample_seed(seed, condition, index)
+            sample = marks_frame(rng, pool) if condition == "marks" else fs.CONDITIONS[condition](rng, pool)
+            found = labelled(sample, find_digits(sample.image, classify=predictor.predict))
         for k in rng.permutation(len(found))[:MAX_PER_FRAME]:
             images.append(found[k][0])
             labels.append(found[k][1])
@@ -109,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=150, help="frames per field condition (default: 150)")
     parser.add_argument("--marks", type=int, default=3000, help="frames of letters, symbols, scribbles (default: 3000)")
+    parser.add_argument("--pairs", type=int, default=0,
+                        help="frames of touching pairs cut apart where the digits meet, each side labelled (default: 0)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"the frames' seed (default: {DEFAULT_SEED})")
     parser.add_argument("--model", default="tflite-int8", help="exported format that chooses the cuts (default: tflite-int8)")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ)")
@@ -118,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.frames < 0 or args.marks < 0 or args.frames + args.marks == 0:
-        print("mnist-edge bench crops: error: --frames and --marks must be >= 0, not both 0", file=sys.stderr)
+    if min(args.frames, args.marks, args.pairs) < 0 or args.frames + args.marks + args.pairs == 0:
+        print("mnist-edge bench crops: error: --frames, --marks and --pairs must be >= 0, not all 0", file=sys.stderr)
         return 2
     import cv2
 
@@ -135,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     splits = split_validation(load_mnist(args.data), VALIDATION_SIZE)
     pool = fs.DigitPool(splits.x_train, splits.y_train)
     predictor = load_predictor(args.model, threads=1)
-    todo = jobs(args.frames, args.marks)
+    todo = jobs(args.frames, args.marks, args.pairs)
     start = time.perf_counter()
     x, y, where = mine(progress(todo, len(todo), "crops", "frame"), args.seed, predictor, pool)
     import io

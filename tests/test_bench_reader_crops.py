@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bench import field_scenes as fs
-from bench.reader_crops import MARKS, NOT_A_DIGIT, VALIDATION_SIZE, iou, jobs, labelled, main, marks_frame, mine
+from bench.reader_crops import (MARKS, NOT_A_DIGIT, VALIDATION_SIZE, cut_apart, iou, jobs, labelled, main, marks_frame,
+                                mine)
 
 
 def _crop(box, image=None):
@@ -65,10 +66,30 @@ def test_mined_crops_carry_the_truth(mnist):
     assert marks.lines == () and marks.boxes == ()
 
 
-def test_jobs_cover_every_digit_condition_and_the_marks():
-    todo = jobs(2, 3)
-    assert {c for c, _ in todo} == (set(fs.CONDITIONS) - {"non_digit"}) | {"marks"}
-    assert len(todo) == 2 * (len(fs.CONDITIONS) - 1) + 3
+def test_jobs_cover_every_digit_condition_the_marks_and_the_pairs():
+    todo = jobs(2, 3, 4)
+    assert {c for c, _ in todo} == (set(fs.CONDITIONS) - {"non_digit"}) | {"marks", "pairs"}
+    assert len(todo) == 2 * (len(fs.CONDITIONS) - 1) + 3 + 4
+    assert [i for c, i in todo if c == "pairs"] == [2, 3, 4, 5]  # never the touching_pairs frames mined whole
+
+
+def test_touching_pairs_cut_apart_give_each_side_its_digit(mnist):
+    """Each side of a touching pair, cut where the boxes meet, is labelled with the digit on that side: the
+    shipped model, which never saw these cuts, reads most of them as that digit (80 % measured on 100 frames)."""
+    from runtime.predictor import load_predictor
+
+    predictor = load_predictor("tflite-int8", threads=1)
+    pool = fs.DigitPool(mnist.x_train[:20000], mnist.y_train[:20000])
+    images, labels = [], []
+    for i in range(25):
+        sample = fs.generate("touching_pairs", i, pool, seed=1001)
+        for image, label in cut_apart(sample):
+            assert str(label) in "".join(sample.lines)
+            images.append(image)
+            labels.append(label)
+    assert len(labels) >= 40
+    read = predictor.predict(np.stack(images))[:, :10].argmax(1)
+    assert (read == np.array(labels)).mean() >= 0.65
 
 
 def test_validation_digits_are_never_mined():
