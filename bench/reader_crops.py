@@ -27,6 +27,7 @@ TOUCHES = 0.1  # a crop overlapping a digit's box more than this is part digit: 
 HALF_HEIGHT = 0.6  # x its digit's height: a side of a cut pair shorter than this is a sliver, not the digit
 MAX_PER_FRAME = 8  # crops kept from one frame (a page holds 40)
 DEFAULT_SEED = 1001
+MAX_FRAMES = 100_000  # per option: the job list is built whole (a few MB), the .npz held in memory
 VALIDATION_SIZE = 5000  # the training runs' hold-out (train.fit.TrainConfig.val_size): its digits are never mined
 NOT_A_DIGIT = 10
 # Characters of the field generator's letters and symbols not shaped like a handwritten digit.
@@ -134,6 +135,8 @@ def mine(todo, seed: int, predictor, pool):
             images.append(found[k][0])
             labels.append(found[k][1])
             where.append(condition)
+    if not images:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), np.array([], dtype="<U1")
     return np.stack(images), np.array(labels, np.uint8), np.array(where)
 
 
@@ -148,13 +151,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default="tflite-int8", help="exported format that chooses the cuts (default: tflite-int8)")
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ)")
     parser.add_argument("--out", default="runs/reader_crops.npz", help="the .npz to write (x, y, condition)")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out")
     return parser
+
+
+def _problem(args) -> str | None:
+    """What is wrong with the arguments (checked before minutes of mining), or None."""
+    import os
+
+    from runtime.files import file_in_the_way
+
+    counts = {"--frames": args.frames, "--marks": args.marks, "--pairs": args.pairs}
+    if min(counts.values()) < 0 or not sum(counts.values()):
+        return "--frames, --marks and --pairs must be >= 0, not all 0"
+    if max(counts.values()) > MAX_FRAMES:
+        return f"--frames, --marks and --pairs are at most {MAX_FRAMES:,} each"
+    if args.seed < 0:
+        return f"--seed must be 0 or more, got {args.seed}"
+    out = Path(args.out)
+    if out.exists() and not out.is_file():
+        return f"--out {out}: not a regular file (a folder, a device or a pipe); give a file name"
+    if out.exists() and not args.force:
+        return f"--out {out} exists; pass --force to replace it"
+    blocked = file_in_the_way(out.parent)
+    if blocked is not None:
+        return f"--out {out}: {blocked} is a file, not a folder"
+    existing = next(p for p in (out.parent.absolute(), *out.parent.absolute().parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {out}: {existing} is not writable"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if min(args.frames, args.marks, args.pairs) < 0 or args.frames + args.marks + args.pairs == 0:
-        print("mnist-edge bench crops: error: --frames, --marks and --pairs must be >= 0, not all 0", file=sys.stderr)
+    problem = _problem(args)
+    if problem:
+        print(f"mnist-edge bench crops: error: {problem}", file=sys.stderr)
         return 2
     import cv2
 
@@ -167,17 +199,25 @@ def main(argv: list[str] | None = None) -> int:
 
     cv2.setNumThreads(1)
     fs.require_drawing()
-    splits = split_validation(load_mnist(args.data), VALIDATION_SIZE)
+    data = load_mnist(args.data)
+    if len(data.x_train) <= VALIDATION_SIZE:
+        print(f"mnist-edge bench crops: error: {data.source}: {len(data.x_train)} training images, fewer than the "
+              f"{VALIDATION_SIZE:,} of the training runs' validation hold-out", file=sys.stderr)
+        return 2
+    splits = split_validation(data, VALIDATION_SIZE)
     pool = fs.DigitPool(splits.x_train, splits.y_train)
     predictor = load_predictor(args.model, threads=1)
     todo = jobs(args.frames, args.marks, args.pairs)
     start = time.perf_counter()
     x, y, where = mine(progress(todo, len(todo), "crops", "frame"), args.seed, predictor, pool)
+    if not len(y):
+        print("mnist-edge bench crops: error: the reader cut no crop from these frames; nothing written", file=sys.stderr)
+        return 2
     import io
 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, x=x, y=y, condition=where)
-    atomic_write_bytes(Path(args.out), buffer.getvalue(), overwrite=True)
+    atomic_write_bytes(Path(args.out), buffer.getvalue(), overwrite=args.force)
     counts = np.bincount(y, minlength=11)
     print(f"{len(y)} crops ({counts[:10].sum()} digits, {counts[10]} not a digit) from {len(todo)} frames "
           f"in {time.perf_counter() - start:.0f} s -> {args.out}")

@@ -81,8 +81,14 @@ def read_image_files(predictor, paths: list[str]) -> int:
             print(f"{path}: error: {what}", file=sys.stderr)
             status = 2
             continue
-        with native_stderr_captured() as decoder_log:  # OpenCV's "[ WARN] imread_(...)", libjpeg's warnings
-            image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        try:
+            with native_stderr_captured() as decoder_log:  # OpenCV's "[ WARN] imread_(...)", libjpeg's warnings
+                image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        except cv2.error as exc:  # e.g. a header claiming more pixels than OpenCV decodes (CV_IO_MAX_IMAGE_PIXELS)
+            reason = "too many pixels to decode" if "MAX_IMAGE_PIXELS" in str(exc) else "OpenCV could not decode it"
+            print(f"{path}: error: not a readable image file ({reason})", file=sys.stderr)
+            status = 2
+            continue
         damage = damage_of(path, decoder_log[0]) if image is not None else None
         if image is None or damage:
             what = f"a damaged image ({damage})" if damage else "not a readable image file"

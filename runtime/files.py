@@ -15,9 +15,13 @@ class ArtifactExistsError(FileExistsError):
     """The destination exists and overwriting was not asked for."""
 
 
+class NotARegularFileError(OSError):
+    """The destination is a folder, a device or a pipe: an atomic rename would replace it."""
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:
     """Write `data` to a temp file beside `path`, then rename it into place."""
-    path = Path(path)
+    path = _replaceable(path)
     if path.exists() and not overwrite:
         raise ArtifactExistsError(f"{path} exists; pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +44,14 @@ def file_in_the_way(folder: str | os.PathLike) -> Path | None:
     """The first of `folder` and its parents that exists but is not a folder (a write there would fail), or None."""
     folder = Path(folder)
     return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+
+
+def _replaceable(path: str | os.PathLike) -> Path:
+    """`path`, unless it is a folder, a device or a pipe: a rename over /dev/full or /dev/null replaces the device."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise NotARegularFileError(f"{path}: not a regular file (a folder, a device or a pipe); give a file name")
+    return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, overwrite: bool = False) -> Path:
@@ -75,6 +87,7 @@ def replace_together(files: dict[str | os.PathLike, bytes]) -> list[Path]:
     """Write every file to a temp file beside it, then rename them all into place, stop signals held from the
     first write to the last rename (a SIGTERM mid-write would leave the temp files behind): the set is replaced
     together, or (a failed write) not at all, and no temp file stays."""
+    files = {_replaceable(path): data for path, data in files.items()}
     staged: list[tuple[Path, Path]] = []
     with stop_signals_held():  # delivered after the cleanup below
         try:

@@ -106,3 +106,38 @@ def test_cli_writes_the_npz_and_refuses_nothing_to_do(tmp_path, capsys):
     with np.load(out) as data:
         assert data["x"].shape[0] == data["y"].shape[0] == data["condition"].shape[0] > 0
     assert str(out) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "--seed must be 0 or more"),
+    (["--frames", "100000000000"], "at most 100,000 each"),
+    (["--frames", "-1"], "must be >= 0"),
+    (["--out", "{tmp}"], "not a regular file"),
+    (["--out", "{tmp}/taken.npz"], "exists; pass --force"),
+    (["--out", "{tmp}/taken.npz/c.npz"], "is a file, not a folder"),
+])
+def test_bad_arguments_are_refused_before_any_mining(tmp_path, capsys, argv, message):
+    (tmp_path / "taken.npz").write_bytes(b"old")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    start = __import__("time").perf_counter()
+    assert main(["--frames", "1", "--marks", "1", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert __import__("time").perf_counter() - start < 5  # refused up front, not after the mining
+    assert (tmp_path / "taken.npz").read_bytes() == b"old"
+
+
+def test_a_fifo_or_a_folder_is_never_replaced_by_an_atomic_write(tmp_path):
+    """A rename over a device or a pipe replaces it (bench crops --out /dev/full did, found by the attack review)."""
+    import os
+    import stat
+
+    from runtime.files import NotARegularFileError, atomic_write_bytes, replace_together
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target in (fifo, tmp_path):
+        with pytest.raises(NotARegularFileError, match="not a regular file"):
+            atomic_write_bytes(target, b"x", overwrite=True)
+        with pytest.raises(NotARegularFileError, match="not a regular file"):
+            replace_together({tmp_path / "a.json": b"x", target: b"x"})
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and not (tmp_path / "a.json").exists()

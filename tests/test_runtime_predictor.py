@@ -193,6 +193,18 @@ def test_runtime_works_with_tensorflow_and_keras_absent(mnist_path):
     assert proc.stdout.strip().endswith("ok")
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels, with a few rows of pixel data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(bytes(1000))) + chunk(b"IEND", b""))
+
+
 def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     import cv2
 
@@ -217,6 +229,10 @@ def test_predict_cli_on_image_files(tmp_path, mnist, capsys):
     cut.write_bytes(photo.read_bytes()[:photo.stat().st_size // 2])
     assert main([str(cut)]) == 2
     assert f"{cut}: error: a damaged image (Premature end of JPEG file)" in capsys.readouterr().err
+    huge = tmp_path / "huge.png"  # a header claiming 100,000 x 100,000 pixels: OpenCV raises rather than decode it
+    huge.write_bytes(_png_header(100_000, 100_000))
+    assert main([str(huge)]) == 2
+    assert f"{huge}: error: not a readable image file (too many pixels to decode)" in capsys.readouterr().err
     whole = tmp_path / "no_end_marker.jpg"  # libjpeg warns the same, but every row is there: read it
     whole.write_bytes(photo.read_bytes()[:-2])
     assert main([str(whole)]) == 0

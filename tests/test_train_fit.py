@@ -150,18 +150,25 @@ def _npz(path, **arrays):
     ({"x": np.zeros((3, 28, 28), np.uint8)}, "not an .npz holding x and y"),
     ({"x": np.zeros((3, 28, 28), np.float32), "y": np.zeros(3, np.uint8)}, "x must be uint8 (N, 28, 28)"),
     ({"x": np.zeros((3, 28, 27), np.uint8), "y": np.zeros(3, np.uint8)}, "x must be uint8 (N, 28, 28)"),
-    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.zeros(2, np.uint8)}, "one label in 0..10 per image"),
-    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0, 11, 2])}, "one label in 0..10 per image"),
-    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0.0, 1.0, 2.0])}, "one label in 0..10 per image"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.zeros(2, np.uint8)}, "one integer label per image"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0, 11, 2])}, "labels must lie in 0..10, found 0..11"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0.0, 1.0, 2.0])}, "one integer label per image"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([True, False, True])}, "one integer label per image"),
+    ({"x": np.zeros((0, 28, 28), np.uint8), "y": np.zeros(0, np.uint8)}, "empty (no crops)"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([b"a", b"b", b"c"], dtype=object)}, "not an .npz holding x and y"),
 ])
 def test_extra_crops_that_are_not_labelled_28x28_images_are_refused(tmp_path, arrays, message):
     from train.dataset import load_extra_crops
 
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         load_extra_crops(_npz(tmp_path / "c.npz", **arrays), 11)
-    (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not an .npz"):
-        load_extra_crops(tmp_path / "junk.npz", 11)
+    for name, data in (("junk.npz", b"not a zip"), ("zero.npz", b""), ("cut.npz", (tmp_path / "c.npz").read_bytes()[:40])):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match="not an .npz"):
+            load_extra_crops(tmp_path / name, 11)
+    np.save(tmp_path / "one.npy", np.zeros((3, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match=r"a single array \(\.npy\)"):
+        load_extra_crops(tmp_path / "one.npy", 11)
 
 
 def test_extra_crops_join_training_only(mnist_path, tmp_path):
@@ -173,5 +180,18 @@ def test_extra_crops_join_training_only(mnist_path, tmp_path):
     joined = with_extra(splits, *load_extra_crops(_npz(tmp_path / "c.npz", x=x, y=np.array([1, 2, 10, 3])), 11))
     assert len(joined.x_train) == len(splits.x_train) + 4 and list(joined.y_train[-4:]) == [1, 2, 10, 3]
     assert joined.x_val is splits.x_val and joined.x_test is splits.x_test
-    with pytest.raises(ValueError, match="0..9"):
+    with pytest.raises(ValueError, match="train with --num-classes 11"):
         load_extra_crops(tmp_path / "c.npz", 10)  # a 10-output model has no class 10
+
+
+def test_a_refused_extra_crops_file_leaves_no_run_folder(mnist_path, tmp_path, capsys):
+    """The crops are checked before the run folder exists: the same --out works once the file is fixed."""
+    from train.cli import main
+
+    bad = _npz(tmp_path / "bad.npz", x=np.zeros((2, 28, 28), np.uint8), y=np.array([0.5, 1.5]))
+    run = tmp_path / "run"
+    argv = ["--num-classes", "11", "--negatives", "100", "--limit", "500", "--val-size", "50", "--epochs", "1",
+            "--data", str(mnist_path), "--out", str(run), "--quiet", "--extra-crops"]
+    assert main(argv + [str(bad)]) == 2
+    assert "one integer label per image" in capsys.readouterr().err
+    assert not run.exists()

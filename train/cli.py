@@ -76,6 +76,8 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--init-from {args.init_from}: a folder; give the trained model's .keras file")
     if args.init_from is not None and not Path(args.init_from).is_file():
         parser.error(f"--init-from {args.init_from}: no such file")
+    if args.extra_crops is not None and Path(args.extra_crops).is_dir():
+        parser.error(f"--extra-crops {args.extra_crops}: a folder; give the .npz file")
     if args.extra_crops is not None and not Path(args.extra_crops).is_file():
         parser.error(f"--extra-crops {args.extra_crops}: no such file")
     if args.resume and args.all:

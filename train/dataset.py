@@ -50,18 +50,32 @@ def with_negatives(splits: Splits, n_train: int, n_val: int, seed: int) -> Split
 def load_extra_crops(path: str | Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Labelled 28x28 crops from an .npz (x: uint8 (N, 28, 28), y: labels below `num_classes`), e.g. the
     reader's own crops of generated frames (`mnist-edge bench crops`); ValueError when they are not that."""
+    import zipfile
+
+    where = f"--extra-crops {path}"
+    if Path(path).is_dir():
+        raise ValueError(f"{where}: a folder; give the .npz file")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single array (.npy), not an .npz")
+        with data:
             x, y = data["x"], data["y"]
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"--extra-crops {path}: not an .npz holding x and y ({exc})") from exc
-    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28) or not len(x):
-        raise ValueError(f"--extra-crops {path}: x must be uint8 (N, 28, 28), got {x.dtype} {x.shape}")
-    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(f"--extra-crops {path}: y must hold one label in 0..{num_classes - 1} per image, "
-                         f"got {y.dtype} {y.shape}")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, TypeError, AttributeError) as exc:
+        raise ValueError(f"{where}: not an .npz holding x and y ({exc or type(exc).__name__})") from exc
+    if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+        raise ValueError(f"{where}: not an .npz holding x and y arrays")
+    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"{where}: x must be uint8 (N, 28, 28), got {x.dtype} {x.shape}")
+    if not len(x):
+        raise ValueError(f"{where}: empty (no crops)")
+    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
+        raise ValueError(f"{where}: y must hold one integer label per image, got {y.dtype} {y.shape} for {len(x)} images")
+    if y.min() < 0 or y.max() >= num_classes:
+        hint = " (label 10 is \"not a digit\": train with --num-classes 11)" if num_classes == 10 and y.max() == 10 else ""
+        raise ValueError(f"{where}: labels must lie in 0..{num_classes - 1}, found {int(y.min())}..{int(y.max())}{hint}")
     return x, y.astype(np.uint8)
 
 

@@ -275,8 +275,8 @@ def train(
         model = build_model(config.model, config.num_classes)
         if config.init_from:  # checked before anything is written, like the data
             _copy_weights(Path(config.init_from), model)
+    splits, val_size = _splits(config, data)  # a bad --extra-crops file is refused before the run folder exists
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    splits, val_size = _splits(config, data)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
 
     if resume:
