@@ -18,7 +18,7 @@ SUBCOMMANDS = {
     "train": ("train.cli", "train a zoo model (TensorFlow), with its report"),
     "reject-report": ("train.reject_report", "\"not a digit\" curve and style-shifted accuracy of a model, before/after (TensorFlow)"),
     "predict": ("runtime.cli", "run a shipped model (LiteRT / onnxruntime / TFLM) on digits; no TensorFlow"),
-    "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS), field (hard frames), reader (old vs new reader), detector (reader vs a small detection network), serve (browser clients), threads, mcu"),
+    "bench": ("bench.cli", "benchmarks: latency (every artifact x runtime), train (training speed), camera (demo FPS), field (hard frames), reader (old vs new reader), detector (reader vs a small detection network), serve (browser clients), threads, mcu, crops (training data: the reader's own crops)"),
     "check-aarch64": ("mnist_edge:check_aarch64", "the device side on a Raspberry Pi's architecture, under qemu (x86_64 Debian host)"),
     "export": ("export.cli", "TFLite / ONNX / TFLM exports of a trained model, each checked against it (TensorFlow)"),
     "zoo": ("bench.zoo", "every notebook model in every export format: accuracy, size, MACs, latency, TFLM arena, Pareto charts"),
