@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 _GRID_Y, _GRID_X = np.mgrid[0:28, 0:28].astype(np.float32)
+_SQUARE3 = np.ones((3, 3), np.uint8)
 
 
 def fit_to_mnist(ink: np.ndarray) -> np.ndarray:
@@ -26,12 +27,12 @@ def fit_to_mnist(ink: np.ndarray) -> np.ndarray:
         cy, cx = (canvas * _GRID_Y).sum() / total, (canvas * _GRID_X).sum() / total
         shift = np.float32([[1, 0, 13.5 - cx], [0, 1, 13.5 - cy]])
         canvas = cv2.warpAffine(canvas, shift, (28, 28), flags=cv2.INTER_LINEAR, borderValue=0)
-    return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+    return np.minimum(canvas + 0.5, 255).astype(np.uint8)  # never negative: resized and shifted ink
 
 
 def stroke_image(signal: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Ink of one digit (signal and its 0/1 mask, same crop): background zeroed, core stretched to 255 as in MNIST."""
-    strokes = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    ink = signal.astype(np.float32) * (strokes > 0)
-    core = 1.1 * cv2.mean(ink, mask)[0]  # about the 60th percentile of the ink, without a sort
-    return np.clip(ink * (255.0 / max(core, 1.0)), 0, 255).astype(np.uint8)
+    strokes = cv2.dilate(mask, _SQUARE3)
+    ink = cv2.bitwise_and(signal, signal, mask=strokes).astype(np.float32)
+    core = 1.1 * cv2.mean(signal, mask)[0]  # about the 60th percentile of the ink (the mask lies within the strokes)
+    return np.minimum(ink * np.float32(255.0 / max(core, 1.0)), 255).astype(np.uint8)
