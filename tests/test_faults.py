@@ -310,8 +310,11 @@ def test_predict_on_files_stops_between_results_on_every_signal(tmp_path, mnist,
     image = tmp_path / "digit.png"
     cv2.imwrite(str(image), cv2.resize(255 - mnist.x_test[0], (112, 112)))
     files = [str(image)] * 20000
+    # A shell's background job starts with Ctrl-C ignored, and Python keeps it so (as predict should): the
+    # signal is restored here, or the suite run with `&` would see predict read all 20,000 files.
     process = subprocess.Popen([sys.executable, "-m", "runtime", *files], cwd=REPO, env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = process.stdout.readline()  # the model is loaded and reading
     process.send_signal(getattr(signal, how))
     rest, err = process.communicate(timeout=120)
