@@ -20,7 +20,7 @@ MARGIN = 0.08  # of the box, added round it before its ink is found
 CROP_SIDE = 120  # px: each box is scaled to this shorter side before its ink is found
 
 
-def _overlap(a, b) -> float:
+def iou(a, b) -> float:
     """Intersection over union of two (x, y, w, h) boxes."""
     w = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     h = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
@@ -65,7 +65,7 @@ class DetectorReader:
         for i, j in sorted(zip(*np.nonzero(peaks)), key=lambda ij: -heat[ij]):  # strongest first
             h, w = np.exp(out[i, j, 1]) * STRIDE, np.exp(out[i, j, 2]) * STRIDE
             box = ((j + 0.5) * STRIDE - w / 2, (i + 0.5) * STRIDE - h / 2, w, h)
-            if all(_overlap(box, kept) < MAX_OVERLAP for kept in found):  # one digit, one box
+            if all(iou(box, kept) < MAX_OVERLAP for kept in found):  # one digit, one box
                 found.append(box)
         return found
 

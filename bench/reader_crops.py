@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.detector_reader import iou
+
 MATCH_IOU = 0.6  # a crop covering this much of a written digit's box (and it of the crop) is that digit
 TOUCHES = 0.1  # a crop overlapping a digit's box more than this is part digit: left out
 HALF_HEIGHT = 0.6  # x its digit's height: a side of a cut pair shorter than this is a sliver, not the digit
@@ -32,15 +34,6 @@ VALIDATION_SIZE = 5000  # the training runs' hold-out (train.fit.TrainConfig.val
 NOT_A_DIGIT = 10
 # Characters of the field generator's letters and symbols not shaped like a handwritten digit.
 MARKS = "ACEFHKLMNPRUVWXYacdefhkmnprtuvwxy+=#%&@*?<>~^"
-
-
-def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union else 0.0
 
 
 def marks_frame(rng: np.random.Generator, pool):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bench import field_scenes as fs
-from bench.reader_crops import (MARKS, NOT_A_DIGIT, VALIDATION_SIZE, cut_apart, iou, jobs, labelled, main, marks_frame,
-                                mine)
+from bench.detector_reader import iou
+from bench.reader_crops import MARKS, NOT_A_DIGIT, VALIDATION_SIZE, cut_apart, jobs, labelled, main, marks_frame, mine
 
 
 def _crop(box, image=None):

@@ -63,7 +63,7 @@ def load_extra_crops(path: str | Path, num_classes: int) -> tuple[np.ndarray, np
             x, y = data["x"], data["y"]
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{where}: not an .npz holding x and y ({exc or type(exc).__name__})") from exc
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
         raise ValueError(f"{where}: not an .npz holding x and y arrays")
