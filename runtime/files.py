@@ -33,11 +33,31 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = F
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            if overwrite:
+                os.replace(tmp, path)
+            else:
+                _place_new(Path(tmp), path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     return path
+
+
+def _place_new(tmp: Path, path: Path) -> None:
+    """Move `tmp` to `path` only if nothing is there: a hard link fails on an existing name, so of two writers
+    racing to the same new file one wins and the other gets ArtifactExistsError (an exists() check then a
+    rename let both "succeed", the second silently replacing the first). Where the file system has no hard
+    links, the check and the rename it had to rely on."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise ArtifactExistsError(f"{path} exists; pass --force to overwrite it") from None
+    except OSError:  # no hard links here (some network and FAT file systems)
+        if path.exists():
+            raise ArtifactExistsError(f"{path} exists; pass --force to overwrite it") from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
 
 
 def file_in_the_way(folder: str | os.PathLike) -> Path | None:

@@ -141,3 +141,30 @@ def test_a_fifo_or_a_folder_is_never_replaced_by_an_atomic_write(tmp_path):
         with pytest.raises(NotARegularFileError, match="not a regular file"):
             replace_together({tmp_path / "a.json": b"x", target: b"x"})
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and not (tmp_path / "a.json").exists()
+
+
+def test_writers_racing_to_a_new_file_leave_one_winner_and_its_whole_payload(tmp_path):
+    """Without --force, of four threads writing the same new file at once one wins, the others are told it
+    exists (all four "succeeded" before, each replacing the last: attack review)."""
+    import threading
+
+    from runtime.files import ArtifactExistsError, atomic_write_bytes
+
+    for trial in range(10):
+        path, start, won, refused = tmp_path / f"t{trial}" / "a.bin", threading.Barrier(4), [], []
+
+        def write(k):
+            start.wait()
+            try:
+                atomic_write_bytes(path, bytes([k]) * 1_000_000)
+                won.append(k)
+            except ArtifactExistsError:
+                refused.append(k)
+
+        threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1 and len(refused) == 3
+        assert path.read_bytes() == bytes([won[0]]) * 1_000_000 and [p.name for p in path.parent.iterdir()] == ["a.bin"]

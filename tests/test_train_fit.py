@@ -154,6 +154,7 @@ def _npz(path, **arrays):
     ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0, 11, 2])}, "labels must lie in 0..10, found 0..11"),
     ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([0.0, 1.0, 2.0])}, "one integer label per image"),
     ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([True, False, True])}, "one integer label per image"),
+    ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([1, 2, 3], "m8[s]")}, "one integer label per image"),
     ({"x": np.zeros((0, 28, 28), np.uint8), "y": np.zeros(0, np.uint8)}, "empty (no crops)"),
     ({"x": np.zeros((3, 28, 28), np.uint8), "y": np.array([b"a", b"b", b"c"], dtype=object)}, "not an .npz holding x and y"),
 ])
@@ -162,7 +163,12 @@ def test_extra_crops_that_are_not_labelled_28x28_images_are_refused(tmp_path, ar
 
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         load_extra_crops(_npz(tmp_path / "c.npz", **arrays), 11)
-    for name, data in (("junk.npz", b"not a zip"), ("zero.npz", b""), ("cut.npz", (tmp_path / "c.npz").read_bytes()[:40])):
+    packed = tmp_path / "packed.npz"  # compressed, then one byte of its deflate stream flipped
+    np.savez_compressed(packed, x=np.arange(3 * 784, dtype=np.uint8).reshape(3, 28, 28), y=np.zeros(3, np.uint8))
+    flipped = bytearray(packed.read_bytes())
+    flipped[len(flipped) // 3] ^= 0xFF
+    for name, data in (("junk.npz", b"not a zip"), ("zero.npz", b""), ("cut.npz", (tmp_path / "c.npz").read_bytes()[:40]),
+                       ("flipped.npz", bytes(flipped))):
         (tmp_path / name).write_bytes(data)
         with pytest.raises(ValueError, match="not an .npz"):
             load_extra_crops(tmp_path / name, 11)

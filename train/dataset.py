@@ -51,6 +51,7 @@ def load_extra_crops(path: str | Path, num_classes: int) -> tuple[np.ndarray, np
     """Labelled 28x28 crops from an .npz (x: uint8 (N, 28, 28), y: labels below `num_classes`), e.g. the
     reader's own crops of generated frames (`mnist-edge bench crops`); ValueError when they are not that."""
     import zipfile
+    import zlib
 
     where = f"--extra-crops {path}"
     if Path(path).is_dir():
@@ -63,15 +64,17 @@ def load_extra_crops(path: str | Path, num_classes: int) -> tuple[np.ndarray, np
             x, y = data["x"], data["y"]
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise ValueError(f"{where}: not an .npz holding x and y ({exc or type(exc).__name__})") from exc
+    except MemoryError as exc:  # a header claiming an array larger than memory
+        raise ValueError(f"{where}: its arrays do not fit in memory ({exc})") from exc
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
         raise ValueError(f"{where}: not an .npz holding x and y arrays")
     if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
         raise ValueError(f"{where}: x must be uint8 (N, 28, 28), got {x.dtype} {x.shape}")
     if not len(x):
         raise ValueError(f"{where}: empty (no crops)")
-    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
+    if y.shape != (len(x),) or y.dtype.kind not in "iu":  # not bool, float, timedelta (NumPy calls it an integer)
         raise ValueError(f"{where}: y must hold one integer label per image, got {y.dtype} {y.shape} for {len(x)} images")
     if y.min() < 0 or y.max() >= num_classes:
         hint = " (label 10 is \"not a digit\": train with --num-classes 11)" if num_classes == 10 and y.max() == 10 else ""
