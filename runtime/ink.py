@@ -236,7 +236,7 @@ def blockiness(gray: np.ndarray) -> float:
 
 
 def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS, edge: float = STROKE_EDGE,
-              reach: int = STROKE_NEIGHBOURHOOD) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              reach: int = STROKE_NEIGHBOURHOOD, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weak, strong, any) masks: pixels KEEP_SIGMAS and SEED_SIGMAS noise sigmas above the paper, and
     every pixel KEEP_SIGMAS above it whatever is near (where ruled lines are looked for: whole).
 
@@ -246,11 +246,12 @@ def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS
     WEAK_VS_STRONGEST of the frame's strongest ink (its 99.9th percentile), so the
     steps of JPEG blocks beside a stroke and specks on the paper do not join the
     strokes (measured on a noise-free JPEG frame, its noise sigma is 1-2 grey levels).
+    `counts`: the signal's `sample_counts` when the caller has them.
     """
     signal = np.asarray(signal)
     if signal.dtype != np.uint8:
         signal = np.clip(signal + 0.5, 0, 255).astype(np.uint8)
-    counts = sample_counts(signal)
+    counts = sample_counts(signal) if counts is None else counts
     med = quantile_u8(counts, 0.5)
     nearby = cv2.dilate(signal, np.ones((reach, reach), np.uint8))
     above = at_least(signal, med + KEEP_SIGMAS * sigma)
@@ -321,7 +322,7 @@ def along_strokes(signal: np.ndarray) -> tuple[np.ndarray, float]:
     return scaled, LINE_SCALE
 
 
-def is_faint(signal: np.ndarray, sigma: float) -> bool:
+def is_faint(signal: np.ndarray, sigma: float, counts: np.ndarray | None = None) -> bool:
     """Nothing in the frame stands out pixel by pixel: its strongest 0.1 % of ink is under FAINT_SIGMAS.
     Never for a frame larger than FAINT_MAX_AREA at working size (a long strip, a 4:1 panorama): the
     line-averaged pass would cost seconds there.
@@ -331,7 +332,7 @@ def is_faint(signal: np.ndarray, sigma: float) -> bool:
     """
     if signal.size > FAINT_MAX_AREA:
         return False
-    counts = sample_counts(signal)
+    counts = sample_counts(signal) if counts is None else counts
     return quantile_u8(counts, 0.999) - quantile_u8(counts, 0.5) < FAINT_SIGMAS * sigma
 
 

