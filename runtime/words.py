@@ -10,7 +10,9 @@ of three or more, a 0 or a 1 counts half (an O, o, l or I is written the same:
 too when two of them read as letters and the rest only as 0s and 1s ("p O t",
 "h e l l o"; "100 km" stays a number: its gap to "km" is wider than its
 others). A number with one unreadable digit keeps the others; so does a pair
-with one (a 1 touching an A).
+with one (a 1 touching an A). A 1 less than half as tall as its line's glyphs
+is a tick, a comma or a stray stroke ("80,7", a pen's lift beside "1989"): a
+written 1 is as tall as its digits.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
+SHORT_ONE = 0.5  # x the line's (median) glyph height: a 1 shorter than this beside other glyphs is a tick or a stray stroke
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
 
@@ -72,6 +75,11 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
                    for i in group if statuses[i] == ok)
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
+                out[i] = not_a_digit
+    if digits is not None and len(boxes) > 1:
+        short = SHORT_ONE * _height(boxes)
+        for i, box in enumerate(boxes):  # a tick, a stray stroke or a comma beside the digits, read as a 1
+            if out[i] == ok and digits[i] == 1 and box[3] < short:
                 out[i] = not_a_digit
     if digits is not None:
         for group in spaced_words(boxes):

@@ -422,3 +422,17 @@ def test_a_one_touching_a_letter_is_still_read(mnist, int8):
         reading = int8.read_digits(cv2.GaussianBlur(np.clip(frame, 0, 255).astype(np.uint8), (3, 3), 0))
         read += any(d.status == "ok" and d.digit == 1 and d.box[0] >= x - 20 for d in reading.digits)
     assert read >= 4, f"the touching 1 read in {read} of 12 frames"
+
+
+def test_a_stray_mark_beside_a_number_is_not_read_as_a_1(mnist, int8):
+    """Field test frames (multi_digit, seed 0) where a pen's lift beside "1989" and a tick inside "807" had
+    been read as 1s: "19891", "8017" (runtime/words.py, SHORT_ONE)."""
+    from bench.field_scenes import DigitPool, generate
+    from bench.field_test import reading_lines
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    for index in (125, 129):
+        scene = generate("multi_digit", index, pool, 0)
+        reading = int8.read_digits(scene.image)
+        assert reading_lines(reading) == list(scene.lines)
+        assert [d.status for d in reading.digits].count("not a digit") == 1  # the mark is there, not a digit

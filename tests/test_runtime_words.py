@@ -94,3 +94,17 @@ def test_generators_are_read_as_the_lists_they_hold():
     expected = in_words(hello, statuses, OK, NOT, digits)
     assert expected == [NOT] * 5
     assert in_words(iter(hello), (s for s in statuses), OK, NOT, (d for d in digits)) == expected
+
+
+def test_a_short_1_beside_digits_is_a_tick_not_a_digit():
+    """A 1 under half the line's height (a comma, a pen's lift) is dropped; a full-height 1 and a lone 1 stay."""
+    from runtime.words import SHORT_ONE
+
+    line = [(0, 0, 40, 100), (50, 0, 40, 100), (100, 40, 10, int(SHORT_ONE * 100) - 1), (120, 0, 40, 100)]
+    assert in_words(line, [OK] * 4, OK, NOT, [8, 0, 1, 7]) == [OK, OK, NOT, OK]
+    tall_one = line[:2] + [(100, 0, 10, 95)] + line[3:]
+    assert in_words(tall_one, [OK] * 4, OK, NOT, [8, 0, 1, 7]) == [OK] * 4
+    half = line[:2] + [(100, 40, 10, int(SHORT_ONE * 100))] + line[3:]  # at the limit: kept
+    assert in_words(half, [OK] * 4, OK, NOT, [8, 0, 1, 7]) == [OK] * 4
+    assert in_words([(100, 40, 10, 30)], [OK], OK, NOT, [1]) == [OK]  # alone: nothing to be short beside
+    assert in_words(line, [OK] * 4, OK, NOT, [8, 0, 7, 7]) == [OK] * 4  # only a 1 is a tick
