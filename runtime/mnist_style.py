@@ -11,6 +11,7 @@ import numpy as np
 
 _GRID_Y, _GRID_X = np.mgrid[0:28, 0:28].astype(np.float32)
 _SQUARE3 = np.ones((3, 3), np.uint8)
+_LEVELS = np.arange(256, dtype=np.float32)
 
 
 def fit_to_mnist(ink: np.ndarray) -> np.ndarray:
@@ -33,6 +34,7 @@ def fit_to_mnist(ink: np.ndarray) -> np.ndarray:
 def stroke_image(signal: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Ink of one digit (signal and its 0/1 mask, same crop): background zeroed, core stretched to 255 as in MNIST."""
     strokes = cv2.dilate(mask, _SQUARE3)
-    ink = cv2.bitwise_and(signal, signal, mask=strokes).astype(np.float32)
+    ink = cv2.bitwise_and(signal, signal, mask=strokes)
     core = 1.1 * cv2.mean(signal, mask)[0]  # about the 60th percentile of the ink (the mask lies within the strokes)
-    return np.minimum(ink * np.float32(255.0 / max(core, 1.0)), 255).astype(np.uint8)
+    stretched = np.minimum(_LEVELS * np.float32(255.0 / max(core, 1.0)), 255).astype(np.uint8)  # per grey level
+    return cv2.LUT(ink, stretched)

@@ -88,6 +88,7 @@ class _Line:
 
     def __init__(self, labels, signal, boxes, members, height):
         self.labels, self.signal, self.boxes, self.members, self.height = labels, signal, boxes, members, height
+        self._cuts: dict[int, list[tuple[int, int]]] = {}  # box -> its cuts (a run asks again after one_digit)
 
     def render(self, first: int, last: int, x0: int, x1: int):
         """Image and box of the ink of boxes first..last (inclusive) between columns x0 and x1."""
@@ -114,6 +115,11 @@ class _Line:
 
     def cuts(self, k: int) -> list[tuple[int, int]]:
         """Candidate cuts inside box k: (column, strokes it crosses) at the valleys of its ink's column profile."""
+        if k not in self._cuts:
+            self._cuts[k] = self._find_cuts(k)
+        return self._cuts[k]
+
+    def _find_cuts(self, k: int) -> list[tuple[int, int]]:
         x0, y0, x1, y1 = self.boxes[k]
         lab = self.labels[y0:y1, x0:x1]
         ids = self.members[k]
@@ -121,11 +127,10 @@ class _Line:
         crossings = ink[0].astype(np.int32) + (ink[1:] & ~ink[:-1]).sum(axis=0)
         profile = np.convolve(ink.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
         margin = max(2, int(MIN_CUT_PIECE * self.height))
-        valleys = [x for x in range(margin, len(profile) - margin)
-                   if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]]
-        valleys.sort(key=lambda x: profile[x])
+        inner = np.arange(margin, max(margin, len(profile) - margin))
+        valleys = inner[(profile[inner] <= profile[inner - 1]) & (profile[inner] <= profile[inner + 1])]
         chosen: list[int] = []
-        for x in valleys:
+        for x in valleys[np.argsort(profile[valleys], kind="stable")].tolist():  # deepest first, then leftmost
             if all(abs(x - c) >= margin for c in chosen):
                 chosen.append(x)
             if len(chosen) >= 2 * int(np.ceil((x1 - x0) / self.height)) + 1:
