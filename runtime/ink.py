@@ -55,8 +55,16 @@ def _sample(image: np.ndarray) -> np.ndarray:
     return image[::step, ::step]
 
 
+CALC_HIST_MAX = 1 << 24  # OpenCV counts in float32: exact below this many values
+
+
 def counts_u8(values: np.ndarray) -> np.ndarray:
-    """The 256-bin histogram of uint8 values (np.bincount's, by OpenCV: a third of its time)."""
+    """np.bincount(values.ravel(), minlength=256) of uint8 values, by OpenCV (a third of its time) for an
+    image of fewer than CALC_HIST_MAX pixels; anything else (several channels, another dtype, more values)
+    by np.bincount itself."""
+    values = np.asarray(values)
+    if values.dtype != np.uint8 or values.ndim > 2 or not 0 < values.size < CALC_HIST_MAX:
+        return np.bincount(values.ravel(), minlength=256)
     return cv2.calcHist([np.ascontiguousarray(values)], [0], None, [256], [0, 256]).ravel().astype(np.int64)
 
 
@@ -67,6 +75,8 @@ def sample_counts(image: np.ndarray) -> np.ndarray:
 
 def at_least(image: np.ndarray, level: float) -> np.ndarray:
     """0/1 uint8 mask of `image >= level` for a uint8 image (one OpenCV pass, no bool temporaries)."""
+    if image.dtype != np.uint8 or image.ndim != 2 or not image.size or not np.isfinite(level):
+        return (image >= level).view(np.uint8) if image.dtype == np.uint8 else (image >= level).astype(np.uint8)
     threshold = int(np.ceil(level))  # an integer pixel is >= level exactly when it is >= ceil(level)
     if threshold <= 0:
         return np.ones_like(image)
@@ -83,7 +93,8 @@ def median_u8(values: np.ndarray) -> int:
 def quantile_u8(counts: np.ndarray, q: float) -> int:
     """The q-quantile (lower) of uint8 values given their histogram `counts` (256 bins)."""
     cumulative = np.cumsum(counts)
-    return int(np.searchsorted(cumulative, max(1, int(np.ceil(q * int(cumulative[-1]))))))  # q = 0.5: (total + 1) // 2
+    total = int(cumulative[-1]) if len(cumulative) else 0
+    return int(np.searchsorted(cumulative, max(1, int(np.ceil(q * total)))))  # q = 0.5: (total + 1) // 2
 
 
 def median_of_counts(counts: np.ndarray) -> float:

@@ -23,13 +23,20 @@ LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
-SHORT_ONE = 0.5  # x the line's (median) glyph height: a 1 shorter than this beside other glyphs is a tick or a stray stroke
+SHORT_ONE = 0.5  # x the line's glyph height (_height_of_tall): a 1 shorter than this beside other glyphs is a tick or a stray stroke
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
 
 
 def _height(boxes: list[tuple[int, int, int, int]]) -> float:
     heights = sorted(b[3] for b in boxes)
     return float(heights[len(heights) // 2])
+
+
+def _height_of_tall(boxes: list[tuple[int, int, int, int]]) -> float:
+    """The line's glyph height, ticks and commas left out however many: the median of the glyphs at least
+    half as tall as the tallest."""
+    tallest = max(b[3] for b in boxes)
+    return _height([b for b in boxes if b[3] >= 0.5 * tallest])
 
 
 def _in_reading_order(boxes: list[tuple[int, int, int, int]]) -> tuple[list[int], list[int]]:
@@ -77,7 +84,7 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
             for i in group:
                 out[i] = not_a_digit
     if digits is not None and len(boxes) > 1:
-        short = SHORT_ONE * _height(boxes)
+        short = SHORT_ONE * _height_of_tall(boxes)
         for i, box in enumerate(boxes):  # a tick, a stray stroke or a comma beside the digits, read as a 1
             if out[i] == ok and digits[i] == 1 and box[3] < short:
                 out[i] = not_a_digit

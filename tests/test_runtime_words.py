@@ -108,3 +108,12 @@ def test_a_short_1_beside_digits_is_a_tick_not_a_digit():
     assert in_words(half, [OK] * 4, OK, NOT, [8, 0, 1, 7]) == [OK] * 4
     assert in_words([(100, 40, 10, 30)], [OK], OK, NOT, [1]) == [OK]  # alone: nothing to be short beside
     assert in_words(line, [OK] * 4, OK, NOT, [8, 0, 7, 7]) == [OK] * 4  # only a 1 is a tick
+
+
+def test_ticks_outnumbering_the_digits_are_still_ticks():
+    """Fifteen short ticks before "305" (attack review): the line's height is its tall glyphs', not the ticks'."""
+    ticks = [(20 + 25 * i, 120, 3, 25) for i in range(15)]
+    digits = [(400, 80, 40, 62), (445, 80, 40, 62), (490, 80, 40, 62)]
+    statuses = in_words(ticks + digits, [OK] * 18, OK, NOT, [1] * 15 + [3, 0, 5])
+    assert statuses == [NOT] * 15 + [OK] * 3
+    assert in_words(ticks, [OK] * 15, OK, NOT, [1] * 15) == [OK] * 15  # ticks alone: 1s, nothing taller beside them

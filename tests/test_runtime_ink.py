@@ -1,0 +1,57 @@
+"""runtime/ink.py's histogram and threshold helpers: the same answers as the NumPy they replace, on any input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runtime.ink import at_least, counts_u8, median_u8, percentiles, quantile_u8
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (240, 320), (3, 5000), (4, 4, 3)])
+def test_counts_are_np_bincount_s_for_every_shape(shape):
+    values = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    assert np.array_equal(counts_u8(values), np.bincount(values.ravel(), minlength=256))
+    view = values[..., ::2] if values.ndim > 1 else values[::2]  # not contiguous
+    assert np.array_equal(counts_u8(view), np.bincount(view.ravel(), minlength=256))
+
+
+def test_a_three_channel_or_wider_typed_array_counts_every_value():
+    three = np.dstack([np.zeros((4, 4), np.uint8), np.full((4, 4), 200, np.uint8), np.full((4, 4), 200, np.uint8)])
+    assert counts_u8(three).sum() == 48 and median_u8(three) == 200
+    for dtype in (np.int16, np.int64, bool):
+        values = np.array([[0, 1], [1, 1]], dtype)
+        assert median_u8(values) == 1
+
+
+def test_counts_beyond_float32_s_exact_range_stay_exact():
+    """OpenCV counts in float32; 2**24 + 3 zeros and 2**24 + 5 ones: the lower median is 1, not 0."""
+    values = np.concatenate([np.zeros((1 << 24) + 3, np.uint8), np.ones((1 << 24) + 5, np.uint8)])
+    counts = counts_u8(values)
+    assert counts[0] == (1 << 24) + 3 and counts[1] == (1 << 24) + 5
+    assert median_u8(values) == 1
+
+
+def test_quantiles_match_numpy_and_empty_counts_give_0():
+    values = np.random.default_rng(1).integers(0, 256, 10_001).astype(np.uint8)
+    counts = counts_u8(values)
+    for q in (0.001, 0.5, 0.9, 0.999):
+        assert quantile_u8(counts, q) == int(np.sort(values)[max(1, int(np.ceil(q * values.size))) - 1])
+    assert quantile_u8(np.zeros(0, np.int64), 0.5) == 0
+
+
+@pytest.mark.parametrize("level", [-np.inf, -3.0, 0.0, 0.5, 7.0, 7.000001, 254.9, 255.0, 255.0001, 1e9, np.inf, np.nan])
+def test_at_least_is_the_comparison_it_replaces(level):
+    image = np.random.default_rng(2).integers(0, 256, (60, 80)).astype(np.uint8)
+    for img in (image, image[:, ::3], image[0], image[:0]):
+        got = at_least(img, level)
+        assert got.dtype == np.uint8 and got.shape == img.shape
+        assert np.array_equal(got, (img >= level).astype(np.uint8))
+
+
+def test_percentiles_match_np_percentile():
+    rng = np.random.default_rng(3)
+    for values in (rng.random((60, 80)).astype(np.float32), rng.integers(-300, 300, (2, 7)).astype(np.int16),
+                   np.array([[5.0]])):
+        assert np.allclose(percentiles(values, (0.5, 1, 50, 99, 99.5)),
+                           np.percentile(values, (0.5, 1, 50, 99, 99.5)), rtol=0, atol=1e-4)
