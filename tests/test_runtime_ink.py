@@ -55,3 +55,16 @@ def test_percentiles_match_np_percentile():
                    np.array([[5.0]])):
         assert np.allclose(percentiles(values, (0.5, 1, 50, 99, 99.5)),
                            np.percentile(values, (0.5, 1, 50, 99, 99.5)), rtol=0, atol=1e-4)
+
+
+def test_a_lone_thin_stroke_on_a_wide_noise_free_page_is_dark_ink():
+    """A "1" on a 200x900 clean page is under 0.5 % of it: both tails of the polarity look were flat and the
+    page was read as light ink, finding nothing (attack review)."""
+    import cv2
+
+    from runtime.ink import ink_is_dark
+
+    for h, w in ((200, 900), (240, 2000), (120, 1500)):
+        page = np.full((h, w), 230, np.uint8)
+        cv2.putText(page, "1", (w // 2 - 20, h // 2 + 40), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 8)
+        assert ink_is_dark(page)

@@ -436,3 +436,10 @@ def test_a_stray_mark_beside_a_number_is_not_read_as_a_1(mnist, int8):
         reading = int8.read_digits(scene.image)
         assert reading_lines(reading) == list(scene.lines)
         assert [d.status for d in reading.digits].count("not a digit") == 1  # the mark is there, not a digit
+
+
+def test_a_lone_1_on_a_wide_clean_page_is_read(int8):
+    """Attack review: a printed "1" alone on a noise-free 200x900 page gave no digit at all."""
+    page = np.full((200, 900), 230, np.uint8)
+    cv2.putText(page, "1", (430, 140), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 8)
+    assert read_lines(int8, page) == ["1"]
