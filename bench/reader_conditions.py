@@ -10,7 +10,6 @@ the reader reports it confidently; digits are matched by edit distance.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -87,18 +86,25 @@ def run(count: int, seed: int, model: str, conditions: list[str] | None = None) 
     from runtime.mnist_data import load_mnist
     from runtime.predictor import load_predictor
 
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else None
+    if cores:
+        os.sched_setaffinity(0, {sorted(cores)[0]})
+    threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    mnist = load_mnist(None)
-    predictor = load_predictor(model, threads=1)
-    readers = {"today": old_reader(predictor), "new": new_reader(predictor)}
-    rows = {}
-    for name in tqdm(conditions or list(CONDITIONS), file=sys.stderr, desc="conditions"):
-        frames = make_frames(mnist, name, count, seed)
-        for reader in readers.values():  # warm-up
-            reader(frames[0].image)
-        rows[name] = measure(frames, readers)
+    try:
+        mnist = load_mnist(None)
+        predictor = load_predictor(model, threads=1)
+        readers = {"today": old_reader(predictor), "new": new_reader(predictor)}
+        rows = {}
+        for name in tqdm(conditions or list(CONDITIONS), file=sys.stderr, desc="conditions"):
+            frames = make_frames(mnist, name, count, seed)
+            for reader in readers.values():  # warm-up
+                reader(frames[0].image)
+            rows[name] = measure(frames, readers)
+    finally:  # a caller's process gets its cores and OpenCV threads back
+        if cores:
+            os.sched_setaffinity(0, cores)
+        cv2.setNumThreads(threads)
     return {"benchmark": "reader_conditions", "model": model, "frames_per_condition": count, "seed": seed,
             "cores": 1, "clock": "thread CPU time, least of 3 reads per frame, readers taking turns",
             "note": "ms = find_digits incl. the split-by-recognition predictions, not the final predict",
@@ -118,13 +124,35 @@ def to_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(result: dict, path) -> None:
+    """Digits read and ms per frame per condition, the pipeline before issue 9 beside today's."""
+    import numpy as np
+
+    from bench.results import pyplot, save_figure
+
+    plt = pyplot()
+    names = list(result["rows"])
+    x = np.arange(len(names))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 7), sharex=True)
+    for k, (reader, label) in enumerate((("today", "before issue 9"), ("new", "today's reader"))):
+        top.bar(x + (k - 0.5) * 0.4, [100 * result["rows"][n][reader]["digit_accuracy"] for n in names], 0.4, label=label)
+        bottom.bar(x + (k - 0.5) * 0.4, [result["rows"][n][reader]["ms_median"] for n in names], 0.4, label=label)
+    top.set_ylabel("digits read (%)")
+    top.legend()
+    bottom.set_ylabel("CPU ms per frame, one core")
+    bottom.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
+    fig.suptitle(f"bench reader: {result['frames_per_condition']} frames per condition, seed {result['seed']}")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-edge bench reader", description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60, help="frames per condition (default: 60)")
     parser.add_argument("--seed", type=int, default=0, help="the frames' seed (default: 0)")
     parser.add_argument("--model", default="tflite-int8", help="exported format to read with (default: tflite-int8)")
     parser.add_argument("--condition", action="append", help="only these conditions (repeatable; default: all)")
-    parser.add_argument("--out", default="benchmarks", help="folder for reader_conditions.{md,json} (default: benchmarks)")
+    parser.add_argument("--out", default="benchmarks", help="folder for reader_conditions.{md,json,png} (default: benchmarks)")
     args = parser.parse_args(argv)
     if args.frames <= 0:
         parser.error("--frames must be positive")
@@ -137,12 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     table = to_markdown(result)
     print(table)
     if args.out:
-        from runtime.files import replace_together
+        from bench.results import write_benchmark
 
-        outputs = {os.path.join(args.out, "reader_conditions.json"): (json.dumps(result, indent=2) + "\n").encode(),
-                   os.path.join(args.out, "reader_conditions.md"): table.encode()}
-        replace_together(outputs)
-        print(f"wrote {', '.join(outputs)}", file=sys.stderr)
+        written = write_benchmark(args.out, "reader_conditions", result, table, plot)
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0
 
 

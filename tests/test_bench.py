@@ -251,3 +251,22 @@ print("not reached")
     assert done.returncode == -signal.SIGTERM and "not reached" not in done.stdout, done.stderr
     assert (tmp_path / "a.json").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.md"]
+
+
+def test_bench_reader_writes_its_table_json_and_chart_together(tmp_path, capsys):
+    """`mnist-edge bench reader` on two clean frames: the table on stdout, md/json/png written as one set."""
+    import os
+
+    from bench.reader_conditions import main
+    from tests.pngcheck import assert_picture
+
+    cores = os.sched_getaffinity(0)
+    assert main(["--frames", "2", "--condition", "clean", "--out", str(tmp_path)]) == 0
+    assert os.sched_getaffinity(0) == cores  # pinned to one core while it measured, not after
+    out = capsys.readouterr()
+    assert "| clean |" in out.out and "wrote" in out.err and "| clean |" not in out.err
+    result = json.loads((tmp_path / "reader_conditions.json").read_text())
+    assert list(result["rows"]) == ["clean"] and result["rows"]["clean"]["new"]["frames"] == 2
+    assert (tmp_path / "reader_conditions.md").read_text().strip().endswith(
+        out.out.strip().splitlines()[-1])
+    assert_picture(tmp_path / "reader_conditions.png")
