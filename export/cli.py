@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _validate(parser, args)
+    if not args.recover and not Path(args.model).is_file():  # before TensorFlow loads, and before the TFLM note
+        print(f"mnist-edge export: error: {args.model}: no such model file (train one with `mnist-edge train`)",
+              file=sys.stderr)
+        return 2
     try:
         return _run(args)
     except KeyboardInterrupt:  # staged: nothing replaced yet, or a journal that the next export rolls forward

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help="path to mnist.npz (default: $MNIST_NPZ, then the Keras cache, then download)")
     parser.add_argument("--out", default=None, help="run folder (with --all: the folder holding one run per model)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
-    parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of the progress bar (the default when stderr is not a terminal)")
     return parser
 
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from runtime.mnist_data import MnistDataError
 
-    verbose = 2 if args.quiet else 1
+    verbose = 2 if args.quiet or not sys.stderr.isatty() else 1  # a log file gets lines, not redrawn bars
     if not args.all and not args.resume:
         args.out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
