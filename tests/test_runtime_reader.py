@@ -123,7 +123,9 @@ def test_a_touching_pair_read_whole_as_not_a_digit_is_split_when_both_halves_are
 def test_a_percent_sign_is_not_split_as_a_touching_pair(int8):
     """A % (two rings and a slash, apart) read whole as "not a digit" splits into a sure 9 and 6 like a touching
     pair; the pair split takes only one connected piece of ink. A printed % in 24 of matplotlib's fonts at 4
-    sizes: read as two digits in 33 of 96 frames before the pair split, 39 with it, 33 with the one-piece rule."""
+    sizes: read as two digits in 33 of 96 frames before the pair split, 39 with it, 33 with the one-piece rule.
+    36 since 2026-11-28: on this noise-free page the polarity look had missed the ink of the smallest %s (under
+    0.5 % of the frame) and found nothing; it sees them now (8 frames changed, 3 of them read as two digits)."""
     from PIL import Image, ImageDraw, ImageFont
 
     from train.negatives import ttf_folder
@@ -135,7 +137,7 @@ def test_a_percent_sign_is_not_split_as_a_touching_pair(int8):
             image = Image.new("L", (640, 480), 235)
             ImageDraw.Draw(image).text((200, 150), "%", fill=30, font=ImageFont.truetype(font, size))
             two_digits += sum(d.status == "ok" for d in int8.read_digits(np.asarray(image)).digits) >= 2
-    assert len(fonts) == 24 and two_digits <= 34, f"a % read as two digits in {two_digits} of {4 * len(fonts)} frames"
+    assert len(fonts) == 24 and two_digits <= 36, f"a % read as two digits in {two_digits} of {4 * len(fonts)} frames"
 
 
 def test_a_light_digit_beside_a_dark_dot_is_kept(mnist, int8):
