@@ -675,6 +675,13 @@ def touching_pairs(rng, pool):
     return render(base_look(rng), [row], rng, "touching_pairs")
 
 
+def small_digits(rng, pool):
+    """1-3 digits 30-60 px tall in the 640x480 frame: a number written small, or photographed from afar (its
+    ink under 1 % of the frame)."""
+    return render(base_look(rng), [digit_line(pool, rng, int(rng.integers(1, 4)), rng.uniform(30, 60))], rng,
+                  "small_digits")
+
+
 def multi_digit(rng, pool):
     count = int(rng.integers(2, 5))
     return render(base_look(rng), [digit_line(pool, rng, count, rng.uniform(50, 120), gap=(0.0, 0.25))], rng, "multi_digit")
@@ -726,7 +733,7 @@ Condition = Callable[[np.random.Generator, DigitPool], FieldSample]
 CONDITIONS: dict[str, Condition] = {f.__name__: f for f in (
     clean, shadows_gradients, faint_pencil, faint_pencil_extreme, thin_pen, dim_noisy, cast_shadow, tinted_note, blue_black_ink,
     ruled_paper, squared_paper, specks_dust, perspective_rotation, blur, jpeg, mixed_heights, touching_pairs,
-    multi_digit, pages, letters_mixed, non_digit)}
+    multi_digit, small_digits, pages, letters_mixed, non_digit)}
 DESCRIPTIONS = {
     "clean": "one digit, even light, MNIST's own stroke",
     "shadows_gradients": "1-3 digits under a strong light gradient and a soft shadow",
@@ -746,6 +753,7 @@ DESCRIPTIONS = {
     "mixed_heights": "small 0/2/5 beside tall 7/9 with tails below the line",
     "touching_pairs": "2-3 digits whose ink overlaps by 1-5 px",
     "multi_digit": "numbers of 2-4 digits, closely spaced (not touching)",
+    "small_digits": "1-3 digits 30-60 px tall in the 640x480 frame (ink under 1 % of it)",
     "pages": "pages of 2-6 lines, up to 40 digits, 1024x768 to 1600x1200",
     "letters_mixed": "digits with letters or symbols on the same line; only the digits count",
     "non_digit": "no digit: words (HELLO), letters, symbols (+=#), scribbles, blobs",
