@@ -77,7 +77,7 @@ def sample_counts(image: np.ndarray) -> np.ndarray:
 def at_least(image: np.ndarray, level: float) -> np.ndarray:
     """0/1 uint8 mask of `image >= level` for a uint8 image (one OpenCV pass, no bool temporaries)."""
     if image.dtype != np.uint8 or image.ndim != 2 or not image.size or not np.isfinite(level):
-        return (image >= level).view(np.uint8) if image.dtype == np.uint8 else (image >= level).astype(np.uint8)
+        return (image >= level).view(np.uint8)
     threshold = int(np.ceil(level))  # an integer pixel is >= level exactly when it is >= ceil(level)
     if threshold <= 0:
         return np.ones_like(image)
