@@ -16,7 +16,6 @@ from runtime.paper import closing, has_hard_step, shadows_kept
 WORK_SIDE = 240  # frames are analysed with their shorter side at most this (a digit needs ~10-20 px)
 SMALL_FRAME_SIDE = 100  # below this the frame is a crop around one digit: its median is the paper
 STROKE_WINDOW = 9  # px at half working size: the median window that removes strokes but keeps regions
-SPARSE_TAILS = 0.25  # 1 % tails this small beside the 0.1 % ones: the ink is sparser than 1 %, the 0.1 % tails judge it
 DARK_STROKES_MARGIN = 1.5  # the dark extremes of that residual must be this much stronger than the bright
 NOISE_FLOOR = 1.0  # grey levels; the noise of an 8-bit camera is never less (quantization, JPEG)
 SEED_SIGMAS = 7.0  # a pixel this many noise sigmas above the paper is certainly ink
@@ -131,21 +130,14 @@ def ink_is_dark(gray: np.ndarray) -> bool:
 
     Ink is the rare extreme: compare how far the darkest and the brightest
     1 % lie from the median, after removing slow lighting changes (so a dim
-    page is still paper, not ink); where the ink is sparser than 1 % (a 40-60 px
-    digit in a 640x480 frame), the 0.1 % tails. Measured on MNIST test digits on a
-    noisy page (30 each): 60 px dark ink judged dark 1 -> 30 and read 16 -> 30,
-    light ink 0 -> 30 and 1 -> 30; 40 px 6 -> 30 and 1 -> 30; the field test unchanged.
+    page is still paper, not ink).
     """
     small = cv2.resize(gray, (max(3, gray.shape[1] // 4), max(3, gray.shape[0] // 4)),
                        interpolation=cv2.INTER_AREA).astype(np.float32)
     if min(small.shape) >= 16:
         k = min(small.shape) // 4 * 2 + 1
         small = small - cv2.blur(small, (k, k))
-    lo, med, hi, lowest, highest = percentiles(small, (1, 50, 99, 0.1, 99.9))
-    if max(med - lo, hi - med) < SPARSE_TAILS * max(med - lowest, highest - med):
-        # Ink under 1 % of the frame (a small digit on a large page): the 1 % tails hold only the blur's halo
-        # round the strokes, which lies on the other side; the 0.1 % tails hold the strokes themselves.
-        lo, hi = lowest, highest
+    lo, med, hi = percentiles(small, (1, 50, 99))
     if (med - lo) >= (hi - med):
         return True
     return min(gray.shape) >= SMALL_FRAME_SIDE and _strokes_are_dark(gray)
