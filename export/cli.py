@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _validate(parser, args)
     if not args.recover and not Path(args.model).is_file():  # before TensorFlow loads, and before the TFLM note
-        print(f"mnist-edge export: error: {args.model}: no such model file (train one with `mnist-edge train`)",
-              file=sys.stderr)
+        why = "not a model file (a folder or a device)" if Path(args.model).exists() else "no such model file"
+        print(f"mnist-edge export: error: {args.model}: {why} (train one with `mnist-edge train`)", file=sys.stderr)
         return 2
     try:
         return _run(args)

@@ -283,6 +283,8 @@ def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys, monkeypat
     assert export_main(["--model", str(tmp_path / "missing.keras"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no such model file" in err and "note:" not in err and len(err.strip().splitlines()) == 1
+    assert export_main(["--model", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "not a model file (a folder or a device)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         export_main(["--int8", "--formats", "onnx-fp32"])
     # A tolerance nobody can meet (a gain of 1 point: not a flag's value) makes the export fail loudly, with the table.
