@@ -28,7 +28,7 @@ MAX_FILL = 0.80  # ink pixels / box area; above this it is a solid blob (shadow,
 MIN_FILL = 0.04
 RELATIVE_INK = 0.35  # a box whose darkest ink is fainter than this x the frame's darkest is a stain, grain or JPEG block
 MAX_DIGITS_IN_A_RUN = 6  # a box wider than this many digits is not writing (an edge, a smear)
-RUN_WIDTH = 0.8  # a box wider than this x its height may hold several digits
+RUN_WIDTH = 0.8  # a box wider than this x its height, and than this x its line's height, may hold several digits
 ONE_DIGIT_WIDTH = 1.2  # up to this x its height, a box no cut could split in one stroke is one digit
 JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a broken stroke, a touch)
 MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
@@ -339,7 +339,9 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
             while end + 1 < len(line.boxes) and line.boxes[end + 1][0] - line.boxes[end][2] < JOIN_GAP * height:
                 end += 1
             x0, y0, x1, y1 = line.boxes[k]
-            if end == k and (x1 - x0 <= RUN_WIDTH * (y1 - y0) or line.one_digit(k)):
+            # A lone box narrower than a digit of its line cannot hold two of them: a small 2 or 5 beside tall
+            # 7s and 9s is wide for its own height, and read as a run it was dropped as a short piece.
+            if end == k and (x1 - x0 <= RUN_WIDTH * max(y1 - y0, height) or line.one_digit(k)):
                 image, box = line.render(k, k, x0, x1)
                 if image is not None:
                     found.append(Found(box, line_index, image))

@@ -445,3 +445,16 @@ def test_a_lone_1_on_a_wide_clean_page_is_read(int8):
     page = np.full((200, 900), 230, np.uint8)
     cv2.putText(page, "1", (430, 140), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 8)
     assert read_lines(int8, page) == ["1"]
+
+
+def test_a_small_wide_digit_beside_tall_ones_is_read(mnist, int8):
+    """Field test frames (mixed_heights, seed 0) whose small 0, 2 or 5 beside tall 7s and 9s was dropped:
+    wide for its own height, it was read as a run of pieces and skipped as a short one ("5277" -> "277").
+    A lone box narrower than a digit of its line is one digit (runtime/segment.py)."""
+    from bench.field_scenes import DigitPool, generate
+    from bench.field_test import reading_lines
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    for index in (9, 24, 49, 86, 117, 124):
+        scene = generate("mixed_heights", index, pool, 0)
+        assert reading_lines(int8.read_digits(scene.image)) == list(scene.lines), index
