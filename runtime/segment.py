@@ -16,6 +16,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from runtime.ink import stroke_width
@@ -39,6 +40,8 @@ SKIP_COST = 2.0  # ...at this cost (log-probability)
 DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
 CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
 WIDE_COST = 6.0  # per unit of width / line height above 1
+RING_HOLE = 0.6  # x its ink's width: a span whose one enclosed hole is this wide is a ring (a flat 0)...
+RING_WIDTH = 2.0  # ...and costs nothing for its width up to this x its height (two touching digits have two holes or none)
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
@@ -138,18 +141,32 @@ class _Line:
         return sorted((x0 + c, int(crossings[c])) for c in chosen)
 
 
-def _digit_score(probabilities: np.ndarray, box, line_height: float) -> float:
+def _is_ring(image: np.ndarray) -> bool:
+    """Does a 28x28 crop's ink enclose one hole nearly as wide as the ink (a 0, however flat)?"""
+    ink = (image > 64).view(np.uint8)
+    outside = np.pad(ink, 1)
+    cv2.floodFill(outside, None, (0, 0), 1)
+    holes = (outside[1:-1, 1:-1] == 0).view(np.uint8)
+    if not holes.any():
+        return False
+    _, _, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    cols = np.nonzero(ink.any(axis=0))[0]
+    return int(stats[1:, 2].max()) >= RING_HOLE * (cols[-1] - cols[0] + 1)
+
+
+def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool = False) -> float:
     """How much a span looks like one glyph: log confidence over the ten digits (or, for a model with a
     "not a digit" output and a span no wider than NOT_A_DIGIT_WIDTH, that it is a letter or symbol: so an M
     is not cut into 1 4 1), minus a cost per glyph
-    (so a wide digit is not read as two confident halves), for being wider than a digit, for being a
-    fragment much shorter than the line."""
+    (so a wide digit is not read as two confident halves), for being wider than a digit (than tall; a ring,
+    a flat 0, up to RING_WIDTH), for being a fragment much shorter than the line."""
     p = float(probabilities[:10].max())
     _, _, w, h = box
     if len(probabilities) > 10 and w <= NOT_A_DIGIT_WIDTH * line_height:  # a letter is a glyph too, not 2-3 digits
         p = max(p, float(probabilities[10]))
     short = max(0.0, 0.55 - h / line_height)
-    return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * max(0.0, w / h - 1.0) - 20.0 * short
+    wide = max(0.0, w / h - (RING_WIDTH if ring else 1.0))
+    return float(np.log(max(p, 1e-6))) - DIGIT_COST - WIDE_COST * wide - 20.0 * short
 
 
 class _Run:
@@ -192,7 +209,8 @@ class _Run:
         for s, (i, j) in enumerate(self.spans):  # spans are ordered by i, so best[i] is final when used
             if i not in best:
                 continue
-            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height) - bounds[j][3], (i, s))]
+            ring = self.boxes[s][2] > self.boxes[s][3] and _is_ring(self.images[s])
+            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height, ring) - bounds[j][3], (i, s))]
             if self.boxes[s][3] < SKIP_HEIGHT * height:  # a short piece may be no digit at all (a bar, a tick)
                 options.append((best[i][0] - SKIP_COST - bounds[j][3], (i, None)))
             for score, step in options:

@@ -458,3 +458,16 @@ def test_a_small_wide_digit_beside_tall_ones_is_read(mnist, int8):
     for index in (9, 24, 49, 86, 117, 124):
         scene = generate("mixed_heights", index, pool, 0)
         assert reading_lines(int8.read_digits(scene.image)) == list(scene.lines), index
+
+
+def test_a_flat_0_is_not_cut_into_a_6_and_a_7(mnist, int8):
+    """Field test frames (seed 0) whose flat 0, wider than tall, was read as two halves ("9067" -> "96767",
+    "10" -> "167", "4540" -> "45467"): a span whose one enclosed hole is nearly as wide as its ink is a ring
+    and is not charged for its width up to twice its height (runtime/segment.py, RING_WIDTH)."""
+    from bench.field_scenes import DigitPool, generate
+    from bench.field_test import reading_lines
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    for condition, index in (("multi_digit", 132), ("thin_pen", 39), ("squared_paper", 39)):
+        scene = generate(condition, index, pool, 0)
+        assert reading_lines(int8.read_digits(scene.image)) == list(scene.lines), (condition, index)
