@@ -12,13 +12,14 @@ from pathlib import Path
 
 DEFAULT_MODEL = "models/cnn_aug.keras"
 DEFAULT_OUT = "models"
+PROG = "mnist-edge export"  # how the user called it: `python -m export` sets its own
 STEM = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # a plain file name stem: no folder, no "..", not hidden
 
 
 def build_parser() -> argparse.ArgumentParser:
     from export.formats import FORMATS
 
-    parser = argparse.ArgumentParser(prog="mnist-edge export", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"trained Keras model (default {DEFAULT_MODEL})")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)")
     parser.add_argument("--int8", action="store_true",
@@ -120,18 +121,36 @@ def _validate(parser, args) -> None:
         parser.error("--int8 selects the int8 format; do not combine it with --formats")
 
 
+def _not_a_model_file(path: Path) -> str | None:
+    """Why `path` cannot be a Keras model, judged from its first bytes (a .keras file is a zip archive, an .h5
+    file HDF5), or None."""
+    if not path.is_file():
+        return "not a model file (a folder or a device)" if path.exists() else "no such model file"
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    suffix = path.suffix.lower()
+    if suffix == ".keras" and not head.startswith(b"PK\x03\x04"):
+        return "not a Keras model file (" + ("empty" if not head else "a .keras file is a zip archive; this is not") + ")"
+    if suffix in (".h5", ".hdf5") and head != b"\x89HDF\r\n\x1a\n":
+        return "not a Keras model file (" + ("empty" if not head else "an .h5 file is HDF5; this is not") + ")"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _validate(parser, args)
-    if not args.recover and not Path(args.model).is_file():  # before TensorFlow loads, and before the TFLM note
-        why = "not a model file (a folder or a device)" if Path(args.model).exists() else "no such model file"
-        print(f"mnist-edge export: error: {args.model}: {why} (train one with `mnist-edge train`)", file=sys.stderr)
+    why = None if args.recover else _not_a_model_file(Path(args.model))
+    if why:  # before TensorFlow loads (seconds), and before the TFLM note
+        print(f"{PROG}: error: {args.model}: {why} (train one with `mnist-edge train`)", file=sys.stderr)
         return 2
     try:
         return _run(args)
     except KeyboardInterrupt:  # staged: nothing replaced yet, or a journal that the next export rolls forward
-        print(f"mnist-edge export: interrupted; {interrupted_state(Path(args.out))}", file=sys.stderr)
+        print(f"{PROG}: interrupted; {interrupted_state(Path(args.out))}", file=sys.stderr)
         return 130
 
 
@@ -151,7 +170,7 @@ def _run(args) -> int:
         try:
             print(recover(args.out) or f"{args.out}: nothing to recover")
         except (OSError, RuntimeError) as exc:
-            print(f"mnist-edge export: error: {exc}", file=sys.stderr)
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
         return 0
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
@@ -161,7 +180,7 @@ def _run(args) -> int:
 
         missing = list(dict.fromkeys(missing_tools("host") + missing_tools("m4")))
         if missing:
-            print(f"mnist-edge export: note: the TFLM bundle is not proven in C++ (missing {', '.join(missing)}; "
+            print(f"{PROG}: note: the TFLM bundle is not proven in C++ (missing {', '.join(missing)}; "
                   "scripts/install_mcu_toolchain.sh installs the compilers and qemu; the prebuilt kit is found "
                   "at ../shared/tflm or $TFLM_DIR)", file=sys.stderr)
             cpp = False
@@ -172,7 +191,7 @@ def _run(args) -> int:
             tolerances=tolerances_from(args), force=args.force, progress=not args.quiet, stem=args.stem,
             cpp=cpp, m4_images=args.m4_images, min_confidence=args.min_confidence)
     except (ExportError, ArtifactExistsError, MnistDataError, ValueError) as exc:
-        print(f"mnist-edge export: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     print(report.table)
     for why in report.kept.values():
@@ -182,7 +201,7 @@ def _run(args) -> int:
               f"ops {', '.join(report.micro['ops'])})")
     if not report.ok:
         failed = [r.format for r in report.results if not r.passed] + list(report.errors)
-        print(f"mnist-edge export: FAILED: {', '.join(failed)} (see the table above)", file=sys.stderr)
+        print(f"{PROG}: FAILED: {', '.join(failed)} (see the table above)", file=sys.stderr)
         return 1
     print(f"all {len(report.results)} exports passed their parity checks; manifest: {Path(args.out) / 'manifest.json'}")
     return 0

@@ -373,3 +373,34 @@ def test_a_new_int8_model_without_a_bundle_retires_the_old_bundle(small_npz, tmp
     assert not (out / "micro").exists()  # a bundle of another int8 model would be silently wrong
     load_manifest(out).artifact(INT8_FORMAT).verify()
     assert not list(out.glob(".export-*"))
+
+
+@pytest.mark.parametrize("name, content, why", [
+    ("empty.keras", b"", "not a Keras model file (empty)"),
+    ("text.keras", b"hello, not a zip", "a .keras file is a zip archive; this is not"),
+    ("text.h5", b"hello, not HDF5", "an .h5 file is HDF5; this is not"),
+])
+def test_cli_a_file_that_is_no_keras_model_fails_before_tensorflow(name, content, why, tmp_path, capsys):
+    """An empty or foreign .keras/.h5 file: one error line, exit 2, judged from its first bytes (it loaded
+    TensorFlow for ~6 s before the error)."""
+    import subprocess
+    import sys
+
+    model = tmp_path / name
+    model.write_bytes(content)
+    assert export_main(["--model", str(model), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert why in err and len(err.strip().splitlines()) == 1
+    probe = subprocess.run([sys.executable, "-c", "import sys, export.cli\nrc = export.cli.main(sys.argv[1:])\n"
+                            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\nsys.exit(rc)",
+                            "--model", str(model), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert probe.returncode == 2, probe.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_python_m_export_names_itself():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "export", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: python -m export")
