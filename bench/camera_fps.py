@@ -46,7 +46,7 @@ def run_benchmark(passes: int = 3, model: str = DEFAULT_FORMAT, core: int = 0) -
     cv2.setNumThreads(1)
     predictor = load_predictor(model, threads=1)
     runs = []
-    for _ in progress(range(passes + 1), passes + 1, "headless demo on the sample", "pass"):  # the first warms caches, not counted
+    for _ in progress(range(passes + 1), passes + 1, "headless demo on the sample (1 warm-up pass)", "pass"):  # the first warms caches, not counted
         summary = run_demo(DemoConfig(source="sample", headless=True, jsonl=os.devnull, force=True),
                            predictor=predictor, say=lambda msg: None)
         runs.append(summary)
@@ -120,7 +120,7 @@ def preprocess_side_by_side(predictor, passes: int = 3) -> dict:
 def to_markdown(result: dict) -> str:
     stages = result["stage_ms_median"]
     lines = [
-        f"Headless demo on {result['source']}, {result['model']}, 1 core, {result['passes']} passes of "
+        f"Headless demo on {result['source']}, {result['model']}, 1 core, {result['passes']} pass{'es' if result['passes'] != 1 else ''} of "
         f"{result['frames_per_pass']} frames: **{result['fps_median']:.0f} FPS** median "
         f"(per-frame stages sum to {result['stage_ms_sum']:.2f} ms; the rest is JSON and loop overhead).",
         "",
@@ -133,7 +133,7 @@ def to_markdown(result: dict) -> str:
     lines += ["", f"Pi estimates: {result['pi_estimate_method']}."]
     side = result.get("preprocess_side_by_side")
     if side:
-        lines += ["", f"Finding the digits on the sample's {side['frames']} frames, {side['passes']} passes, "
+        lines += ["", f"Finding the digits on the sample's {side['frames']} frames, {side['passes']} pass{'es' if side['passes'] != 1 else ''}, "
                   f"{side['clock']} ({side['note']}):", "",
                   "| pipeline | preprocess ms (median) | p99 | frames read exactly |", "|---|---:|---:|---:|"]
         for name, row in side["rows"].items():

@@ -197,3 +197,19 @@ def test_help_works_on_a_device_install(argv):
     """--help of every command with only the runtime extra (a Pi): argparse is built before TensorFlow is imported."""
     proc = _run_help(tuple(argv + ["--help"]), frozenset(EXTRAS[BASE_EXTRA]))
     assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr[-1500:]
+
+
+def _table_widths(text: str) -> list[tuple[int, int, int]]:
+    """(line number, header cells, separator cells) of each Markdown table in a text."""
+    lines = text.splitlines()
+    cells = lambda line: line.strip().strip("|").count("|") + 1  # noqa: E731
+    return [(n + 2, cells(head), cells(sep)) for n, (head, sep) in enumerate(zip(lines, lines[1:]))
+            if head.startswith("|") and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", sep.strip())]
+
+
+@pytest.mark.parametrize("path", ["README.md", *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("*/*.md"))])
+def test_every_table_has_as_many_columns_as_its_header(path):
+    """A separator row with a column too many or too few mangles the table on GitHub (fresh-clone review:
+    the README's parity table had 10 separator cells under 9 headings)."""
+    tables = _table_widths((ROOT / path).read_text())
+    assert [(line, head, sep) for line, head, sep in tables if head != sep] == []
