@@ -41,7 +41,7 @@ DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
 CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
 WIDE_COST = 6.0  # per unit of width / line height above 1
 RING_HOLE = 0.6  # x its ink's width: a span whose one enclosed hole is this wide is a ring (a flat 0)...
-RING_WIDTH = 2.0  # ...and costs nothing for its width up to this x its height (two touching digits have two holes or none)
+RING_WIDTH = 2.0  # ...and, read as a 0, costs nothing for its width up to this x its height
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
@@ -209,7 +209,9 @@ class _Run:
         for s, (i, j) in enumerate(self.spans):  # spans are ordered by i, so best[i] is final when used
             if i not in best:
                 continue
-            ring = self.boxes[s][2] > self.boxes[s][3] and _is_ring(self.images[s])
+            # a wide span read first as a 0 whose hole spans it is a ring (two digits touching at two points
+            # also enclose one hole, between them: but read as a 0 they rarely are)
+            ring = self.boxes[s][2] > self.boxes[s][3] and int(probs[s].argmax()) == 0 and _is_ring(self.images[s])
             options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height, ring) - bounds[j][3], (i, s))]
             if self.boxes[s][3] < SKIP_HEIGHT * height:  # a short piece may be no digit at all (a bar, a tick)
                 options.append((best[i][0] - SKIP_COST - bounds[j][3], (i, None)))

@@ -471,3 +471,15 @@ def test_a_flat_0_is_not_cut_into_a_6_and_a_7(mnist, int8):
     for condition, index in (("multi_digit", 132), ("thin_pen", 39), ("squared_paper", 39)):
         scene = generate(condition, index, pool, 0)
         assert reading_lines(int8.read_digits(scene.image)) == list(scene.lines), (condition, index)
+
+
+def test_two_digits_touching_at_two_points_are_not_read_as_one_ring(mnist, int8):
+    """Attack review: two touching digits whose strokes meet twice enclose one wide hole between them, like a
+    flat 0; taken for a ring, "52" was read "2" and "01" read "4". Only a span read as a 0 may be a ring."""
+    from bench.field_scenes import DigitPool, generate
+    from bench.field_test import reading_lines
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    for index, seed in ((23, 5), (18, 9)):
+        scene = generate("touching_pairs", index, pool, seed)
+        assert reading_lines(int8.read_digits(scene.image)) == list(scene.lines), (index, seed)
