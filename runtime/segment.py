@@ -186,6 +186,8 @@ class _Run:
         self.bounds = sorted(bounds, key=lambda b: b[0])
         self.spans, self.images, self.boxes = [], [], []
         self.whole = None  # (image, box, probabilities) when the run was read whole as one digit
+        self.small = False  # a lone box narrower than a digit of its line: kept whole if read as any digit...
+        self.read_whole = None  # ...and its reading whole, kept if its pieces read only as 1s (a v's two strokes)
 
     def render_spans(self) -> list[np.ndarray]:
         """Render every span no wider than a digit (the images to classify, in span order)."""
@@ -359,14 +361,17 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
             while end + 1 < len(line.boxes) and line.boxes[end + 1][0] - line.boxes[end][2] < JOIN_GAP * height:
                 end += 1
             x0, y0, x1, y1 = line.boxes[k]
-            # A lone box narrower than a digit of its line cannot hold two of them: a small 2 or 5 beside tall
-            # 7s and 9s is wide for its own height, and read as a run it was dropped as a short piece.
-            if end == k and (x1 - x0 <= RUN_WIDTH * max(y1 - y0, height) or line.one_digit(k)):
+            if end == k and (x1 - x0 <= RUN_WIDTH * (y1 - y0) or line.one_digit(k)):
                 image, box = line.render(k, k, x0, x1)
                 if image is not None:
                     found.append(Found(box, line_index, image))
             else:
-                found.append((_Run(line, k, end), line_index))
+                run = _Run(line, k, end)
+                # A lone box narrower than a digit of its line is read whole first, and kept if read as a digit:
+                # a small 2 or 5 beside tall 7s and 9s is wide for its own height, and read as a run it was
+                # dropped as a short piece; one read as no digit may be a small touching pair.
+                run.small = end == k and x1 - x0 <= RUN_WIDTH * height
+                found.append((run, line_index))
             k = end + 1
     return _resolve_runs(found, classify)
 
@@ -387,22 +392,25 @@ def one_digit_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, s
 
 def _read_whole_first(runs: list[_Run], classify: Classify) -> list[_Run]:
     """Read each lone box no wider than ONE_DIGIT_WIDTH whole first; one read as a digit with at least
-    WHOLE_CONFIDENCE is that digit and needs no cuts. The runs still to split are returned.
+    WHOLE_CONFIDENCE (a small one, narrower than a digit of its line: with any) is that digit and needs no
+    cuts. The runs still to split are returned.
 
     Most such boxes are one slanted or round digit, and trying every cut costs a classifier call per span
     (3 per clean frame, 38 per page of 40 digits)."""
     lone = []
     for run in runs:
         x0, y0, x1, y1 = run.line.boxes[run.first]
-        if run.first == run.last and x1 - x0 <= ONE_DIGIT_WIDTH * (y1 - y0):
+        if run.first == run.last and (x1 - x0 <= ONE_DIGIT_WIDTH * (y1 - y0) or run.small):
             image, box = run.line.render(run.first, run.first, x0, x1)
             if image is not None:
                 lone.append((run, image, box))
     if not lone:
         return runs
     for (run, image, box), p in zip(lone, classify(np.stack([image for _, image, _ in lone]))):
-        if int(p.argmax()) < 10 and float(p[:10].max()) >= WHOLE_CONFIDENCE:
+        if int(p.argmax()) < 10 and (run.small or float(p[:10].max()) >= WHOLE_CONFIDENCE):
             run.whole = (image, box, p)
+        elif run.small:
+            run.read_whole = (image, box, p)
     return [run for run in runs if run.whole is None]
 
 
@@ -429,6 +437,8 @@ def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
             digits = [run.whole]
         else:
             digits = run.best_reading(run.probs) if classify is not None else _split_without_classifier(run)
+            if run.read_whole is not None and all(int(p.argmax()) == 1 for _, _, p in digits):
+                digits = [run.read_whole]  # a small letter cut into its strokes, not a row of 1s
         out += [Found(box, line_index, image, p) for image, box, p in digits]
     return out
 
