@@ -361,7 +361,7 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
             while end + 1 < len(line.boxes) and line.boxes[end + 1][0] - line.boxes[end][2] < JOIN_GAP * height:
                 end += 1
             x0, y0, x1, y1 = line.boxes[k]
-            if end == k and (x1 - x0 <= RUN_WIDTH * (y1 - y0) or line.one_digit(k)):
+            if end == k and x1 - x0 <= RUN_WIDTH * (y1 - y0):
                 image, box = line.render(k, k, x0, x1)
                 if image is not None:
                     found.append(Found(box, line_index, image))
@@ -370,7 +370,7 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
                 # A lone box narrower than a digit of its line is read whole first, and kept if read as a digit:
                 # a small 2 or 5 beside tall 7s and 9s is wide for its own height, and read as a run it was
                 # dropped as a short piece; one read as no digit may be a small touching pair.
-                run.small = end == k and x1 - x0 <= RUN_WIDTH * height
+                run.small = end == k and (x1 - x0 <= RUN_WIDTH * height or line.one_digit(k))
                 found.append((run, line_index))
             k = end + 1
     return _resolve_runs(found, classify)
