@@ -8,6 +8,7 @@ import math
 import os
 import re
 import sys
+import zipfile
 from pathlib import Path
 
 DEFAULT_MODEL = "models/cnn_aug.keras"
@@ -124,14 +125,16 @@ def _validate(parser, args) -> None:
 def _not_a_model_file(path: Path) -> str | None:
     """Why `path` cannot be a Keras model, judged from its first bytes (a .keras file is a zip archive, an .h5
     file HDF5), or None."""
-    if not path.is_file():
-        return "not a model file (a folder or a device)" if path.exists() else "no such model file"
     try:
+        if not path.is_file():
+            return "not a model file (a folder or a device)" if path.exists() else "no such model file"
         with open(path, "rb") as file:
             head = file.read(8)
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    suffix = path.suffix.lower()
+        suffix = path.suffix.lower()
+        if suffix == ".keras" and head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
+            return "not a Keras model file (a zip archive cut short: copied or downloaded only in part?)"
+    except OSError as exc:  # a name too long, a folder on the way that cannot be entered, no read permission
+        return f"cannot be read ({exc.strerror or exc})"
     if suffix == ".keras" and not head.startswith(b"PK\x03\x04"):
         return "not a Keras model file (" + ("empty" if not head else "a .keras file is a zip archive; this is not") + ")"
     if suffix in (".h5", ".hdf5") and head != b"\x89HDF\r\n\x1a\n":

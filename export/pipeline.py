@@ -109,7 +109,7 @@ def operating_point(model_path: Path, num_classes: int, min_confidence: float | 
     `mnist-edge reject-report` (reject/ beside the model, made for this very model); a given threshold wins."""
     if num_classes == 10:
         return None, None
-    path = model_path.parent / OPERATING_POINT_FILE
+    path = model_path.resolve().parent / OPERATING_POINT_FILE  # beside the model itself, not a link to it
     if not path.is_file():
         if min_confidence is not None:
             return float(min_confidence), None

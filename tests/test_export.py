@@ -379,6 +379,8 @@ def test_a_new_int8_model_without_a_bundle_retires_the_old_bundle(small_npz, tmp
     ("empty.keras", b"", "not a Keras model file (empty)"),
     ("text.keras", b"hello, not a zip", "a .keras file is a zip archive; this is not"),
     ("text.h5", b"hello, not HDF5", "an .h5 file is HDF5; this is not"),
+    ("cut.keras", "the shipped model's first 4 KiB", "a zip archive cut short"),  # attack review: "File not found"
+    ("n" * 300 + ".keras", b"", "cannot be read (File name too long)"),  # attack review: a traceback
 ])
 def test_cli_a_file_that_is_no_keras_model_fails_before_tensorflow(name, content, why, tmp_path, capsys):
     """An empty or foreign .keras/.h5 file: one error line, exit 2, judged from its first bytes (it loaded
@@ -387,7 +389,10 @@ def test_cli_a_file_that_is_no_keras_model_fails_before_tensorflow(name, content
     import sys
 
     model = tmp_path / name
-    model.write_bytes(content)
+    if isinstance(content, bytes) and len(name) < 255:
+        model.write_bytes(content)
+    elif not isinstance(content, bytes):
+        model.write_bytes(SOURCE.read_bytes()[:4096])
     assert export_main(["--model", str(model), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert why in err and len(err.strip().splitlines()) == 1
@@ -404,3 +409,14 @@ def test_python_m_export_names_itself():
 
     done = subprocess.run([sys.executable, "-m", "export", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("usage: python -m export")
+
+
+def test_a_linked_model_finds_its_operating_point_beside_the_model_itself(tmp_path):
+    """Attack review: through a symlink, reject/operating_point.json was looked for beside the link."""
+    from export.pipeline import operating_point
+
+    link = tmp_path / "link.keras"
+    link.symlink_to(SOURCE.resolve())
+    threshold, non_digits = operating_point(link, 11, None)
+    assert threshold == json.loads((SOURCE.parent / "reject" / "operating_point.json").read_text())["min_confidence"]
+    assert non_digits is not None and non_digits.is_file()
