@@ -437,7 +437,7 @@ def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
             digits = [run.whole]
         else:
             digits = run.best_reading(run.probs) if classify is not None else _split_without_classifier(run)
-            if run.read_whole is not None and all(int(p.argmax()) == 1 for _, _, p in digits):
+            if run.read_whole is not None and digits and all(int(p.argmax()) == 1 for _, _, p in digits):
                 digits = [run.read_whole]  # a small letter cut into its strokes, not a row of 1s
         out += [Found(box, line_index, image, p) for image, box, p in digits]
     return out

@@ -515,3 +515,17 @@ def test_a_small_touching_pair_between_tall_digits_is_not_dropped(mnist, int8):
     for seed in (52, 75, 76):
         image, truth = _small_touching_pair_between_tall_digits(pool, seed)
         assert reading_lines(int8.read_digits(image)) == [truth], seed
+
+
+def test_small_letters_among_tall_digits_leave_the_digits_alone(mnist, int8):
+    """Attack review: a small letter beside tall digits whose pieces were all skipped came back as a "not a
+    digit" glyph, and made a word with the digits that rejected them all ("41" -> nothing, "962" -> "9")."""
+    from bench.field_scenes import DigitPool
+    from bench.field_test import reading_lines
+    from tests.hard_scenes import make
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    for index in (1, 12, 137, 185):
+        image, truth = make("small_letters", index, pool)
+        assert reading_lines(int8.read_digits(image)) == list(truth), index
+

@@ -1,0 +1,44 @@
+"""Scenes harder than the field generator's, built from its parts (attack reviews): small letters among tall
+digits. make(kind, index, pool) -> (BGR frame, truth lines), reproducible."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from bench.field_scenes import Glyph, base_look, render, slanted, text_hershey, text_ttf
+
+
+def _text(rng, text: str, height: float) -> np.ndarray:
+    return (text_ttf if rng.random() < 0.5 else text_hershey)(text, height, rng)
+
+
+def _digit(pool, rng, label: int, height: float, wobble: bool = True, stretch: float = 1.0) -> Glyph:
+    g = pool.glyph(rng, height, label)
+    alpha = g.alpha
+    if stretch != 1.0:
+        size = (max(1, int(round(alpha.shape[1] * stretch))), alpha.shape[0])
+        alpha = np.clip(cv2.resize(alpha, size, interpolation=cv2.INTER_CUBIC), 0, 1)
+    return replace(g, alpha=slanted(alpha, rng) if wobble else alpha)
+
+
+def small_letters(pool, rng, height: float) -> list[Glyph]:
+    """2-3 tall digits with two x-height letters (v u n m w x r c e) among them, all spaced apart."""
+    row = [_digit(pool, rng, int(rng.integers(10)), height * rng.uniform(0.9, 1.1)) for _ in range(int(rng.integers(2, 4)))]
+    for _ in range(2):
+        letter = Glyph(_text(rng, str(rng.choice(list("vunmwxrce"))), height * rng.uniform(0.3, 0.5)))
+        row.insert(int(rng.integers(0, len(row) + 1)), letter)
+    return [replace(g, gap=height * rng.uniform(0.15, 0.4) if k else 0.0) for k, g in enumerate(row)]
+
+
+KINDS = {"small_letters": small_letters}
+
+
+def make(kind: str, index: int, pool) -> tuple[np.ndarray, tuple[str, ...]]:
+    rng = np.random.default_rng([9, zlib.crc32(kind.encode()), index])
+    height = rng.uniform(70, 150)
+    scene = render(base_look(rng), [KINDS[kind](pool, rng, height)], rng, kind)
+    return scene.image, scene.lines
