@@ -61,6 +61,21 @@ def shipped_sources(models_dir: Path) -> dict[str, Path]:
     return found
 
 
+def _check_recipe(run_dir: Path, epochs: int, limit: int | None) -> None:
+    """A cached run is reused only if it was trained with this zoo's epochs and limit (a 1-epoch trial run in
+    the cache would silently become the table's figures); ValueError says what differs."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+        trained = (int(config["epochs"]), config["limit"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{run_dir}: a cached run without a readable config.json ({exc}); move it away to train "
+                         "it again") from None
+    if trained != (epochs, limit):
+        raise ValueError(f"{run_dir}: a cached run trained with --epochs {trained[0]} --limit {trained[1]}, not this "
+                         f"zoo's --epochs {epochs} --limit {limit}; move it away to train it again, or pass those "
+                         "options to compare it as it is")
+
+
 def trained_model(name: str, runs_dir: Path, shipped: dict[str, Path], train_missing: bool,
                   data: str | None, epochs: int, limit: int | None) -> tuple[Path, str] | None:
     """The model's float Keras file: shipped, cached in runs_dir/name, or trained there now (notebook recipe)."""
@@ -69,6 +84,7 @@ def trained_model(name: str, runs_dir: Path, shipped: dict[str, Path], train_mis
         return shipped[name] / manifest["source_model"]["file"], "shipped"
     run_dir = runs_dir / name
     if (run_dir / "model.keras").is_file():
+        _check_recipe(run_dir, epochs, limit)
         return run_dir / "model.keras", "cached run"
     if not train_missing:
         return None

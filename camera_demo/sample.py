@@ -98,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mnist = load_mnist(args.data)
     except MnistDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     try:
         record = make_sample(mnist, Path(args.out), args.shots, args.frames_per_shot, args.seed, args.force,
                              args.hard_shots)
     except ArtifactExistsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     size = (Path(args.out) / VIDEO_NAME).stat().st_size
     print(f"wrote {len(record['frames'])} frames ({size / 1e6:.1f} MB) to {args.out}")

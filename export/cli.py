@@ -177,7 +177,7 @@ def _run(args) -> int:
             return 2
         return 0
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
-    cpp = not args.no_cpp and not args.no_micro
+    cpp = not args.no_cpp and not args.no_micro and (formats is None or INT8_FORMAT in formats)  # else no bundle
     if cpp:
         from export.tflm_kit import missing_tools
 

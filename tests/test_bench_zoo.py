@@ -95,12 +95,21 @@ def test_cached_runs_are_reused(zoo, mnist_path, tmp_path):
     model_file = runs / "linear_l2" / "model.keras"
     before = model_file.stat().st_mtime_ns
     code = zoo_main(["--models", "linear_l2", "--formats", "tflite-fp32", "--runs-dir", str(runs), "--no-train",
-                     "--limit", "300", "--latency-runs", "10", "--data", str(mnist_path), "--out", str(tmp_path),
-                     "--no-progress"])
+                     "--epochs", "1", "--limit", "1000", "--latency-runs", "10", "--data", str(mnist_path),
+                     "--out", str(tmp_path), "--no-progress"])
     assert code == 0
     rows = json.loads((tmp_path / "zoo.json").read_text())["rows"]
     assert [(r["model"], r["format"], r["origin"]) for r in rows] == [("linear_l2", "tflite-fp32", "cached run")]
     assert model_file.stat().st_mtime_ns == before
+
+
+def test_a_cached_run_trained_otherwise_is_not_reused(zoo, mnist_path, tmp_path, capsys):
+    """Fresh-clone review: a 1-epoch trial run in the cache became the zoo table's figures (mlp at 37 %)."""
+    runs, _, _ = zoo
+    code = zoo_main(["--models", "linear_l2", "--formats", "tflite-fp32", "--runs-dir", str(runs), "--no-train",
+                     "--latency-runs", "10", "--data", str(mnist_path), "--out", str(tmp_path / "out"), "--no-progress"])
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert "trained with --epochs 1 --limit 1000, not this zoo's --epochs 20 --limit None" in capsys.readouterr().err
 
 
 def test_pareto_fronts_and_charts(zoo):
