@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import os
 import re
 import sys
 import zipfile
@@ -71,25 +69,6 @@ def tolerances_from(args) -> dict:
             tol = replace(tol, max_accuracy_drop_pp=args.max_drop_quant)
         out[name] = tol
     return out
-
-
-def _quiet_tensorflow(verbose: bool) -> None:
-    """Import TensorFlow with its start-up lines silenced; no INFO/WARNING lines from its C++ side or absl later (unless -v)."""
-    from runtime.quiet import native_output_silenced
-
-    if verbose:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    # TensorFlow's import logs before absl's log is set up ("I0000 ... oneDNN custom operations are on"),
-    # whatever TF_CPP_MIN_LOG_LEVEL says: import it here, silenced, so later imports are no-ops.
-    with native_output_silenced(), contextlib.suppress(ImportError):
-        import tensorflow  # noqa: F401
-    with contextlib.suppress(ImportError):
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 def interrupted_state(out: Path) -> str:
@@ -159,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     import runtime.quiet
+    from export.tf_quiet import quiet_tensorflow
 
     runtime.quiet.SHOW_NATIVE_OUTPUT = args.verbose
-    _quiet_tensorflow(args.verbose)
+    quiet_tensorflow(args.verbose)
     from export.formats import INT8_FORMAT
     from export.pipeline import ExportError, export_model
     from runtime.files import ArtifactExistsError

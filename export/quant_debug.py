@@ -43,6 +43,19 @@ def c_stdout_to_stderr():
         os.close(saved)
 
 
+@contextlib.contextmanager
+def converter_output_quiet():
+    """The MLIR quantizer's "fully_quantize: ..." lines: dropped, or with -v sent to stderr (never to stdout)."""
+    import runtime.quiet
+
+    if runtime.quiet.SHOW_NATIVE_OUTPUT:
+        with c_stdout_to_stderr():
+            yield
+    else:
+        with runtime.quiet.native_output_silenced():
+            yield
+
+
 # ----------------------------------------------------------------------------------------------- TFLite
 
 def _int8_converter(model, calibration: np.ndarray):
@@ -67,7 +80,7 @@ def tflite_debugger(model, calibration: np.ndarray, debug_images: np.ndarray):
     import warnings
 
     tf.get_logger().setLevel("ERROR")
-    with c_stdout_to_stderr(), warnings.catch_warnings():
+    with converter_output_quiet(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice: the debugger uses it inside
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=_int8_converter(model, calibration),
@@ -122,7 +135,7 @@ def tflite_variant(debugger, denylisted: list[str]) -> bytes:
     """The model quantized as export does (int8 in and out), with the `denylisted` op outputs kept float."""
     import tensorflow as tf
 
-    with c_stdout_to_stderr():
+    with converter_output_quiet():
         debugger.options = tf.lite.experimental.QuantizationDebugOptions(
             denylisted_nodes=list(denylisted) or None, fully_quantize=True)
         return debugger.get_nondebug_quantized_model()

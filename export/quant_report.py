@@ -149,13 +149,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--out", default="models/quant_report", help="output folder")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the TensorFlow converter's own output (on stderr)")
     args = parser.parse_args(argv)
     for option in ("debug_images", "limit", "worst"):
         value = getattr(args, option)
         if value is not None and value <= 0:
             parser.error(f"--{option.replace('_', '-')} must be positive, got {value}")
 
+    import runtime.quiet
     from export.quant_report_writer import summary_lines
+    from export.tf_quiet import quiet_tensorflow
+
+    runtime.quiet.SHOW_NATIVE_OUTPUT = args.verbose
+    quiet_tensorflow(args.verbose)
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
 

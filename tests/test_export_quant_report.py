@@ -78,3 +78,17 @@ def test_keeping_the_worst_layer_float_is_measured(report, fmt):
 def test_a_folder_without_manifest_is_a_clear_error(tmp_path, capsys):
     assert quant_report_main(["--models-dir", str(tmp_path), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     assert "manifest" in capsys.readouterr().err
+
+
+def test_quiet_by_default_results_on_stdout(tmp_path, mnist_path):
+    """Fresh-clone review: the converter's "fully_quantize: 1, inference_type: 6 ..." lines and TensorFlow's
+    start-up lines reached stderr without -v."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "export.quant_report", "--formats", "tflite-int8", "--limit", "300",
+                           "--debug-images", "20", "--worst", "1", "--data", str(mnist_path), "--out", str(tmp_path),
+                           "--no-progress"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""
+    assert "tflite-int8: " in done.stdout and "fully_quantize" not in done.stdout
