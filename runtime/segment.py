@@ -289,8 +289,12 @@ class _Run:
 
 
 def _split_without_classifier(run: _Run) -> list[tuple]:
-    """Cut each box at its cheapest valleys, as many as its width in digits; no joins."""
+    """Cut each box at its cheapest valleys, as many as its width in digits; no joins. A small lone box is one."""
     line, bounds, out = run.line, run.bounds, []
+    if run.small:
+        x0, _, x1, _ = line.boxes[run.first]
+        image, box = line.render(run.first, run.first, x0, x1)
+        return [(image, box, None)] if image is not None else []
     for k in range(run.first, run.last + 1):
         x0, _, x1, _ = line.boxes[k]
         n = int(np.clip(round((x1 - x0) / (0.8 * line.height)), 1, MAX_DIGITS_IN_A_RUN))
