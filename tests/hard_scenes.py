@@ -1,5 +1,6 @@
 """Scenes harder than the field generator's, built from its parts (attack reviews): small letters among tall
-digits. make(kind, index, pool) -> (BGR frame, truth lines), reproducible."""
+digits (make(kind, index, pool)), a small touching pair between tall digits (small_touching_pair(pool, index));
+each gives (BGR frame, truth lines), reproducible."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from bench.field_scenes import Glyph, base_look, render, slanted, text_hershey, text_ttf
+from bench.field_scenes import Glyph, base_look, render, slanted, text_hershey, text_ttf, touching_gap
 
 
 def _text(rng, text: str, height: float) -> np.ndarray:
@@ -41,4 +42,19 @@ def make(kind: str, index: int, pool) -> tuple[np.ndarray, tuple[str, ...]]:
     rng = np.random.default_rng([9, zlib.crc32(kind.encode()), index])
     height = rng.uniform(70, 150)
     scene = render(base_look(rng), [KINDS[kind](pool, rng, height)], rng, kind)
+    return scene.image, scene.lines
+
+
+def small_touching_pair(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A tall digit, two digits at 0.5-0.7 of its height touching each other, a tall digit."""
+    rng = np.random.default_rng(1000 + index)
+    height, labels, scale = rng.uniform(90, 170), [int(rng.integers(0, 10)) for _ in range(4)], rng.uniform(0.5, 0.68)
+    row = []
+    for k, label in enumerate(labels):
+        tall = k in (0, 3)
+        g = pool.glyph(rng, height * (rng.uniform(0.95, 1.1) if tall else scale * rng.uniform(0.95, 1.05)), label)
+        row.append(replace(g, alpha=slanted(g.alpha, rng), gap=height * rng.uniform(0.1, 0.3) if k else 0.0,
+                           drop=height * rng.uniform(-0.05, 0.05)))
+    row[2] = replace(row[2], gap=touching_gap(row[1], row[2], rng.uniform(1, 4)))
+    scene = render(base_look(rng), [row], rng, "mixed_heights")
     return scene.image, scene.lines

@@ -485,36 +485,18 @@ def test_two_digits_touching_at_two_points_are_not_read_as_one_ring(mnist, int8)
         assert reading_lines(int8.read_digits(scene.image)) == list(scene.lines), (index, seed)
 
 
-def _small_touching_pair_between_tall_digits(pool, seed: int) -> tuple[np.ndarray, str]:
-    """A tall digit, two digits at 0.5-0.7 of its height touching each other, a tall digit (attack review)."""
-    from dataclasses import replace
-
-    from bench import field_scenes
-
-    rng = np.random.default_rng(1000 + seed)
-    height, labels, scale = rng.uniform(90, 170), [int(rng.integers(0, 10)) for _ in range(4)], rng.uniform(0.5, 0.68)
-    row = []
-    for k, label in enumerate(labels):
-        tall = k in (0, 3)
-        g = pool.glyph(rng, height * (rng.uniform(0.95, 1.1) if tall else scale * rng.uniform(0.95, 1.05)), label)
-        row.append(replace(g, alpha=field_scenes.slanted(g.alpha, rng), gap=height * rng.uniform(0.1, 0.3) if k else 0.0,
-                           drop=height * rng.uniform(-0.05, 0.05)))
-    row[2] = replace(row[2], gap=field_scenes.touching_gap(row[1], row[2], rng.uniform(1, 4)))
-    scene = field_scenes.render(field_scenes.base_look(rng), [row], rng, "mixed_heights")
-    return scene.image, scene.lines[0]
-
-
 def test_a_small_touching_pair_between_tall_digits_is_not_dropped(mnist, int8):
     """Attack review: a lone box narrower than a digit of its line was kept as one digit even when read as
     "not a digit" (a small touching pair): "2494" -> "24". Such a box is kept whole only if read as a digit,
     else it is tried in pieces like any run."""
     from bench.field_scenes import DigitPool
     from bench.field_test import reading_lines
+    from tests.hard_scenes import small_touching_pair
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
-    for seed in (52, 75, 76):
-        image, truth = _small_touching_pair_between_tall_digits(pool, seed)
-        assert reading_lines(int8.read_digits(image)) == [truth], seed
+    for index in (52, 75, 76):
+        image, truth = small_touching_pair(pool, index)
+        assert reading_lines(int8.read_digits(image)) == list(truth), index
 
 
 def test_small_letters_among_tall_digits_leave_the_digits_alone(mnist, int8):
