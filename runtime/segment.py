@@ -42,6 +42,9 @@ CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet 
 WIDE_COST = 6.0  # per unit of width / line height above 1
 RING_HOLE = 0.6  # x its ink's width: a span whose one enclosed hole is this wide is a ring (a flat 0)...
 RING_WIDTH = 2.0  # ...and, read as a 0, costs nothing for its width up to this x its height
+BAR_HEIGHT = 0.4  # x a digit's height: a flat piece no taller than this...
+BAR_GAP = 0.15  # ...starting inside the digit's x-range or this close after it...
+BAR_TOP = 0.35  # ...and ending above this fraction of the digit's height is its bar (a 5's, written apart)
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
@@ -67,6 +70,14 @@ def _components(stats: np.ndarray) -> list[int]:
     return [i for i in range(1, len(stats)) if stats[i, 4] >= 3 and stats[i, 3] >= 3]
 
 
+def _is_its_bar(box, piece) -> bool:
+    """Is `piece` a flat stroke off the top right of `box` (a 5's bar written apart from its body)?"""
+    x0, y0, x1, y1 = piece
+    height = box[3] - box[1]
+    return (y1 - y0 <= BAR_HEIGHT * height and x1 - x0 >= 1.4 * (y1 - y0) and box[0] < x0 <= box[2] + BAR_GAP * height
+            and y1 <= box[1] + BAR_TOP * height)
+
+
 def _merge_overlapping(boxes: list[tuple], members: list[list[int]]):
     """Join boxes (x0, y0, x1, y1) whose x-ranges overlap by half the narrower one; sorted by x."""
     order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
@@ -77,7 +88,7 @@ def _merge_overlapping(boxes: list[tuple], members: list[list[int]]):
         if out_boxes:
             last = out_boxes[-1]
             overlap = min(last[2], x1) - max(last[0], x0)
-            if overlap > 0.5 * min(last[2] - last[0], x1 - x0):
+            if overlap > 0.5 * min(last[2] - last[0], x1 - x0) or _is_its_bar(last, (x0, y0, x1, y1)):
                 out_boxes[-1] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
                 out_members[-1] = out_members[-1] + members[i]
                 continue

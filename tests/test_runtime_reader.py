@@ -511,3 +511,15 @@ def test_small_letters_among_tall_digits_leave_the_digits_alone(mnist, int8):
         image, truth = make("small_letters", index, pool)
         assert reading_lines(int8.read_digits(image)) == list(truth), index
 
+
+
+def test_a_5_whose_bar_is_written_apart_is_read(mnist, int8):
+    """Field test frames (seed 0) whose 5 has its bar apart, off the top right of its body: the bar was
+    dropped as a dash and the body read "not a digit" ("5" -> nothing, "59" -> "9"; runtime/segment.py, BAR_*)."""
+    from bench.field_scenes import DigitPool, generate
+    from bench.field_test import reading_lines
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    for condition, index in (("clean", 53), ("mixed_heights", 72)):
+        scene = generate(condition, index, pool, 0)
+        assert reading_lines(int8.read_digits(scene.image)) == list(scene.lines), (condition, index)
