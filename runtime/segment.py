@@ -6,7 +6,9 @@ or boxes almost touching, are read as a run: candidate cuts are the valleys of
 the ink's column profile, every digit-wide span between cuts is classified in
 one batch, and the cuts with the best joint score win (segmentation by
 recognition). A lone box read whole as a sure digit is not tried in pieces (most
-are one slanted or round digit). Without a classifier a wide box is cut at its
+are one slanted or round digit). A run not read as sure digits is read again
+with cuts along a few slants too: digits written leaning that touch overlap in
+x, and no upright cut parts them. Without a classifier a wide box is cut at its
 deepest valleys.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import cv2
 import numpy as np
@@ -52,8 +54,29 @@ PAIR_HEIGHT = 0.85  # x the line height: a span read as "not a digit" this tall 
 PAIR_CONFIDENCE = 0.99  # ...split when both its halves read as digits this surely
 LEG_HEIGHT = 0.8  # x its box's height: a 1 cut from a letter's ink this tall is one of its legs (M, N)
 MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
+RETRY_BELOW = 0.55  # a run with a span PAIR_HEIGHT tall read as "not a digit" or as no digit this sure (the
+# shipped operating point) is read again with cuts leaning...
+SLANTS = (-0.5, -0.35, -0.2, 0.2, 0.35)  # ...at these slants, x per y (< 0: the top leans right)...
+SLANTED_SURE = 0.9  # ...and keeps that reading if every digit in it is this sure
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
+
+
+class _Bound(NamedTuple):
+    """A place a run may be cut: column `x` at row `y_mid` (the cut leans `slope` px per row), the boxes on
+    its left and right, and the cost of cutting there."""
+
+    x: int
+    left: int
+    right: int
+    cost: float
+    slope: float = 0.0
+    y_mid: float = 0.0
+    inside: bool = False  # a cut inside a box (not the edge of one)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """The cut's column in each of `rows`."""
+        return self.x + self.slope * (rows - self.y_mid)
 
 
 @dataclass
@@ -121,6 +144,35 @@ class _Line:
         image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
         return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
 
+    def render_between(self, first: int, last: int, a: _Bound, b: _Bound):
+        """Image and box of the ink of boxes first..last between bounds a and b (slanted or upright)."""
+        if first > last:
+            return None, None
+        x_lo = min(self.boxes[k][0] for k in range(first, last + 1))
+        x_hi = max(self.boxes[k][2] for k in range(first, last + 1))
+        # A box's edge takes all of its ink (boxes of leaning digits overlap in x); a cut inside a box parts it.
+        if a.slope == 0.0 and b.slope == 0.0:
+            return self.render(first, last, a.x if a.inside else x_lo, b.x if b.inside else x_hi)
+        y0 = min(self.boxes[k][1] for k in range(first, last + 1))
+        y1 = max(self.boxes[k][3] for k in range(first, last + 1))
+        rows = np.arange(y0, y1, dtype=np.float32)
+        left = np.ceil(a.at(rows)).astype(np.int32) if a.inside else np.full(len(rows), x_lo, np.int32)
+        right = np.ceil(b.at(rows)).astype(np.int32) if b.inside else np.full(len(rows), x_hi, np.int32)
+        x0, x1 = max(int(left.min()), x_lo), min(int(right.max()), x_hi)
+        if x1 <= x0:
+            return None, None
+        ids = [m for k in range(first, last + 1) for m in self.members[k]]
+        lab = self.labels[y0:y1, x0:x1]
+        cols = np.arange(x0, x1, dtype=np.int32)[None, :]
+        mask = (np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])) & (cols >= left[:, None]) & (cols < right[:, None])
+        rows_in, cols_in = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        if not len(rows_in):
+            return None, None
+        r0, r1, c0, c1 = rows_in[0], rows_in[-1] + 1, cols_in[0], cols_in[-1] + 1
+        crop = np.ascontiguousarray(mask[r0:r1, c0:c1]).view(np.uint8)
+        image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
+        return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
+
     def one_digit(self, k: int) -> bool:
         """A box somewhat wide for a digit that every candidate cut would cut through two strokes: one digit
         (a wide 0, a flat 2); a touching pair meets in a single stroke somewhere."""
@@ -133,23 +185,55 @@ class _Line:
             self._cuts[k] = self._find_cuts(k)
         return self._cuts[k]
 
-    def _find_cuts(self, k: int) -> list[tuple[int, int]]:
+    def _ink(self, k: int) -> np.ndarray:
         x0, y0, x1, y1 = self.boxes[k]
-        lab = self.labels[y0:y1, x0:x1]
-        ids = self.members[k]
-        ink = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        lab, ids = self.labels[y0:y1, x0:x1], self.members[k]
+        return np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+
+    def slanted_cuts(self, k: int) -> list[_Bound]:
+        """Cuts leaning at each of SLANTS inside box k, as bounds (digits written leaning overlap in x, and
+        no upright cut parts them)."""
+        ink = self._ink(k).view(np.uint8)
+        h, w = ink.shape
+        y_mid = (h - 1) / 2.0
+        x0, y0, x1, _ = self.boxes[k]
+        out = []
+        for slope in SLANTS:
+            shift = int(np.ceil(abs(slope) * y_mid)) + 1
+            # column x of the box is column x - slope * (y - y_mid) + shift of the sheared ink
+            shear = np.float32([[1, -slope, slope * y_mid + shift], [0, 1, 0]])
+            upright = cv2.warpAffine(ink, shear, (w + 2 * shift, h), flags=cv2.INTER_NEAREST, borderValue=0)
+            out += [_Bound(x0 + c - shift, k, k, CUT_COST * max(0, strokes - 1), slope, y0 + y_mid, True)
+                    for c, strokes in self._valleys(upright.view(bool), x1 - x0)]
+        return out
+
+    def _find_cuts(self, k: int) -> list[tuple[int, int]]:
+        x0 = self.boxes[k][0]
+        return [(x0 + c, strokes) for c, strokes in self._valleys(self._ink(k), self.boxes[k][2] - x0)]
+
+    def _valleys(self, ink: np.ndarray, width: int) -> list[tuple[int, int]]:
+        """(column, strokes it crosses) at the valleys of an ink mask's column profile, deepest first kept."""
         crossings = ink[0].astype(np.int32) + (ink[1:] & ~ink[:-1]).sum(axis=0)
         profile = np.convolve(ink.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
         margin = max(2, int(MIN_CUT_PIECE * self.height))
-        inner = np.arange(margin, max(margin, len(profile) - margin))
+        cols = np.nonzero(profile)[0]  # (the ink's own columns: sheared ink has empty ones at its sides)
+        if not len(cols):
+            return []
+        inner = np.arange(cols[0] + margin, max(cols[0] + margin, cols[-1] + 1 - margin))
         valleys = inner[(profile[inner] <= profile[inner - 1]) & (profile[inner] <= profile[inner + 1])]
         chosen: list[int] = []
         for x in valleys[np.argsort(profile[valleys], kind="stable")].tolist():  # deepest first, then leftmost
             if all(abs(x - c) >= margin for c in chosen):
                 chosen.append(x)
-            if len(chosen) >= 2 * int(np.ceil((x1 - x0) / self.height)) + 1:
+            if len(chosen) >= 2 * int(np.ceil(width / self.height)) + 1:
                 break
-        return sorted((x0 + c, int(crossings[c])) for c in chosen)
+        return sorted((c, int(crossings[c])) for c in chosen)
+
+
+def _crossing(a: _Bound, b: _Bound) -> bool:
+    """Are a and b an upright and a slanted cut of one box (they cross: the span between them is not one
+    piece of writing)?"""
+    return a.inside and b.inside and a.left == b.left and a.slope != b.slope
 
 
 def _is_ring(image: np.ndarray) -> bool:
@@ -183,18 +267,19 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool 
 class _Run:
     """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
 
-    def __init__(self, line: _Line, first: int, last: int):
+    def __init__(self, line: _Line, first: int, last: int, slanted: bool = False):
         self.line, self.first, self.last = line, first, last
         # (column, box on the left of the cut, box on the right, cost of cutting there)
-        bounds = [(line.boxes[first][0], first, first, 0.0)]
+        bounds = [_Bound(line.boxes[first][0], first, first, 0.0)]
         for k in range(first, last + 1):
             box_h = line.boxes[k][3] - line.boxes[k][1]
             if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
-                bounds += [(c, k, k, CUT_COST * max(0, strokes - 1)) for c, strokes in line.cuts(k)]
+                bounds += [_Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
+                bounds += line.slanted_cuts(k) if slanted else []
             if k < last:
-                bounds.append((line.boxes[k][2], k, k + 1, 0.0))
-        bounds.append((line.boxes[last][2], last, last, 0.0))
-        self.bounds = sorted(bounds, key=lambda b: b[0])
+                bounds.append(_Bound(line.boxes[k][2], k, k + 1, 0.0))
+        bounds.append(_Bound(line.boxes[last][2], last, last, 0.0))
+        self.bounds = sorted(bounds, key=lambda b: b.x)
         self.spans, self.images, self.boxes = [], [], []
         self.whole = None  # (image, box, probabilities) when the run was read whole as one digit
         self.small = False  # a lone box narrower than a digit of its line: kept whole if read as any digit...
@@ -205,9 +290,11 @@ class _Run:
         bounds, line = self.bounds, self.line
         for i in range(len(bounds) - 1):
             for j in range(i + 1, len(bounds)):
-                if bounds[j][0] - bounds[i][0] > MAX_DIGIT_WIDTH * line.height:
+                if bounds[j].x - bounds[i].x > MAX_DIGIT_WIDTH * line.height:
                     break
-                image, box = line.render(bounds[i][2], bounds[j][1], bounds[i][0], bounds[j][0])
+                if _crossing(bounds[i], bounds[j]):
+                    continue
+                image, box = line.render_between(bounds[i].right, bounds[j].left, bounds[i], bounds[j])
                 if image is not None:
                     self.spans.append((i, j))
                     self.images.append(image)
@@ -225,9 +312,9 @@ class _Run:
             # a wide span read first as a 0 whose hole spans it is a ring (two digits touching at two points
             # also enclose one hole, between them: but read as a 0 they rarely are)
             ring = self.boxes[s][2] > self.boxes[s][3] and int(probs[s].argmax()) == 0 and _is_ring(self.images[s])
-            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height, ring) - bounds[j][3], (i, s))]
+            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height, ring) - bounds[j].cost, (i, s))]
             if self.boxes[s][3] < SKIP_HEIGHT * height:  # a short piece may be no digit at all (a bar, a tick)
-                options.append((best[i][0] - SKIP_COST - bounds[j][3], (i, None)))
+                options.append((best[i][0] - SKIP_COST - bounds[j].cost, (i, None)))
             for score, step in options:
                 if j not in best or score > best[j][0]:
                     best[j] = (score, step)
@@ -245,7 +332,7 @@ class _Run:
     def _box_holding(self, s: int) -> int | None:
         """The line box span s lies within (between its edges or cuts inside it), or None if it spans two."""
         i, j = self.spans[s]
-        return self.bounds[i][2] if self.bounds[i][2] == self.bounds[j][1] else None
+        return self.bounds[i].right if self.bounds[i].right == self.bounds[j].left else None
 
     def _pairs_split(self, chosen: list[int], probs: np.ndarray) -> list[int]:
         """The chosen spans, each one read as "not a digit" that is one connected piece of ink as tall as the
@@ -284,7 +371,7 @@ class _Run:
         pieces: dict[int, list[int]] = {}  # box -> the chosen spans cut from it
         for n, s in enumerate(chosen):
             k, (i, j) = self._box_holding(s), self.spans[s]
-            if k is not None and (self.bounds[i][0] > self.line.boxes[k][0] or self.bounds[j][0] < self.line.boxes[k][2]):
+            if k is not None and (self.bounds[i].inside or self.bounds[j].inside):
                 pieces.setdefault(k, []).append(n)  # a piece cut from box k, not all of it
         whole = {}
         for k, members in pieces.items():
@@ -309,7 +396,7 @@ def _split_without_classifier(run: _Run) -> list[tuple]:
     for k in range(run.first, run.last + 1):
         x0, _, x1, _ = line.boxes[k]
         n = int(np.clip(round((x1 - x0) / (0.8 * line.height)), 1, MAX_DIGITS_IN_A_RUN))
-        inside = sorted((cost, c) for c, left, right, cost in bounds if left == right == k and x0 < c < x1)
+        inside = sorted((b.cost, b.x) for b in bounds if b.inside and b.slope == 0.0 and b.left == k)
         cuts = [c for _, c in inside[: n - 1]]
         edges = [x0] + sorted(cuts) + [x1]
         for a, b in zip(edges[:-1], edges[1:]):
@@ -429,19 +516,63 @@ def _read_whole_first(runs: list[_Run], classify: Classify) -> list[_Run]:
     return [run for run in runs if run.whole is None]
 
 
+def _unread(p: np.ndarray) -> bool:
+    """Did a span read as no confident digit ("not a digit", or no digit at RETRY_BELOW)?"""
+    return int(p.argmax()) == 10 or float(p[:10].max()) < RETRY_BELOW
+
+
+def _sure(reading: list[tuple]) -> bool:
+    """Is every glyph of a run's reading a digit read at least SLANTED_SURE?"""
+    return bool(reading) and all(int(p.argmax()) < 10 and float(p[:10].max()) >= SLANTED_SURE for _, _, p in reading)
+
+
+def _classify_spans(runs: list[_Run], classify: Classify) -> None:
+    """Render and classify every span of `runs` in one batch (run.probs)."""
+    images = [image for run in runs for image in run.render_spans()]
+    probs = classify(np.stack(images)) if images else np.zeros((0, 10), np.float32)
+    start = 0
+    for run in runs:
+        run.probs = probs[start:start + len(run.images)]
+        start += len(run.images)
+
+
+def _read_leaning(runs: list[_Run], classify: Classify) -> None:
+    """Runs with a span as tall as a pair read as no digit with upright cuts are read again with cuts along
+    SLANTS too (digits written leaning that touch overlap in x: no upright cut parts them; spans already
+    read are not read again). The new reading is kept when it is all sure digits, and holds no 1 where the upright one held a
+    letter (a letter's stem cut off its body reads as a sure 1)."""
+    again = []
+    for run in runs:
+        if not any(_unread(p) and box[3] >= PAIR_HEIGHT * run.line.height for _, box, p in run.reading):
+            continue
+        leaning = _Run(run.line, run.first, run.last, slanted=True)
+        if len(leaning.bounds) > len(run.bounds) and leaning.render_spans():
+            read = {(run.bounds[i], run.bounds[j]): p for (i, j), p in zip(run.spans, run.probs)}
+            leaning.probs = [read.get((leaning.bounds[i], leaning.bounds[j])) for i, j in leaning.spans]
+            again.append((run, leaning))
+    todo = [(leaning, n) for _, leaning in again for n, p in enumerate(leaning.probs) if p is None]
+    if todo:
+        for (leaning, n), p in zip(todo, classify(np.stack([leaning.images[n] for leaning, n in todo]))):
+            leaning.probs[n] = p
+    for run, leaning in again:
+        reading = leaning.best_reading(np.stack(leaning.probs))
+        letter = any(int(p.argmax()) == 10 for _, _, p in run.reading)
+        if _sure(reading) and not (letter and any(int(p.argmax()) == 1 for _, _, p in reading)):
+            run.reading = reading
+
+
 def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
-    """Replace each run by its digits; every run's spans are classified in one batch."""
+    """Replace each run by its digits; every run's spans are classified in one batch (and those read again
+    along their slant in a second)."""
     runs = [item[0] for item in found if isinstance(item, tuple)]
     if not runs:
         return found
     if classify is not None:
         runs = _read_whole_first(runs, classify)
-        images = [image for run in runs for image in run.render_spans()]
-        probs = classify(np.stack(images)) if images else np.zeros((0, 10), np.float32)
-        start = 0
+        _classify_spans(runs, classify)
         for run in runs:
-            run.probs = probs[start:start + len(run.images)]
-            start += len(run.images)
+            run.reading = run.best_reading(run.probs)
+        _read_leaning(runs, classify)
     out = []
     for item in found:
         if isinstance(item, Found):
@@ -451,9 +582,8 @@ def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
         if run.whole is not None:
             digits = [run.whole]
         else:
-            digits = run.best_reading(run.probs) if classify is not None else _split_without_classifier(run)
+            digits = run.reading if classify is not None else _split_without_classifier(run)
             if run.read_whole is not None and digits and all(int(p.argmax()) == 1 for _, _, p in digits):
                 digits = [run.read_whole]  # a small letter cut into its strokes, not a row of 1s
         out += [Found(box, line_index, image, p) for image, box, p in digits]
     return out
-

@@ -1,6 +1,7 @@
 """Scenes harder than the field generator's, built from its parts (attack reviews): small letters among tall
-digits (make(kind, index, pool)), a small touching pair between tall digits (small_touching_pair(pool, index));
-each gives (BGR frame, truth lines), reproducible."""
+digits (make(kind, index, pool)), a small touching pair between tall digits (small_touching_pair(pool, index)),
+digits written leaning and touching (leaning_touching(pool, index)); each gives (BGR frame, truth lines),
+reproducible."""
 
 from __future__ import annotations
 
@@ -57,4 +58,28 @@ def small_touching_pair(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
                            drop=height * rng.uniform(-0.05, 0.05)))
     row[2] = replace(row[2], gap=touching_gap(row[1], row[2], rng.uniform(1, 4)))
     scene = render(base_look(rng), [row], rng, "mixed_heights")
+    return scene.image, scene.lines
+
+
+def _leaning(alpha: np.ndarray, shear: float) -> np.ndarray:
+    """`alpha` leaning right by `shear` (x per y, top to the right), canvas grown to keep every stroke."""
+    h, w = alpha.shape
+    grow = int(np.ceil(abs(shear) * h))
+    m = np.float32([[1, -shear, shear * h if shear > 0 else 0], [0, 1, 0]])
+    return cv2.warpAffine(alpha, m, (w + grow, h), flags=cv2.INTER_LINEAR)
+
+
+def leaning_touching(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """2-3 digits written leaning right (one writer's slant, 0.3-0.5 x per y) whose ink touches by 1-4 px
+    where they come closest: every upright line between two of them crosses both."""
+    rng = np.random.default_rng(2000 + index)
+    height, shear = rng.uniform(80, 160), rng.uniform(0.3, 0.5)
+    row = []
+    for k in range(int(rng.integers(2, 4))):
+        g = pool.glyph(rng, height * rng.uniform(0.9, 1.1), int(rng.integers(0, 10)))
+        row.append(replace(g, alpha=_leaning(g.alpha, shear + rng.uniform(-0.05, 0.05)),
+                           drop=height * rng.uniform(-0.05, 0.05)))
+    for k in range(1, len(row)):
+        row[k] = replace(row[k], gap=touching_gap(row[k - 1], row[k], rng.uniform(1, 4)))
+    scene = render(base_look(rng), [row], rng, "touching_pairs")
     return scene.image, scene.lines
