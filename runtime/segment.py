@@ -6,10 +6,10 @@ or boxes almost touching, are read as a run: candidate cuts are the valleys of
 the ink's column profile, every digit-wide span between cuts is classified in
 one batch, and the cuts with the best joint score win (segmentation by
 recognition). A lone box read whole as a sure digit is not tried in pieces (most
-are one slanted or round digit). A run not read as sure digits is read again
-with cuts along a few slants too: digits written leaning that touch overlap in
-x, and no upright cut parts them. Without a classifier a wide box is cut at its
-deepest valleys.
+are one slanted or round digit). A run with a pair-tall span read as no digit is
+read again with cuts along a few slants and its boxes' pieces parted: digits
+written leaning overlap in x, and no upright cut parts them. Without a
+classifier a wide box is cut at its deepest valleys.
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ class _Bound(NamedTuple):
     slope: float = 0.0
     y_mid: float = 0.0
     inside: bool = False  # a cut inside a box (not the edge of one)
+    pieces: frozenset | None = None  # or, parting a box's pieces of ink (not columns): those on its left
+
+    @property
+    def family(self):
+        """Cuts of one box in one family may bound one span (an upright and a slanted cut cross)."""
+        return "pieces" if self.pieces is not None else self.slope
 
     def at(self, rows: np.ndarray) -> np.ndarray:
         """The cut's column in each of `rows`."""
@@ -145,26 +151,33 @@ class _Line:
         return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
 
     def render_between(self, first: int, last: int, a: _Bound, b: _Bound):
-        """Image and box of the ink of boxes first..last between bounds a and b (slanted or upright)."""
+        """Image and box of the ink of boxes first..last between bounds a and b (slanted, upright, or parting
+        a box's pieces)."""
         if first > last:
+            return None, None
+        ids = [m for k in range(first, last + 1) for m in self.members[k]
+               if not (a.pieces is not None and k == a.right and m in a.pieces)
+               and not (b.pieces is not None and k == b.left and m not in b.pieces)]
+        if not ids:
             return None, None
         x_lo = min(self.boxes[k][0] for k in range(first, last + 1))
         x_hi = max(self.boxes[k][2] for k in range(first, last + 1))
-        # A box's edge takes all of its ink (boxes of leaning digits overlap in x); a cut inside a box parts it.
-        if a.slope == 0.0 and b.slope == 0.0:
-            return self.render(first, last, a.x if a.inside else x_lo, b.x if b.inside else x_hi)
         y0 = min(self.boxes[k][1] for k in range(first, last + 1))
         y1 = max(self.boxes[k][3] for k in range(first, last + 1))
+        # A box's edge, or a parting of its pieces, takes all of their ink (boxes of leaning digits overlap
+        # in x); a cut inside a box parts it by columns.
+        a_cuts, b_cuts = a.inside and a.pieces is None, b.inside and b.pieces is None
         rows = np.arange(y0, y1, dtype=np.float32)
-        left = np.ceil(a.at(rows)).astype(np.int32) if a.inside else np.full(len(rows), x_lo, np.int32)
-        right = np.ceil(b.at(rows)).astype(np.int32) if b.inside else np.full(len(rows), x_hi, np.int32)
+        left = np.ceil(a.at(rows)).astype(np.int32) if a_cuts else np.full(len(rows), x_lo, np.int32)
+        right = np.ceil(b.at(rows)).astype(np.int32) if b_cuts else np.full(len(rows), x_hi, np.int32)
         x0, x1 = max(int(left.min()), x_lo), min(int(right.max()), x_hi)
         if x1 <= x0:
             return None, None
-        ids = [m for k in range(first, last + 1) for m in self.members[k]]
         lab = self.labels[y0:y1, x0:x1]
-        cols = np.arange(x0, x1, dtype=np.int32)[None, :]
-        mask = (np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])) & (cols >= left[:, None]) & (cols < right[:, None])
+        mask = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        if (a_cuts and a.slope) or (b_cuts and b.slope):
+            cols = np.arange(x0, x1, dtype=np.int32)[None, :]
+            mask &= (cols >= left[:, None]) & (cols < right[:, None])
         rows_in, cols_in = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
         if not len(rows_in):
             return None, None
@@ -172,6 +185,24 @@ class _Line:
         crop = np.ascontiguousarray(mask[r0:r1, c0:c1]).view(np.uint8)
         image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
         return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
+
+    def piece_partings(self, k: int) -> list[_Bound]:
+        """Bounds parting box k's pieces of ink (left to right by their middles) where both sides hold a piece
+        at least half as tall as the box: leaning digits written apart whose x-ranges overlap were joined."""
+        if len(self.members[k]) < 2:
+            return []
+        x0, y0, x1, y1 = self.boxes[k]
+        lab = self.labels[y0:y1, x0:x1]
+        pieces = []
+        for m in self.members[k]:
+            ys, xs = np.nonzero(lab == m)
+            if len(xs):
+                pieces.append((float(xs.mean()), int(ys.max() - ys.min() + 1), m))
+        pieces.sort()
+        tall = [h >= 0.5 * (y1 - y0) for _, h, _ in pieces]
+        return [_Bound(x0 + int(round((pieces[n - 1][0] + pieces[n][0]) / 2)), k, k, 0.0, inside=True,
+                       pieces=frozenset(m for _, _, m in pieces[:n]))
+                for n in range(1, len(pieces)) if any(tall[:n]) and any(tall[n:])]
 
     def one_digit(self, k: int) -> bool:
         """A box somewhat wide for a digit that every candidate cut would cut through two strokes: one digit
@@ -233,7 +264,7 @@ class _Line:
 def _crossing(a: _Bound, b: _Bound) -> bool:
     """Are a and b an upright and a slanted cut of one box (they cross: the span between them is not one
     piece of writing)?"""
-    return a.inside and b.inside and a.left == b.left and a.slope != b.slope
+    return a.inside and b.inside and a.left == b.left and a.family != b.family
 
 
 def _is_ring(image: np.ndarray) -> bool:
@@ -249,7 +280,8 @@ def _is_ring(image: np.ndarray) -> bool:
     return int(stats[1:, 2].max()) >= RING_HOLE * (cols[-1] - cols[0] + 1)
 
 
-def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool = False) -> float:
+def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool = False,
+                 letter: bool = True) -> float:
     """How much a span looks like one glyph: log confidence over the ten digits (or, for a model with a
     "not a digit" output and a span no wider than NOT_A_DIGIT_WIDTH, that it is a letter or symbol: so an M
     is not cut into 1 4 1), minus a cost per glyph
@@ -257,7 +289,7 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool 
     a flat 0, up to RING_WIDTH), for being a fragment much shorter than the line."""
     p = float(probabilities[:10].max())
     _, _, w, h = box
-    if len(probabilities) > 10 and w <= NOT_A_DIGIT_WIDTH * line_height:  # a letter is a glyph too, not 2-3 digits
+    if letter and len(probabilities) > 10 and w <= NOT_A_DIGIT_WIDTH * line_height:  # a letter is a glyph too, not 2-3 digits
         p = max(p, float(probabilities[10]))
     short = max(0.0, 0.55 - h / line_height)
     wide = max(0.0, w / h - (RING_WIDTH if ring else 1.0))
@@ -268,7 +300,7 @@ class _Run:
     """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
 
     def __init__(self, line: _Line, first: int, last: int, slanted: bool = False):
-        self.line, self.first, self.last = line, first, last
+        self.line, self.first, self.last, self.slanted = line, first, last, slanted
         # (column, box on the left of the cut, box on the right, cost of cutting there)
         bounds = [_Bound(line.boxes[first][0], first, first, 0.0)]
         for k in range(first, last + 1):
@@ -276,6 +308,7 @@ class _Run:
             if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
                 bounds += [_Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
                 bounds += line.slanted_cuts(k) if slanted else []
+            bounds += line.piece_partings(k) if slanted else []
             if k < last:
                 bounds.append(_Bound(line.boxes[k][2], k, k + 1, 0.0))
         bounds.append(_Bound(line.boxes[last][2], last, last, 0.0))
@@ -312,7 +345,8 @@ class _Run:
             # a wide span read first as a 0 whose hole spans it is a ring (two digits touching at two points
             # also enclose one hole, between them: but read as a 0 they rarely are)
             ring = self.boxes[s][2] > self.boxes[s][3] and int(probs[s].argmax()) == 0 and _is_ring(self.images[s])
-            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height, ring) - bounds[j].cost, (i, s))]
+            options = [(best[i][0] + _digit_score(probs[s], self.boxes[s], height, ring,
+                                                         not (self.slanted and bounds[i].right < bounds[j].left)) - bounds[j].cost, (i, s))]
             if self.boxes[s][3] < SKIP_HEIGHT * height:  # a short piece may be no digit at all (a bar, a tick)
                 options.append((best[i][0] - SKIP_COST - bounds[j].cost, (i, None)))
             for score, step in options:
@@ -537,16 +571,18 @@ def _classify_spans(runs: list[_Run], classify: Classify) -> None:
 
 
 def _read_leaning(runs: list[_Run], classify: Classify) -> None:
-    """Runs with a span as tall as a pair read as no digit with upright cuts are read again with cuts along
-    SLANTS too (digits written leaning that touch overlap in x: no upright cut parts them; spans already
-    read are not read again). The new reading is kept when it is all sure digits, and holds no 1 where the upright one held a
-    letter (a letter's stem cut off its body reads as a sure 1)."""
+    """Runs with a span as tall as a pair read as no digit are read again: with cuts along SLANTS too (digits
+    written leaning that touch overlap in x: no upright cut parts them), with a box's pieces of ink parted
+    (leaning digits written apart whose x-ranges overlap were joined), and with a span over two boxes read
+    only as a digit (a letter is one box). Spans already read are not read again. The new reading is kept
+    when it is all sure digits, and holds no 1 where the upright one held a letter (a letter's stem cut off
+    its body reads as a sure 1)."""
     again = []
     for run in runs:
         if not any(_unread(p) and box[3] >= PAIR_HEIGHT * run.line.height for _, box, p in run.reading):
             continue
         leaning = _Run(run.line, run.first, run.last, slanted=True)
-        if len(leaning.bounds) > len(run.bounds) and leaning.render_spans():
+        if (len(leaning.bounds) > len(run.bounds) or run.last > run.first) and leaning.render_spans():
             read = {(run.bounds[i], run.bounds[j]): p for (i, j), p in zip(run.spans, run.probs)}
             leaning.probs = [read.get((leaning.bounds[i], leaning.bounds[j])) for i, j in leaning.spans]
             again.append((run, leaning))

@@ -69,9 +69,10 @@ def _leaning(alpha: np.ndarray, shear: float) -> np.ndarray:
     return cv2.warpAffine(alpha, m, (w + grow, h), flags=cv2.INTER_LINEAR)
 
 
-def leaning_touching(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+def leaning_touching(pool, index: int, apart: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:
     """2-3 digits written leaning right (one writer's slant, 0.3-0.5 x per y) whose ink touches by 1-4 px
-    where they come closest: every upright line between two of them crosses both."""
+    where they come closest: every upright line between two of them crosses both (`apart`: 2-8 px apart
+    where they come closest instead, their boxes still overlapping)."""
     rng = np.random.default_rng(2000 + index)
     height, shear = rng.uniform(80, 160), rng.uniform(0.3, 0.5)
     row = []
@@ -80,6 +81,6 @@ def leaning_touching(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
         row.append(replace(g, alpha=_leaning(g.alpha, shear + rng.uniform(-0.05, 0.05)),
                            drop=height * rng.uniform(-0.05, 0.05)))
     for k in range(1, len(row)):
-        row[k] = replace(row[k], gap=touching_gap(row[k - 1], row[k], rng.uniform(1, 4)))
+        row[k] = replace(row[k], gap=touching_gap(row[k - 1], row[k], rng.uniform(-8, -2) if apart else rng.uniform(1, 4)))
     scene = render(base_look(rng), [row], rng, "touching_pairs")
     return scene.image, scene.lines
