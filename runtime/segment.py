@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import cv2
 import numpy as np
 
 from runtime.ink import stroke_width
 from runtime.lines import group_lines
-from runtime.mnist_style import fit_to_mnist, stroke_image
+from runtime.cuts import CUT_COST, ONE_DIGIT_WIDTH, Bound, LineInk, crossing
 
 MIN_DIGIT_PX = 7  # at working size; smaller is a speck (or unreadable anyway)
 MIN_HEIGHT_VS_LINE = 0.3  # of the line's digit height; smaller is a speck, a dot, a comma
@@ -32,7 +32,6 @@ MIN_FILL = 0.04
 RELATIVE_INK = 0.35  # a box whose darkest ink is fainter than this x the frame's darkest is a stain, grain or JPEG block
 MAX_DIGITS_IN_A_RUN = 6  # a box wider than this many digits is not writing (an edge, a smear)
 RUN_WIDTH = 0.8  # a box wider than this x its height, and than this x its line's height, may hold several digits
-ONE_DIGIT_WIDTH = 1.2  # up to this x its height, a box no cut could split in one stroke is one digit
 JOIN_GAP = 0.06  # boxes closer than this x the line height are read together (a broken stroke, a touch)
 MAX_DIGIT_WIDTH = 1.5  # no single digit is wider than this x the line height
 NOT_A_DIGIT_WIDTH = 1.1  # x the line height: a span this narrow may be read whole as a letter (an M, a W);
@@ -40,7 +39,6 @@ NOT_A_DIGIT_WIDTH = 1.1  # x the line height: a span this narrow may be read who
 SKIP_HEIGHT = 0.55  # a piece shorter than this x the line height may be left out of a run...
 SKIP_COST = 2.0  # ...at this cost (log-probability)
 DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
-CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
 WIDE_COST = 6.0  # per unit of width / line height above 1
 RING_HOLE = 0.6  # x its ink's width: a span whose one enclosed hole is this wide is a ring (a flat 0)...
 RING_WIDTH = 2.0  # ...and, read as a 0, costs nothing for its width up to this x its height
@@ -48,41 +46,16 @@ BAR_HEIGHT = 0.4  # x a digit's height: a flat piece no taller than this...
 BAR_GAP = 0.15  # ...starting inside the digit's x-range or this close after it...
 BAR_TOP = 0.35  # ...and ending above this fraction of the digit's height is its bar (a 5's, written apart)
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
-MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
 PAIR_HEIGHT = 0.85  # x the line height: a span read as "not a digit" this tall may be a touching pair...
 PAIR_CONFIDENCE = 0.99  # ...split when both its halves read as digits this surely
 LEG_HEIGHT = 0.8  # x its box's height: a 1 cut from a letter's ink this tall is one of its legs (M, N)
 MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
 RETRY_BELOW = 0.55  # a run with a span PAIR_HEIGHT tall read as "not a digit" or as no digit this sure (the
-# shipped operating point) is read again with cuts leaning...
-SLANTS = (-0.5, -0.35, -0.2, 0.2, 0.35)  # ...at these slants, x per y (< 0: the top leans right)...
+# shipped operating point) is read again with cuts leaning (runtime/cuts.py, SLANTS)...
 SLANTED_SURE = 0.9  # ...and keeps that reading if every digit in it is this sure
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
-
-
-class _Bound(NamedTuple):
-    """A place a run may be cut: column `x` at row `y_mid` (the cut leans `slope` px per row), the boxes on
-    its left and right, and the cost of cutting there."""
-
-    x: int
-    left: int
-    right: int
-    cost: float
-    slope: float = 0.0
-    y_mid: float = 0.0
-    inside: bool = False  # a cut inside a box (not the edge of one)
-    pieces: frozenset | None = None  # or, parting a box's pieces of ink (not columns): those on its left
-
-    @property
-    def family(self):
-        """Cuts of one box in one family may bound one span (an upright and a slanted cut cross)."""
-        return "pieces" if self.pieces is not None else self.slope
-
-    def at(self, rows: np.ndarray) -> np.ndarray:
-        """The cut's column in each of `rows`."""
-        return self.x + self.slope * (rows - self.y_mid)
 
 
 @dataclass
@@ -126,147 +99,6 @@ def _merge_overlapping(boxes: list[tuple], members: list[list[int]]):
     return out_boxes, out_members
 
 
-class _Line:
-    """The ink of one text line's digit boxes, and how to render any column span of a run of them."""
-
-    def __init__(self, labels, signal, boxes, members, height):
-        self.labels, self.signal, self.boxes, self.members, self.height = labels, signal, boxes, members, height
-        self._cuts: dict[int, list[tuple[int, int]]] = {}  # box -> its cuts (a run asks again after one_digit)
-
-    def render(self, first: int, last: int, x0: int, x1: int):
-        """Image and box of the ink of boxes first..last (inclusive) between columns x0 and x1."""
-        if first > last or x1 <= x0:
-            return None, None
-        ids = [m for k in range(first, last + 1) for m in self.members[k]]
-        y0 = min(self.boxes[k][1] for k in range(first, last + 1))
-        y1 = max(self.boxes[k][3] for k in range(first, last + 1))
-        lab = self.labels[y0:y1, x0:x1]
-        mask = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
-        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-        if not len(rows):
-            return None, None
-        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        crop = mask[r0:r1, c0:c1].view(np.uint8)
-        image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
-        return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
-
-    def render_between(self, first: int, last: int, a: _Bound, b: _Bound):
-        """Image and box of the ink of boxes first..last between bounds a and b (slanted, upright, or parting
-        a box's pieces)."""
-        if first > last:
-            return None, None
-        ids = [m for k in range(first, last + 1) for m in self.members[k]
-               if not (a.pieces is not None and k == a.right and m in a.pieces)
-               and not (b.pieces is not None and k == b.left and m not in b.pieces)]
-        if not ids:
-            return None, None
-        x_lo = min(self.boxes[k][0] for k in range(first, last + 1))
-        x_hi = max(self.boxes[k][2] for k in range(first, last + 1))
-        y0 = min(self.boxes[k][1] for k in range(first, last + 1))
-        y1 = max(self.boxes[k][3] for k in range(first, last + 1))
-        # A box's edge, or a parting of its pieces, takes all of their ink (boxes of leaning digits overlap
-        # in x); a cut inside a box parts it by columns.
-        a_cuts, b_cuts = a.inside and a.pieces is None, b.inside and b.pieces is None
-        rows = np.arange(y0, y1, dtype=np.float32)
-        left = np.ceil(a.at(rows)).astype(np.int32) if a_cuts else np.full(len(rows), x_lo, np.int32)
-        right = np.ceil(b.at(rows)).astype(np.int32) if b_cuts else np.full(len(rows), x_hi, np.int32)
-        x0, x1 = max(int(left.min()), x_lo), min(int(right.max()), x_hi)
-        if x1 <= x0:
-            return None, None
-        lab = self.labels[y0:y1, x0:x1]
-        mask = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
-        if (a_cuts and a.slope) or (b_cuts and b.slope):
-            cols = np.arange(x0, x1, dtype=np.int32)[None, :]
-            mask &= (cols >= left[:, None]) & (cols < right[:, None])
-        rows_in, cols_in = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-        if not len(rows_in):
-            return None, None
-        r0, r1, c0, c1 = rows_in[0], rows_in[-1] + 1, cols_in[0], cols_in[-1] + 1
-        crop = np.ascontiguousarray(mask[r0:r1, c0:c1]).view(np.uint8)
-        image = fit_to_mnist(stroke_image(self.signal[y0 + r0:y0 + r1, x0 + c0:x0 + c1], crop))
-        return image, (int(x0 + c0), int(y0 + r0), int(c1 - c0), int(r1 - r0))
-
-    def piece_partings(self, k: int) -> list[_Bound]:
-        """Bounds parting box k's pieces of ink (left to right by their middles) where both sides hold a piece
-        at least half as tall as the box: leaning digits written apart whose x-ranges overlap were joined."""
-        if len(self.members[k]) < 2:
-            return []
-        x0, y0, x1, y1 = self.boxes[k]
-        lab = self.labels[y0:y1, x0:x1]
-        pieces = []
-        for m in self.members[k]:
-            ys, xs = np.nonzero(lab == m)
-            if len(xs):
-                pieces.append((float(xs.mean()), int(ys.max() - ys.min() + 1), m))
-        pieces.sort()
-        tall = [h >= 0.5 * (y1 - y0) for _, h, _ in pieces]
-        return [_Bound(x0 + int(round((pieces[n - 1][0] + pieces[n][0]) / 2)), k, k, 0.0, inside=True,
-                       pieces=frozenset(m for _, _, m in pieces[:n]))
-                for n in range(1, len(pieces)) if any(tall[:n]) and any(tall[n:])]
-
-    def one_digit(self, k: int) -> bool:
-        """A box somewhat wide for a digit that every candidate cut would cut through two strokes: one digit
-        (a wide 0, a flat 2); a touching pair meets in a single stroke somewhere."""
-        x0, y0, x1, y1 = self.boxes[k]
-        return x1 - x0 <= ONE_DIGIT_WIDTH * (y1 - y0) and all(strokes >= 2 for _, strokes in self.cuts(k))
-
-    def cuts(self, k: int) -> list[tuple[int, int]]:
-        """Candidate cuts inside box k: (column, strokes it crosses) at the valleys of its ink's column profile."""
-        if k not in self._cuts:
-            self._cuts[k] = self._find_cuts(k)
-        return self._cuts[k]
-
-    def _ink(self, k: int) -> np.ndarray:
-        x0, y0, x1, y1 = self.boxes[k]
-        lab, ids = self.labels[y0:y1, x0:x1], self.members[k]
-        return np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
-
-    def slanted_cuts(self, k: int) -> list[_Bound]:
-        """Cuts leaning at each of SLANTS inside box k, as bounds (digits written leaning overlap in x, and
-        no upright cut parts them)."""
-        ink = self._ink(k).view(np.uint8)
-        h, w = ink.shape
-        y_mid = (h - 1) / 2.0
-        x0, y0, x1, _ = self.boxes[k]
-        out = []
-        for slope in SLANTS:
-            shift = int(np.ceil(abs(slope) * y_mid)) + 1
-            # column x of the box is column x - slope * (y - y_mid) + shift of the sheared ink
-            shear = np.float32([[1, -slope, slope * y_mid + shift], [0, 1, 0]])
-            upright = cv2.warpAffine(ink, shear, (w + 2 * shift, h), flags=cv2.INTER_NEAREST, borderValue=0)
-            out += [_Bound(x0 + c - shift, k, k, CUT_COST * max(0, strokes - 1), slope, y0 + y_mid, True)
-                    for c, strokes in self._valleys(upright.view(bool), x1 - x0)]
-        return out
-
-    def _find_cuts(self, k: int) -> list[tuple[int, int]]:
-        x0 = self.boxes[k][0]
-        return [(x0 + c, strokes) for c, strokes in self._valleys(self._ink(k), self.boxes[k][2] - x0)]
-
-    def _valleys(self, ink: np.ndarray, width: int) -> list[tuple[int, int]]:
-        """(column, strokes it crosses) at the valleys of an ink mask's column profile, deepest first kept."""
-        crossings = ink[0].astype(np.int32) + (ink[1:] & ~ink[:-1]).sum(axis=0)
-        profile = np.convolve(ink.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
-        margin = max(2, int(MIN_CUT_PIECE * self.height))
-        cols = np.nonzero(profile)[0]  # (the ink's own columns: sheared ink has empty ones at its sides)
-        if not len(cols):
-            return []
-        inner = np.arange(cols[0] + margin, max(cols[0] + margin, cols[-1] + 1 - margin))
-        valleys = inner[(profile[inner] <= profile[inner - 1]) & (profile[inner] <= profile[inner + 1])]
-        chosen: list[int] = []
-        for x in valleys[np.argsort(profile[valleys], kind="stable")].tolist():  # deepest first, then leftmost
-            if all(abs(x - c) >= margin for c in chosen):
-                chosen.append(x)
-            if len(chosen) >= 2 * int(np.ceil(width / self.height)) + 1:
-                break
-        return sorted((c, int(crossings[c])) for c in chosen)
-
-
-def _crossing(a: _Bound, b: _Bound) -> bool:
-    """Are a and b an upright and a slanted cut of one box (they cross: the span between them is not one
-    piece of writing)?"""
-    return a.inside and b.inside and a.left == b.left and a.family != b.family
-
-
 def _is_ring(image: np.ndarray) -> bool:
     """Does a 28x28 crop's ink enclose one hole nearly as wide as the ink (a 0, however flat)?"""
     ink = (image > 64).view(np.uint8)
@@ -299,19 +131,19 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool 
 class _Run:
     """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
 
-    def __init__(self, line: _Line, first: int, last: int, slanted: bool = False):
+    def __init__(self, line: LineInk, first: int, last: int, slanted: bool = False):
         self.line, self.first, self.last, self.slanted = line, first, last, slanted
         # (column, box on the left of the cut, box on the right, cost of cutting there)
-        bounds = [_Bound(line.boxes[first][0], first, first, 0.0)]
+        bounds = [Bound(line.boxes[first][0], first, first, 0.0)]
         for k in range(first, last + 1):
             box_h = line.boxes[k][3] - line.boxes[k][1]
             if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
-                bounds += [_Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
+                bounds += [Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
                 bounds += line.slanted_cuts(k) if slanted else []
             bounds += line.piece_partings(k) if slanted else []
             if k < last:
-                bounds.append(_Bound(line.boxes[k][2], k, k + 1, 0.0))
-        bounds.append(_Bound(line.boxes[last][2], last, last, 0.0))
+                bounds.append(Bound(line.boxes[k][2], k, k + 1, 0.0))
+        bounds.append(Bound(line.boxes[last][2], last, last, 0.0))
         self.bounds = sorted(bounds, key=lambda b: b.x)
         self.spans, self.images, self.boxes = [], [], []
         self.whole = None  # (image, box, probabilities) when the run was read whole as one digit
@@ -325,7 +157,7 @@ class _Run:
             for j in range(i + 1, len(bounds)):
                 if bounds[j].x - bounds[i].x > MAX_DIGIT_WIDTH * line.height:
                     break
-                if _crossing(bounds[i], bounds[j]):
+                if crossing(bounds[i], bounds[j]):
                     continue
                 image, box = line.render_between(bounds[i].right, bounds[j].left, bounds[i], bounds[j])
                 if image is not None:
@@ -489,7 +321,7 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
         keep = [k for k in range(len(merged)) if line_peaks[k] >= RELATIVE_INK * strongest and line_like[k]]
         if not keep:
             continue
-        line = _Line(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
+        line = LineInk(labels, signal, [merged[k] for k in keep], [merged_members[k] for k in keep], height)
         line_index = len({f.line for f in found if isinstance(f, Found)} | {f[1] for f in found if isinstance(f, tuple)})
         k = 0
         while k < len(line.boxes):  # runs: boxes that are wide or that almost touch the next one
@@ -519,7 +351,7 @@ def one_digit_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, s
         return []
     x0, y0 = min(stats[i, 0] for i in ids), min(stats[i, 1] for i in ids)
     x1, y1 = max(stats[i, 0] + stats[i, 2] for i in ids), max(stats[i, 1] + stats[i, 3] for i in ids)
-    line = _Line(labels, signal, [(int(x0), int(y0), int(x1), int(y1))], [ids], float(y1 - y0))
+    line = LineInk(labels, signal, [(int(x0), int(y0), int(x1), int(y1))], [ids], float(y1 - y0))
     if not _looks_like_ink_of_a_digit(mask, line.boxes[0], line.height):
         return []
     image, box = line.render(0, 0, int(x0), int(x1))
@@ -571,8 +403,9 @@ def _classify_spans(runs: list[_Run], classify: Classify) -> None:
 
 
 def _read_leaning(runs: list[_Run], classify: Classify) -> None:
-    """Runs with a span as tall as a pair read as no digit are read again: with cuts along SLANTS too (digits
-    written leaning that touch overlap in x: no upright cut parts them), with a box's pieces of ink parted
+    """Runs with a span as tall as a pair read as no digit are read again: with cuts along slants too
+    (runtime/cuts.py; digits written leaning that touch overlap in x: no upright cut parts them), with a
+    box's pieces of ink parted
     (leaning digits written apart whose x-ranges overlap were joined), and with a span over two boxes read
     only as a digit (a letter is one box). Spans already read are not read again. The new reading is kept
     when it is all sure digits, and holds no 1 where the upright one held a letter (a letter's stem cut off
