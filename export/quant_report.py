@@ -140,7 +140,8 @@ def quant_report(models_dir: Path, out_dir: Path, formats: list[str] | None = No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mnist-edge quant-report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mnist-edge quant-report", description=__doc__.split("\n\n")[0].replace("\n", " "),
+                                     epilog=__doc__.split("\n\n", 1)[1].strip())
     parser.add_argument("--models-dir", default="models", help="folder with manifest.json (default: the shipped models)")
     parser.add_argument("--formats", default=None, help=f"comma-separated subset of {', '.join(INT8_FORMATS)}")
     parser.add_argument("--debug-images", type=int, default=500, help="test images the per-tensor errors are averaged over")

@@ -1,14 +1,16 @@
 """Ink components -> digits: pieces joined, specks dropped, touching digits split by recognition.
 
 Per text line (runtime/lines.py), pieces whose x-ranges overlap are one digit
-(a 5's detached bar, a stroke broken by faint ink). A box wider than a digit,
+(a stroke broken by faint ink; a 5's bar written apart, if the digit reads as a 5
+with it). A box wider than a digit,
 or boxes almost touching, are read as a run: candidate cuts are the valleys of
 the ink's column profile, every digit-wide span between cuts is classified in
 one batch, and the cuts with the best joint score win (segmentation by
 recognition). A lone box read whole as a sure digit is not tried in pieces (most
 are one slanted or round digit). A run with a pair-tall span read as no digit is
-read again with cuts along a few slants and its boxes' pieces parted: digits
-written leaning overlap in x, and no upright cut parts them. Without a
+read again with cuts along a few slants and its boxes' pieces parted (only the
+boxes under that span, within a budget of new spans per frame): digits written
+leaning overlap in x, and no upright cut parts them. Without a
 classifier a wide box is cut at its deepest valleys.
 """
 
@@ -16,13 +18,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
 
 from runtime.ink import stroke_width
 from runtime.lines import group_lines
+from runtime.pieces import Classify, join_pieces, parted_unless_a_5
 from runtime.cuts import CUT_COST, ONE_DIGIT_WIDTH, Bound, LineInk, crossing
 
 MIN_DIGIT_PX = 7  # at working size; smaller is a speck (or unreadable anyway)
@@ -42,9 +44,6 @@ DIGIT_COST = 0.6  # log-probability each extra digit in a split must earn
 WIDE_COST = 6.0  # per unit of width / line height above 1
 RING_HOLE = 0.6  # x its ink's width: a span whose one enclosed hole is this wide is a ring (a flat 0)...
 RING_WIDTH = 2.0  # ...and, read as a 0, costs nothing for its width up to this x its height
-BAR_HEIGHT = 0.4  # x a digit's height: a flat piece no taller than this...
-BAR_GAP = 0.15  # ...starting inside the digit's x-range or this close after it...
-BAR_TOP = 0.35  # ...and ending above this fraction of the digit's height is its bar (a 5's, written apart)
 MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its height is a smudge or a shadow's corner
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
 PAIR_HEIGHT = 0.85  # x the line height: a span read as "not a digit" this tall may be a touching pair...
@@ -54,9 +53,7 @@ MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rat
 RETRY_BELOW = 0.55  # a run with a span PAIR_HEIGHT tall read as "not a digit" or as no digit this sure (the
 # shipped operating point) is read again with cuts leaning (runtime/cuts.py, SLANTS)...
 SLANTED_SURE = 0.9  # ...and keeps that reading if every digit in it is this sure
-
-Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
-
+RETRY_SPANS = 256  # ...rendering at most this many new spans per frame (the rest keep the upright reading)
 
 @dataclass
 class Found:
@@ -70,33 +67,6 @@ class Found:
 
 def _components(stats: np.ndarray) -> list[int]:
     return [i for i in range(1, len(stats)) if stats[i, 4] >= 3 and stats[i, 3] >= 3]
-
-
-def _is_its_bar(box, piece) -> bool:
-    """Is `piece` a flat stroke off the top right of `box` (a 5's bar written apart from its body)?"""
-    x0, y0, x1, y1 = piece
-    height = box[3] - box[1]
-    return (y1 - y0 <= BAR_HEIGHT * height and x1 - x0 >= 1.4 * (y1 - y0) and box[0] < x0 <= box[2] + BAR_GAP * height
-            and y1 <= box[1] + BAR_TOP * height)
-
-
-def _merge_overlapping(boxes: list[tuple], members: list[list[int]]):
-    """Join boxes (x0, y0, x1, y1) whose x-ranges overlap by half the narrower one; sorted by x."""
-    order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
-    out_boxes: list[list[int]] = []
-    out_members: list[list[int]] = []
-    for i in order:
-        x0, y0, x1, y1 = boxes[i]
-        if out_boxes:
-            last = out_boxes[-1]
-            overlap = min(last[2], x1) - max(last[0], x0)
-            if overlap > 0.5 * min(last[2] - last[0], x1 - x0) or _is_its_bar(last, (x0, y0, x1, y1)):
-                out_boxes[-1] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
-                out_members[-1] = out_members[-1] + members[i]
-                continue
-        out_boxes.append([x0, y0, x1, y1])
-        out_members.append(list(members[i]))
-    return out_boxes, out_members
 
 
 def _is_ring(image: np.ndarray) -> bool:
@@ -131,16 +101,17 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool 
 class _Run:
     """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
 
-    def __init__(self, line: LineInk, first: int, last: int, slanted: bool = False):
-        self.line, self.first, self.last, self.slanted = line, first, last, slanted
+    def __init__(self, line: LineInk, first: int, last: int, leaning: frozenset = frozenset()):
+        # leaning: the boxes also cut along slants and parted into their pieces (a run read again)
+        self.line, self.first, self.last, self.slanted = line, first, last, bool(leaning)
         # (column, box on the left of the cut, box on the right, cost of cutting there)
         bounds = [Bound(line.boxes[first][0], first, first, 0.0)]
         for k in range(first, last + 1):
             box_h = line.boxes[k][3] - line.boxes[k][1]
             if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
                 bounds += [Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
-                bounds += line.slanted_cuts(k) if slanted else []
-            bounds += line.piece_partings(k) if slanted else []
+                bounds += line.slanted_cuts(k) if k in leaning else []
+            bounds += line.piece_partings(k) if k in leaning else []
             if k < last:
                 bounds.append(Bound(line.boxes[k][2], k, k + 1, 0.0))
         bounds.append(Bound(line.boxes[last][2], last, last, 0.0))
@@ -150,21 +121,44 @@ class _Run:
         self.small = False  # a lone box narrower than a digit of its line: kept whole if read as any digit...
         self.read_whole = None  # ...and its reading whole, kept if its pieces read only as 1s (a v's two strokes)
 
-    def render_spans(self) -> list[np.ndarray]:
-        """Render every span no wider than a digit (the images to classify, in span order)."""
-        bounds, line = self.bounds, self.line
+    def render_spans(self, known: dict | None = None, most: int | None = None) -> list[np.ndarray] | None:
+        """Render every span no wider than a digit; one in `known` ((bound, bound) -> (image, box,
+        probabilities), None if it holds no ink) is taken from it. The images still to classify, in span order
+        (self.probs holds None for them); None, with nothing rendered, if there would be more than `most`."""
+        bounds, height = self.bounds, self.line.height
+        pairs = []
         for i in range(len(bounds) - 1):
-            for j in range(i + 1, len(bounds)):
-                if bounds[j].x - bounds[i].x > MAX_DIGIT_WIDTH * line.height:
-                    break
-                if crossing(bounds[i], bounds[j]):
+            j = i + 1
+            while j < len(bounds) and bounds[j].x - bounds[i].x <= MAX_DIGIT_WIDTH * height:
+                if not crossing(bounds[i], bounds[j]):
+                    pairs.append((i, j))
+                j += 1
+        known = known or {}
+        if most is not None and sum((bounds[i], bounds[j]) not in known for i, j in pairs) > most:
+            return None
+        new = []
+        self.probs, self.tried = [], {}
+        for i, j in pairs:
+            key = (bounds[i], bounds[j])
+            if key in known:
+                if known[key] is None:
                     continue
-                image, box = line.render_between(bounds[i].right, bounds[j].left, bounds[i], bounds[j])
-                if image is not None:
-                    self.spans.append((i, j))
-                    self.images.append(image)
-                    self.boxes.append(box)
-        return self.images
+                image, box, p = known[key]
+            else:
+                (image, box), p = self.line.render_between(bounds[i].right, bounds[j].left, bounds[i], bounds[j]), None
+            self.tried[key] = None if image is None else len(self.spans)
+            if image is not None:
+                self.spans.append((i, j))
+                self.images.append(image)
+                self.boxes.append(box)
+                self.probs.append(p)
+                if p is None:
+                    new.append(image)
+        return new
+
+    def known(self) -> dict:
+        """Every span tried, for a reading again: (bound, bound) -> (image, box, probabilities) or None."""
+        return {key: None if s is None else (self.images[s], self.boxes[s], self.probs[s]) for key, s in self.tried.items()}
 
     def best_reading(self, probs: np.ndarray) -> list[tuple]:
         """The spans, chosen left to right, whose digits score best together: [(image, box, probabilities)]."""
@@ -306,8 +300,11 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
     lines = []
     for members in group_lines(boxes):
         line_boxes = [(boxes[m][0], boxes[m][1], boxes[m][0] + boxes[m][2], boxes[m][1] + boxes[m][3]) for m in members]
-        merged, merged_members = _merge_overlapping(line_boxes, [[ids[m]] for m in members])
-        lines.append((merged, merged_members, _line_height([b[3] - b[1] for b in merged])))
+        merged, merged_members, bars = join_pieces(line_boxes, [[ids[m]] for m in members])
+        height = _line_height([b[3] - b[1] for b in merged])
+        if classify is not None:
+            merged, merged_members = parted_unless_a_5(merged, merged_members, bars, stats, labels, signal, height, classify)
+        lines.append((merged, merged_members, height))
     writing = [height for merged, _, height in lines if len(merged) >= 3] or [0.0]
     peaks = [[int(signal[y0:y1, x0:x1][mask[y0:y1, x0:x1] > 0].max(initial=0)) for x0, y0, x1, y1 in merged]
              for merged, _, _ in lines]
@@ -402,28 +399,43 @@ def _classify_spans(runs: list[_Run], classify: Classify) -> None:
         start += len(run.images)
 
 
-def _read_leaning(runs: list[_Run], classify: Classify) -> None:
-    """Runs with a span as tall as a pair read as no digit are read again: with cuts along slants too
-    (runtime/cuts.py; digits written leaning that touch overlap in x: no upright cut parts them), with a
-    box's pieces of ink parted
-    (leaning digits written apart whose x-ranges overlap were joined), and with a span over two boxes read
-    only as a digit (a letter is one box). Spans already read are not read again. The new reading is kept
-    when it is all sure digits, and holds no 1 where the upright one held a letter (a letter's stem cut off
-    its body reads as a sure 1)."""
+def _failing_boxes(run: _Run) -> frozenset:
+    """The boxes of a run under a span as tall as a pair that its reading left as no digit."""
+    out = set()
+    for _, (x, _, w, h), p in run.reading:
+        if _unread(p) and h >= PAIR_HEIGHT * run.line.height:
+            out.update(k for k in range(run.first, run.last + 1)
+                       if run.line.boxes[k][0] < x + w and run.line.boxes[k][2] > x)
+    return frozenset(out)
+
+
+def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
+    """Runs with a span as tall as a pair read as no digit are read again: the boxes under it also cut along
+    slants (runtime/cuts.py; digits written leaning that touch overlap in x: no upright cut parts them) and
+    parted into their pieces of ink (leaning digits written apart whose x-ranges overlap were joined), and a
+    span over two boxes read only as a digit (a letter is one box). Spans already read are not rendered or
+    read again; once `budget` new spans are rendered, the other runs keep their upright reading (a frame of
+    leaning scrawl costs a bounded time). The new reading is kept when it is all sure digits, and holds no 1
+    where the upright one held a letter (a letter's stem cut off its body reads as a sure 1)."""
     again = []
     for run in runs:
-        if not any(_unread(p) and box[3] >= PAIR_HEIGHT * run.line.height for _, box, p in run.reading):
+        failing = _failing_boxes(run)
+        if not failing:
             continue
-        leaning = _Run(run.line, run.first, run.last, slanted=True)
-        if (len(leaning.bounds) > len(run.bounds) or run.last > run.first) and leaning.render_spans():
-            read = {(run.bounds[i], run.bounds[j]): p for (i, j), p in zip(run.spans, run.probs)}
-            leaning.probs = [read.get((leaning.bounds[i], leaning.bounds[j])) for i, j in leaning.spans]
+        leaning = _Run(run.line, run.first, run.last, failing)
+        if len(leaning.bounds) == len(run.bounds) and run.last == run.first:
+            continue  # no new cut
+        rendered = leaning.render_spans(run.known(), budget)
+        if rendered is not None:
+            budget -= len(rendered)
             again.append((run, leaning))
     todo = [(leaning, n) for _, leaning in again for n, p in enumerate(leaning.probs) if p is None]
     if todo:
         for (leaning, n), p in zip(todo, classify(np.stack([leaning.images[n] for leaning, n in todo]))):
             leaning.probs[n] = p
     for run, leaning in again:
+        if not leaning.spans:
+            continue
         reading = leaning.best_reading(np.stack(leaning.probs))
         letter = any(int(p.argmax()) == 10 for _, _, p in run.reading)
         if _sure(reading) and not (letter and any(int(p.argmax()) == 1 for _, _, p in reading)):
@@ -441,7 +453,7 @@ def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
         _classify_spans(runs, classify)
         for run in runs:
             run.reading = run.best_reading(run.probs)
-        _read_leaning(runs, classify)
+        _read_leaning(runs, classify, RETRY_SPANS)
     out = []
     for item in found:
         if isinstance(item, Found):

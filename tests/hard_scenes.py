@@ -84,3 +84,24 @@ def leaning_touching(pool, index: int, apart: bool = False) -> tuple[np.ndarray,
         row[k] = replace(row[k], gap=touching_gap(row[k - 1], row[k], rng.uniform(-8, -2) if apart else rng.uniform(1, 4)))
     scene = render(base_look(rng), [row], rng, "touching_pairs")
     return scene.image, scene.lines
+
+
+def high_dash(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """1-2 digits (no 5), the last followed by a flat dash off its top right (0.3-0.6 x its height wide, up to
+    0.12 x its height after its box, its bottom 0.65-0.85 x the height above the baseline), as a 5's bar
+    written apart sits: only the digits count."""
+    rng = np.random.default_rng(3000 + index)
+    height = rng.uniform(80, 160)
+    row = []
+    for k in range(int(rng.integers(1, 3))):
+        label = int(rng.choice([0, 1, 2, 3, 4, 6, 7, 8, 9]))
+        row.append(replace(_digit(pool, rng, label, height * rng.uniform(0.95, 1.05)),
+                           gap=height * rng.uniform(0.2, 0.4) if k else 0.0))
+    thick = max(2, int(round(height * rng.uniform(0.06, 0.1))))
+    w = int(round(height * rng.uniform(0.3, 0.6)))
+    dash = np.zeros((thick + 6, w + 4), np.float32)
+    lift = int(rng.integers(-2, 3))
+    cv2.line(dash, (2, 3 + thick // 2 + lift), (w + 1, 3 + thick // 2 - lift), 1.0, thick, cv2.LINE_AA)
+    row.append(Glyph(dash, gap=height * rng.uniform(-0.05, 0.12), drop=-height * rng.uniform(0.65, 0.85)))
+    scene = render(base_look(rng), [row], rng, "letters_mixed")
+    return scene.image, scene.lines
