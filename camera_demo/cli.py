@@ -130,6 +130,8 @@ def run(args, prog: str = "mnist-edge camera") -> int:
         return exit_code(summary.signal)  # SIGTERM 0 (asked to stop: a clean end), Ctrl-C 130, SIGHUP 129
     if summary.ended_by == "SIGTERM":
         return 0  # asked to stop: a clean end (systemd, docker stop)
+    if summary.ended_by == "SIGHUP":  # --serve: its own handler said which signal stopped the loop
+        return 129
     return 130 if summary.ended_by.startswith("interrupted") else 0
 
 

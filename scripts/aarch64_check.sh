@@ -14,7 +14,7 @@
 # artifact on real MNIST test digits (compared with the same run on the host), and the headless
 # camera demo over the bundled sample. binfmt_misc is never touched: qemu is called explicitly.
 #
-# The cache (about 190 MB unpacked; the downloads are deleted once unpacked) is shared by every clone on
+# The cache (about 340 MB unpacked; the downloads are deleted once unpacked) is shared by every clone on
 # the machine: ${AARCH64_CACHE:-${XDG_CACHE_HOME:-~/.cache}/mnist-edge/aarch64}/<key>, the key a sha256 of
 # the package lists and pins below, so a changed pin fetches a fresh root beside the old one. The run's
 # own outputs (host and device predictions, JSON lines; under 1 MB) go to build/aarch64 ($AARCH64_WORK).

@@ -5,7 +5,7 @@
 #     (the microcontroller tests: scripts/install_mcu_toolchain.sh); chromium and chromium-driver (the browser
 #     tests of `camera --serve`: scripts/install_browser.sh);
 #   - the aarch64 check's bookworm arm64 Python and the runtime's aarch64 wheels, into a cache shared by every
-#     clone on the machine (scripts/aarch64_check.sh --fetch; about 190 MB, fetched once per set of pins).
+#     clone on the machine (scripts/aarch64_check.sh --fetch; about 340 MB, fetched once per set of pins).
 # Debian 12 / Ubuntu; apt needs root. Does nothing that is already done. Without root or apt it names what is
 # missing; under CI=true it then exits 2, elsewhere 0 (the tests that need it are skipped, saying why).
 set -euo pipefail

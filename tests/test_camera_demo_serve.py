@@ -383,6 +383,13 @@ def test_ctrl_c_stops_the_server(server):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
 
 
+def test_sighup_stops_the_server_with_the_shells_129(tmp_path):
+    """A closed terminal (SIGHUP) ends the served loop cleanly with exit code 129, as without --serve (it gave 0)."""
+    hung_up = Server(tmp_path)
+    assert hung_up.stop(signal.SIGHUP) == 129
+    assert "ended by SIGHUP" in hung_up.summary.read_text(), hung_up.log.read_text()
+
+
 # --- the parts, without a server ----------------------------------------------------------------------------
 
 

@@ -28,6 +28,13 @@ def test_unknown_command_is_exit_2_on_stderr():
     assert "unknown command 'no-such-command'" in proc.stderr and proc.stdout == ""
 
 
+def test_no_command_is_exit_2_with_an_error_line_on_stderr():
+    proc = run_cli()
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("mnist-edge: a command is required") and "commands:" in proc.stderr
+    assert proc.stdout == ""
+
+
 def test_a_missing_extra_names_the_extra_and_exits_2():
     proc = run_cli("train", "--epochs", "1", block="keras")
     assert proc.returncode == 2, proc.stderr
