@@ -12,9 +12,11 @@ from runtime.cuts import LineInk
 BAR_HEIGHT = 0.4  # x a digit's height: a flat piece no taller than this...
 BAR_GAP = 0.15  # ...starting inside the digit's x-range or this close after it...
 BAR_TOP = 0.35  # ...and ending above this fraction of the digit's height is its bar (a 5's, written apart)
-BAR_SURE = 0.99  # ...kept only if the digit reads as a 5 with it this surely, and more surely than as any digit
-# without it (a dash high after a 1 or a 3 is not a bar: a 5 read at 0.93-0.99 in 3 of 150 such frames; the 5s of
-# field seeds 0 and 7 whose bar was written apart read at 0.996 with it)
+BAR_SURE = 0.99  # ...kept if the digit reads as a 5 with it this surely, and more surely than as any digit without
+# it (a dash high after a 1 or a 3 is not a bar: a 5 read at 0.93-0.99 in 3 of 150 such frames; the 5s of field
+# seeds 0 and 7 whose bar was written apart read at 0.996 with it)...
+BAR_LIKELY = 0.9  # ...or as a 5 this surely when its body alone reads as no digit this surely...
+BODY_UNREAD = 0.55  # ...or as a 5 at all when its body alone reads as no digit this surely (parted, it is lost)
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
 
@@ -53,8 +55,8 @@ def join_pieces(boxes: list[tuple], members: list[list[int]]):
 
 def parted_unless_a_5(boxes: list, members: list, bars: list, stats: np.ndarray, labels, signal, height: float,
                       classify: Classify) -> tuple[list, list]:
-    """Boxes joined with a bar (_is_its_bar) stay joined only if read with it as a 5 at BAR_SURE, and more surely
-    than without it as any digit; else body and bar are parted again (a dash high after a 1 or a 0 is no 5's bar)."""
+    """Boxes joined with a bar (_is_its_bar) stay joined only if read with it as a 5 (keeps_bar); else body and
+    bar are parted again (a dash high after a 1 or a 0 is no 5's bar)."""
     joined = [k for k, bar in enumerate(bars) if bar]
     if not joined:
         return boxes, members
@@ -71,11 +73,20 @@ def parted_unless_a_5(boxes: list, members: list, bars: list, stats: np.ndarray,
     with_bar, without = probs[:len(joined)], probs[len(joined):]
     parted = {}
     for n, k in enumerate(joined):
-        if not (int(with_bar[n].argmax()) == 5 and with_bar[n][5] >= BAR_SURE and with_bar[n][5] > without[n][:10].max()):
+        if not keeps_bar(with_bar[n], without[n]):
             parted[k] = [(bodies[n][0], bodies[n][1]), (_union(stats, bars[k]), bars[k])]
     out = [item for k in range(len(boxes)) for item in parted.get(k, [(boxes[k], members[k])])]
     out.sort(key=lambda item: item[0][0])
     return [box for box, _ in out], [m for _, m in out]
+
+
+def keeps_bar(with_bar: np.ndarray, without: np.ndarray) -> bool:
+    """Does a digit read with its bar (probabilities `with_bar`) and without it (`without`) keep the bar?"""
+    if int(with_bar.argmax()) != 5:
+        return False
+    body = float(without[:10].max())
+    return (with_bar[5] >= BAR_SURE and with_bar[5] > body) or (with_bar[5] >= BAR_LIKELY and body < BAR_LIKELY) \
+        or body < BODY_UNREAD
 
 
 def _union(stats: np.ndarray, ids: list[int]) -> list[int]:

@@ -101,16 +101,17 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool 
 class _Run:
     """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
 
-    def __init__(self, line: LineInk, first: int, last: int, leaning: frozenset = frozenset()):
-        # leaning: the boxes also cut along slants and parted into their pieces (a run read again)
-        self.line, self.first, self.last, self.slanted = line, first, last, bool(leaning)
+    def __init__(self, line: LineInk, first: int, last: int, leaning: frozenset = frozenset(), others: bool = True):
+        # leaning: the boxes also cut along slants and parted into their pieces (a run read again); others: also
+        # along the slants other than their own lean (LineInk.slanted_cuts)
+        self.line, self.first, self.last, self.leaning, self.slanted = line, first, last, leaning, bool(leaning)
         # (column, box on the left of the cut, box on the right, cost of cutting there)
         bounds = [Bound(line.boxes[first][0], first, first, 0.0)]
         for k in range(first, last + 1):
             box_h = line.boxes[k][3] - line.boxes[k][1]
             if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
                 bounds += [Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
-                bounds += line.slanted_cuts(k) if k in leaning else []
+                bounds += line.slanted_cuts(k, others) if k in leaning else []
             bounds += line.piece_partings(k) if k in leaning else []
             if k < last:
                 bounds.append(Bound(line.boxes[k][2], k, k + 1, 0.0))
@@ -121,10 +122,8 @@ class _Run:
         self.small = False  # a lone box narrower than a digit of its line: kept whole if read as any digit...
         self.read_whole = None  # ...and its reading whole, kept if its pieces read only as 1s (a v's two strokes)
 
-    def render_spans(self, known: dict | None = None, most: int | None = None) -> list[np.ndarray] | None:
-        """Render every span no wider than a digit; one in `known` ((bound, bound) -> (image, box,
-        probabilities), None if it holds no ink) is taken from it. The images still to classify, in span order
-        (self.probs holds None for them); None, with nothing rendered, if there would be more than `most`."""
+    def _pairs(self) -> list[tuple[int, int]]:
+        """Every (bound, bound) index pair no wider than a digit that may bound one span."""
         bounds, height = self.bounds, self.line.height
         pairs = []
         for i in range(len(bounds) - 1):
@@ -133,9 +132,17 @@ class _Run:
                 if not crossing(bounds[i], bounds[j]):
                     pairs.append((i, j))
                 j += 1
-        known = known or {}
-        if most is not None and sum((bounds[i], bounds[j]) not in known for i, j in pairs) > most:
-            return None
+        return pairs
+
+    def need(self, known: dict) -> int:
+        """How many spans render_spans(known) would render anew."""
+        return sum((self.bounds[i], self.bounds[j]) not in known for i, j in self._pairs())
+
+    def render_spans(self, known: dict | None = None) -> list[np.ndarray]:
+        """Render every span no wider than a digit; one in `known` ((bound, bound) -> (image, box,
+        probabilities), None if it holds no ink) is taken from it. The images still to classify, in span order
+        (self.probs holds None for them)."""
+        bounds, pairs, known = self.bounds, self._pairs(), known or {}
         new = []
         self.probs, self.tried = [], {}
         for i, j in pairs:
@@ -414,10 +421,11 @@ def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
     slants (runtime/cuts.py; digits written leaning that touch overlap in x: no upright cut parts them) and
     parted into their pieces of ink (leaning digits written apart whose x-ranges overlap were joined), and a
     span over two boxes read only as a digit (a letter is one box). Spans already read are not rendered or
-    read again; once `budget` new spans are rendered, the other runs keep their upright reading (a frame of
-    leaning scrawl costs a bounded time). The new reading is kept when it is all sure digits, and holds no 1
-    where the upright one held a letter (a letter's stem cut off its body reads as a sure 1)."""
-    again = []
+    read again; the runs needing fewest new spans are read first, and once one needs more than is left of
+    `budget`, it and the rest keep their upright reading (a frame of leaning scrawl costs a bounded time).
+    The new reading is kept when it is all sure digits, and holds no 1 where the upright one held a letter
+    (a letter's stem cut off its body reads as a sure 1)."""
+    wanted = []
     for run in runs:
         failing = _failing_boxes(run)
         if not failing:
@@ -425,10 +433,18 @@ def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
         leaning = _Run(run.line, run.first, run.last, failing)
         if len(leaning.bounds) == len(run.bounds) and run.last == run.first:
             continue  # no new cut
-        rendered = leaning.render_spans(run.known(), budget)
-        if rendered is not None:
-            budget -= len(rendered)
-            again.append((run, leaning))
+        known = run.known()
+        wanted.append((leaning.need(known), run, leaning, known))
+    again = []
+    for need, run, leaning, known in sorted(wanted, key=lambda item: item[0]):  # the cheapest first
+        if need > budget:  # cut along its own lean only
+            leaning = _Run(run.line, run.first, run.last, leaning.leaning, others=False)
+            need = leaning.need(known)
+            if need > budget:
+                continue
+        leaning.render_spans(known)
+        budget -= need
+        again.append((run, leaning))
     todo = [(leaning, n) for _, leaning in again for n, p in enumerate(leaning.probs) if p is None]
     if todo:
         for (leaning, n), p in zip(todo, classify(np.stack([leaning.images[n] for leaning, n in todo]))):

@@ -1,7 +1,8 @@
 """Scenes harder than the field generator's, built from its parts (attack reviews): small letters among tall
 digits (make(kind, index, pool)), a small touching pair between tall digits (small_touching_pair(pool, index)),
-digits written leaning and touching (leaning_touching(pool, index)); each gives (BGR frame, truth lines),
-reproducible."""
+digits written leaning and touching (leaning_touching(pool, index)), a dash high after a digit (high_dash), a 5
+written in two strokes in pencil or faint ink (five_bar_apart), leaning letters above a leaning pair
+(letters_above_a_pair); each gives (BGR frame, truth lines), reproducible."""
 
 from __future__ import annotations
 
@@ -104,4 +105,94 @@ def high_dash(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
     cv2.line(dash, (2, 3 + thick // 2 + lift), (w + 1, 3 + thick // 2 - lift), 1.0, thick, cv2.LINE_AA)
     row.append(Glyph(dash, gap=height * rng.uniform(-0.05, 0.12), drop=-height * rng.uniform(0.65, 0.85)))
     scene = render(base_look(rng), [row], rng, "letters_mixed")
+    return scene.image, scene.lines
+
+
+def _bar_apart(alpha: np.ndarray, gap: int, angle: float) -> np.ndarray | None:
+    """An MNIST 5's alpha with its top bar cut off right of the stem, moved `gap` px right and turned `angle`
+    degrees (a 5 written in two strokes); None if its bar cannot be told apart or still touches."""
+    h, w = alpha.shape
+    rows = [np.flatnonzero(alpha[y] > 0.3) for y in range(h)]
+    top = next((y for y in range(h) if len(rows[y])), h)
+    below = next((y for y in range(top, int(0.45 * h)) if len(rows[y]) and rows[y][-1] < 0.55 * w), None)
+    if below is None or below - top < 2:
+        return None
+    stem = max((r[0] + int(np.argmax(np.diff(np.append(r, r[-1] + 9)) > 1)) for r in rows[below:below + max(3, h // 12)]
+                if len(r)), default=w)
+    if stem >= 0.5 * w:
+        return None
+    bar = alpha[:below, stem + 2:].copy()
+    body = alpha.copy()
+    body[:below, stem + 2:] = 0
+    if np.count_nonzero(bar.max(axis=0) > 0.3) < 0.25 * w:
+        return None
+    bh, bw = bar.shape
+    turn = cv2.getRotationMatrix2D((bw / 2, bh / 2), angle, 1.0)
+    bar = cv2.warpAffine(bar, turn, (bw, bh))
+    canvas = np.zeros((h, w + gap), np.float32)
+    canvas[:, :w] = body
+    region = canvas[:below, stem + 2 + gap:stem + 2 + gap + bw]
+    np.maximum(region, bar, out=region)
+    if cv2.connectedComponents((canvas > 0.3).astype(np.uint8))[0] < 3:
+        return None
+    return canvas
+
+
+def five_bar_apart(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """1-3 digits, one a 5 whose bar is written apart (moved 0.02-0.12 x its height right, turned up to 12
+    degrees), in pencil, faint or thin ink: the bar belongs to the 5."""
+    rng = np.random.default_rng(4000 + index)
+    height, n = rng.uniform(70, 150), int(rng.integers(1, 4))
+    where, row = int(rng.integers(n)), []
+    for k in range(n):
+        g = None
+        while k == where and g is None:
+            five = pool.glyph(rng, height, 5)
+            alpha = _bar_apart(five.alpha, int(round(height * rng.uniform(0.02, 0.12))), rng.uniform(-12, 12))
+            g = None if alpha is None else replace(five, alpha=alpha)
+        g = g or _digit(pool, rng, int(rng.integers(10)), height * rng.uniform(0.9, 1.1))
+        row.append(replace(g, gap=height * rng.uniform(0.15, 0.4) if k else 0.0))
+    look = base_look(rng)
+    kind = index % 3
+    if kind == 0:
+        look = replace(look, graphite=True, ink=tuple(np.full(3, rng.uniform(0.35, 0.55))), pen_width=rng.uniform(1.5, 3))
+    else:
+        look = replace(look, ink_strength=rng.uniform(0.25, 0.45)) if kind == 1 else \
+            replace(look, pen_width=rng.uniform(1.5, 2.5))
+    scene = render(look, [row], rng, "five_bar_apart")
+    return scene.image, scene.lines
+
+
+def letters_above_a_pair(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """2-3 lines of groups of 2-3 touching leaning letters or scribbles above a line holding a leaning pair of
+    digits, touching or 2-8 px apart (odd `index`), 640x480: every group is read again, and spends new spans
+    of the frame's budget (runtime/segment.py, RETRY_SPANS); only the pair counts."""
+    from bench.field_scenes import scribble
+
+    rng = np.random.default_rng(5000 + index)
+    rows = int(rng.integers(2, 4))
+    height, shear = 480 / ((rows + 1) * 1.6), rng.uniform(0.3, 0.5)
+    lines = []
+    for _ in range(rows):
+        row: list[Glyph] = []
+        for _ in range(int(rng.integers(2, 4))):
+            group = []
+            for _ in range(int(rng.integers(2, 4))):
+                if rng.random() < 0.3:
+                    ink = scribble(height, rng)
+                else:
+                    ink = text_hershey(str(rng.choice(list("ACEFHKLMNPRUVWXYadefhkmnprtuvwxy"))), height, rng)
+                group.append(Glyph(_leaning(ink, shear), drop=height * rng.uniform(-0.05, 0.05)))
+            for k in range(1, len(group)):
+                group[k] = replace(group[k], gap=touching_gap(group[k - 1], group[k], rng.uniform(1, 4)))
+            group[0] = replace(group[0], gap=height * rng.uniform(0.5, 0.9) if row else 0.0)
+            row += group
+        lines.append(row)
+    pair = []
+    for k in range(2):
+        g = pool.glyph(rng, height * rng.uniform(0.9, 1.1), int(rng.integers(0, 10)))
+        pair.append(replace(g, alpha=_leaning(g.alpha, shear + rng.uniform(-0.05, 0.05)),
+                            drop=height * rng.uniform(-0.05, 0.05)))
+    pair[1] = replace(pair[1], gap=touching_gap(pair[0], pair[1], rng.uniform(-8, -2) if index % 2 else rng.uniform(1, 4)))
+    scene = render(base_look(rng), lines + [pair], rng, "letters_mixed", pitch=1.5)
     return scene.image, scene.lines
