@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.files import file_in_the_way
+from runtime.progress import progress as report_progress
 
 INPUT_HW = (240, 320)  # the reader's working size for a 4:3 frame (runtime/ink.py WORK_SIDE)
 STRIDE = 4
@@ -141,14 +142,13 @@ def loss_fn(truth, pred):
 def make_scenes(count: int, x_train, y_train, workers: int = 2):
     from multiprocessing import Pool
 
-    from tqdm import tqdm
 
     names = scene_conditions()
     jobs = [(names[i % len(names)], i // len(names)) for i in range(count)]
     images, heat = np.zeros((count, *INPUT_HW, 1), np.uint8), []
     with Pool(workers, initializer=_init_worker, initargs=(x_train, y_train)) as workers_pool:
-        for k, (gray, boxes) in enumerate(tqdm(workers_pool.imap(one_scene, jobs, chunksize=16), total=count,
-                                               desc="scenes", mininterval=2.0)):
+        for k, (gray, boxes) in enumerate(report_progress(workers_pool.imap(one_scene, jobs, chunksize=16), count,
+                                                          "scenes", "scenes")):
             images[k, ..., 0] = gray
             heat.append(targets(boxes))
     return images, np.stack(heat)

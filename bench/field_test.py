@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from runtime.predictor import LOW_CONFIDENCE, OK
+from runtime.progress import progress as report_progress
 
 UNSURE = "?"
 
@@ -155,32 +156,29 @@ def run_field_test(predictor, pool, conditions: list[str], frames: int, seed: in
                    min_confidence: float | None = None, failures_per_condition: int = 2,
                    progress: bool | None = None, label: str = "field test") -> tuple[dict, list[tuple[FrameScore, np.ndarray]]]:
     """Generate `frames` scenes per condition, read them; returns (result, failures with their frames)."""
-    from tqdm import tqdm
 
     from bench.field_scenes import generate
 
     # The model's own operating point (the manifest's, for an 11-output model) unless one is given.
     threshold = getattr(predictor, "min_confidence", 0.6) if min_confidence is None else min_confidence
     rows, failures, every = {}, [], []
-    bar = tqdm(total=frames * len(conditions), desc=label, unit="frame", disable=progress is False, mininterval=2.0)
-    try:
-        for condition in conditions:
-            scores, kept = [], 0
-            for index in range(frames):
-                sample = generate(condition, index, pool, seed)
-                read, ms, error = read_frame(predictor, sample.image, threshold)
-                score = score_frame(condition, sample.lines, read, ms, error, index)
-                scores.append(score)
-                if not score.exact and kept < failures_per_condition:
-                    failures.append((score, sample.image))
-                    kept += 1
-                bar.update()
-            rows[condition] = summarize(scores)
-            rows[condition]["failed_frames"] = [{"index": s.index, "truth": list(s.truth), "read": list(s.read)}
-                                                for s in scores if not s.exact]
-            every += scores
-    finally:
-        bar.close()
+    frames_in = ((condition, index) for condition in conditions for index in range(frames))
+    scores: dict[str, list[FrameScore]] = {condition: [] for condition in conditions}
+    kept = Counter()  # failures kept per condition
+    for condition, index in report_progress(frames_in, frames * len(conditions), label, "frames",
+                                            enabled=progress is not False):
+        sample = generate(condition, index, pool, seed)
+        read, ms, error = read_frame(predictor, sample.image, threshold)
+        score = score_frame(condition, sample.lines, read, ms, error, index)
+        if not score.exact and kept[condition] < failures_per_condition:
+            failures.append((score, sample.image))
+            kept[condition] += 1
+        scores[condition].append(score)
+    for condition in conditions:
+        rows[condition] = summarize(scores[condition])
+        rows[condition]["failed_frames"] = [{"index": s.index, "truth": list(s.truth), "read": list(s.read)}
+                                            for s in scores[condition] if not s.exact]
+        every += scores[condition]
     return {"conditions": rows, "all": summarize(every), "line_source": line_source(), "min_confidence": threshold,
             "seed": seed, "frames_per_condition": frames}, failures
 

@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from runtime.progress import progress as report_progress
+
 
 def edit_distance(a: str, b: str) -> int:
     row = list(range(len(b) + 1))
@@ -80,7 +82,6 @@ def measure(frames, readers: dict, repeats: int = 3) -> dict:
 
 def run(count: int, seed: int, model: str, conditions: list[str] | None = None) -> dict:
     import cv2
-    from tqdm import tqdm
 
     from bench.reader_frames import CONDITIONS, make_frames
     from runtime.mnist_data import load_mnist
@@ -96,7 +97,7 @@ def run(count: int, seed: int, model: str, conditions: list[str] | None = None) 
         predictor = load_predictor(model, threads=1)
         readers = {"today": old_reader(predictor), "new": new_reader(predictor)}
         rows = {}
-        for name in tqdm(conditions or list(CONDITIONS), file=sys.stderr, desc="conditions"):
+        for name in report_progress(conditions or list(CONDITIONS), len(conditions or CONDITIONS), "conditions", "conditions"):
             frames = make_frames(mnist, name, count, seed)
             for reader in readers.values():  # warm-up
                 reader(frames[0].image)

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+
+from runtime.progress import progress as report_progress
 
 DEFAULT_RUNS_DIR = Path("runs/zoo")
 
@@ -159,7 +160,7 @@ def median_latencies_ms(predictors: dict, image: np.ndarray, rounds: int, per_ro
     for predictor in predictors.values():  # warm-up
         for _ in range(10):
             predictor.predict(image)
-    for _ in tqdm(range(rounds), desc="latency", disable=not progress, leave=False):
+    for _ in report_progress(range(rounds), rounds, "latency", "rounds", enabled=progress):
         for key, predictor in predictors.items():
             for _ in range(per_round):
                 start = time.perf_counter()
@@ -190,9 +191,7 @@ def run_zoo(models: list[str] | None = None, formats: list[str] | None = None, m
     mnist = load_mnist(data, limit)
     shipped = shipped_sources(Path(models_dir))
     rows, predictors, skipped = [], {}, {}
-    bar = tqdm(names, desc="zoo", disable=not progress)
-    for name in bar:
-        bar.set_postfix_str(name)
+    for name in report_progress(names, len(names), "zoo", "models", enabled=progress):
         log = Path(runs_dir) / f"{name}.log"  # training and converter chatter, kept out of the terminal
         with output_to(log, enabled=not verbose):
             found = trained_model(name, Path(runs_dir), shipped, train_missing, data, epochs, limit)

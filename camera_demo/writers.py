@@ -19,7 +19,7 @@ from typing import IO
 import cv2
 import numpy as np
 
-from runtime.files import ArtifactExistsError
+from runtime.files import ArtifactExistsError, file_in_the_way
 from runtime.quiet import native_stderr_silenced
 
 
@@ -44,6 +44,9 @@ def check_target(path: Path, what: str, force: bool, streams: bool = True) -> No
     """Fail early, with the reason, unless `path` can become the output file (or, with `streams`, be written in place)."""
     if path.is_dir():
         raise OutputError(f"{what} {path}: is a directory; give a file name")
+    blocking = file_in_the_way(path.parent)
+    if blocking is not None:
+        raise OutputError(f"{what} {path}: {blocking} is a file, not a folder")
     if not streams and _is_stream(path):
         raise OutputError(f"{what} {path}: not a regular file (a device or pipe); give a file name")
     if path.exists() and not force and not _is_stream(path):

@@ -15,9 +15,9 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from export.quant_debug import IDEAL_RMSE_OVER_SCALE, LOOK_RMSE_OVER_SCALE
+from runtime.progress import progress as report_progress
 
 INT8_FORMATS = ("tflite-int8", "onnx-int8")
 
@@ -124,7 +124,7 @@ def quant_report(models_dir: Path, out_dir: Path, formats: list[str] | None = No
     float_probs = model.predict((images / np.float32(255))[..., None], batch_size=512, verbose=0)
     float_accuracy = float((float_probs.argmax(1) == labels).mean())
     reports = []
-    for artifact in tqdm(artifacts, desc="quant-report", disable=not progress):
+    for artifact in report_progress(artifacts, len(artifacts), "quant-report", "formats", enabled=progress):
         if artifact.format == "tflite-int8":
             reports.append(tflite_report(artifact, model, calibration, debug_images, images, labels, float_probs,
                                          worst))

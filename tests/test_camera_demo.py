@@ -262,6 +262,17 @@ def test_cli_argument_errors_and_no_silent_overwrite(tmp_path, capsys):
     assert existing.read_bytes() == b"keep me"
 
 
+@pytest.mark.parametrize("flag, name", [("--record", "out.mp4"), ("--jsonl", "out.jsonl")])
+def test_an_output_under_a_file_names_the_file_in_the_way(flag, name, tmp_path, capsys):
+    """`--record notes.txt/out.mp4` where notes.txt is a file said only "File exists" (the folder could not be
+    made); it names the file in the way, exit 2, and writes nothing."""
+    blocking = tmp_path / "notes.txt"
+    blocking.write_text("keep me")
+    assert camera_main(["--source", "sample", "--headless", flag, str(blocking / name), "--max-frames", "2"]) == 2
+    assert f"{blocking} is a file, not a folder" in capsys.readouterr().err
+    assert blocking.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_cli_headless_run_writes_jsonl_to_stdout(capsys):
     assert camera_main(["--source", "sample", "--headless", "--max-frames", "12"]) == 0
     captured = capsys.readouterr()

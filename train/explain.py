@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+
+from runtime.progress import progress as report_progress
 
 FLOAT_FORMAT = "keras"
 METHODS = ("auto", "shap", "ig")
@@ -206,7 +207,8 @@ def explain(models_dir: Path, out_dir: Path, keras_path: Path | None = None, fmt
     images, labels = (mnist.x_test[:limit], mnist.y_test[:limit]) if limit else (mnist.x_test, mnist.y_test)
     if not 0 <= digit < len(images):
         raise ValueError(f"--digit must be a test-image index in [0, {len(images) - 1}], got {digit}")
-    steps = tqdm(total=5, desc="explain", disable=not progress)
+    steps = iter(report_progress(range(5), 5, "explain", "steps", enabled=progress))
+    next(steps)  # started
     model = keras.models.load_model(keras_path)
     x = to_model_input(images)
     picks = np.sort(np.random.default_rng(BACKGROUND_SEED).choice(len(mnist.x_train), background_size, replace=False))
@@ -215,7 +217,7 @@ def explain(models_dir: Path, out_dir: Path, keras_path: Path | None = None, fmt
     summary = {"model": str(keras_path), "outputs": int(model.output_shape[-1]), "test_images": int(len(labels)),
                "float_accuracy": float((d.float_probs.argmax(1) == labels).mean()), "method": method,
                "method_why": why, "files": {}}
-    steps.update()
+    next(steps)
     sections = (lambda: attribution_section(d), lambda: layer_section(d, digit),
                 lambda: error_section(d, fmt, format_probs(fmt, d.float_probs, images, models_dir)),
                 lambda: int8_section(d, int8_format, format_probs(int8_format, d.float_probs, images, models_dir)))
@@ -223,8 +225,7 @@ def explain(models_dir: Path, out_dir: Path, keras_path: Path | None = None, fmt
         part, files = section()
         summary.update(part)
         summary["files"].update(files)
-        steps.update()
-    steps.close()
+        next(steps, None)
     atomic_write_json(out_dir / "explain.json", summary, overwrite=True)
     atomic_write_text(out_dir / "README.md", readme(summary), overwrite=True)
     return summary
