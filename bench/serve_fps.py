@@ -175,20 +175,18 @@ def _median_row(runs: list[dict]) -> dict:
 
 
 def run_benchmark(passes: int = 3, model: str = DEFAULT_FORMAT, progress: bool = True) -> dict:
-    from tqdm import tqdm
+    from runtime.progress import progress as report_progress
 
     if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
         os.sched_setaffinity(0, os.sched_getaffinity(0) - {SERVER_CORE})  # the clients: off the demo's core
     load_before = os.getloadavg()
     cases = [(pace, fps, mode, clients) for pace, fps in PACES.items() for mode, clients in CASES]
     runs = {case: [] for case in cases}
-    with tqdm(total=len(cases) * passes, desc="bench serve", unit="run", disable=not progress) as bar:
-        for _ in range(passes):  # each pass runs every case, so a change in the machine's load hits all of them
-            for case in cases:
-                pace, fps, mode, clients = case
-                bar.set_postfix_str(f"{pace}, {mode}, {clients} clients")
-                runs[case].append(run_case(mode, clients, fps, model, SERVER_CORE))
-                bar.update()
+    # each pass runs every case, so a change in the machine's load hits all of them
+    every = [case for _ in range(passes) for case in cases]
+    for case in report_progress(every, len(every), "bench serve", "runs", enabled=progress):
+        pace, fps, mode, clients = case
+        runs[case].append(run_case(mode, clients, fps, model, SERVER_CORE))
     rows = [{"pace": case[0], **_median_row(runs[case])} for case in cases]
     for row in rows:
         base = next(r for r in rows if r["pace"] == row["pace"] and r["mode"] == "headless")

@@ -54,6 +54,8 @@ RETRY_BELOW = 0.55  # a run with a span PAIR_HEIGHT tall read as "not a digit" o
 # shipped operating point) is read again with cuts leaning (runtime/cuts.py, SLANTS)...
 SLANTED_SURE = 0.9  # ...and keeps that reading if every digit in it is this sure
 RETRY_SPANS = 256  # ...rendering at most this many new spans per frame (the rest keep the upright reading)
+SPANS = 512  # spans read per 320x240 of working frame, the runs with fewest first; the rest are cut at their
+# valleys unread (a frame of dense scrawl costs a bounded time; the field's frames need at most 63)
 
 @dataclass
 class Found:
@@ -117,13 +119,17 @@ class _Run:
                 bounds.append(Bound(line.boxes[k][2], k, k + 1, 0.0))
         bounds.append(Bound(line.boxes[last][2], last, last, 0.0))
         self.bounds = sorted(bounds, key=lambda b: b.x)
+        self._pair_list = None
         self.spans, self.images, self.boxes = [], [], []
         self.whole = None  # (image, box, probabilities) when the run was read whole as one digit
+        self.reading = None  # its glyphs, [(image, box, probabilities)], once its spans are classified
         self.small = False  # a lone box narrower than a digit of its line: kept whole if read as any digit...
         self.read_whole = None  # ...and its reading whole, kept if its pieces read only as 1s (a v's two strokes)
 
     def _pairs(self) -> list[tuple[int, int]]:
         """Every (bound, bound) index pair no wider than a digit that may bound one span."""
+        if self._pair_list is not None:
+            return self._pair_list
         bounds, height = self.bounds, self.line.height
         pairs = []
         for i in range(len(bounds) - 1):
@@ -132,6 +138,7 @@ class _Run:
                 if not crossing(bounds[i], bounds[j]):
                     pairs.append((i, j))
                 j += 1
+        self._pair_list = pairs
         return pairs
 
     def need(self, known: dict) -> int:
@@ -345,7 +352,7 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
                 run.small = end == k and (x1 - x0 <= RUN_WIDTH * height or line.one_digit(k))
                 found.append((run, line_index))
             k = end + 1
-    return _resolve_runs(found, classify)
+    return _resolve_runs(found, classify, max(1.0, mask.size / (320 * 240)))
 
 
 def one_digit_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray) -> list[Found]:
@@ -396,14 +403,24 @@ def _sure(reading: list[tuple]) -> bool:
     return bool(reading) and all(int(p.argmax()) < 10 and float(p[:10].max()) >= SLANTED_SURE for _, _, p in reading)
 
 
-def _classify_spans(runs: list[_Run], classify: Classify) -> None:
-    """Render and classify every span of `runs` in one batch (run.probs)."""
+def _classify_spans(runs: list[_Run], classify: Classify, budget: int) -> list[_Run]:
+    """Render and classify the spans of `runs` in one batch (run.probs), the runs with fewest spans first, at most
+    `budget` spans in all; the runs read, in their order (the others are cut at their valleys, unread)."""
+    needs = {id(run): len(run._pairs()) for run in runs}
+    chosen, spent = set(), 0
+    for run in sorted(runs, key=lambda run: needs[id(run)]):
+        if spent + needs[id(run)] > budget:
+            break
+        chosen.add(id(run))
+        spent += needs[id(run)]
+    runs = [run for run in runs if id(run) in chosen]
     images = [image for run in runs for image in run.render_spans()]
     probs = classify(np.stack(images)) if images else np.zeros((0, 10), np.float32)
     start = 0
     for run in runs:
         run.probs = probs[start:start + len(run.images)]
         start += len(run.images)
+    return runs
 
 
 def _failing_boxes(run: _Run) -> frozenset:
@@ -458,15 +475,14 @@ def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
             run.reading = reading
 
 
-def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
+def _resolve_runs(found: list, classify: Classify | None, area: float = 1.0) -> list[Found]:
     """Replace each run by its digits; every run's spans are classified in one batch (and those read again
-    along their slant in a second)."""
+    along their slant in a second), up to SPANS per 320x240 of `area` (in such units)."""
     runs = [item[0] for item in found if isinstance(item, tuple)]
     if not runs:
         return found
     if classify is not None:
-        runs = _read_whole_first(runs, classify)
-        _classify_spans(runs, classify)
+        runs = _classify_spans(_read_whole_first(runs, classify), classify, int(SPANS * area))
         for run in runs:
             run.reading = run.best_reading(run.probs)
         _read_leaning(runs, classify, RETRY_SPANS)
@@ -479,7 +495,7 @@ def _resolve_runs(found: list, classify: Classify | None) -> list[Found]:
         if run.whole is not None:
             digits = [run.whole]
         else:
-            digits = run.reading if classify is not None else _split_without_classifier(run)
+            digits = run.reading if run.reading is not None else _split_without_classifier(run)
             if run.read_whole is not None and digits and all(int(p.argmax()) == 1 for _, _, p in digits):
                 digits = [run.read_whole]  # a small letter cut into its strokes, not a row of 1s
         out += [Found(box, line_index, image, p) for image, box, p in digits]

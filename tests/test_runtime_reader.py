@@ -667,6 +667,31 @@ def test_reading_again_stops_at_its_budget_of_new_spans(mnist, int8, monkeypatch
     assert len(capped) >= 0.8 * len(full)
 
 
+def test_the_first_reading_of_runs_stops_at_its_budget_of_spans(mnist, int8, monkeypatch):
+    """Runs are read fewest spans first, up to SPANS per 320x240 of working frame (runtime/segment.py); the rest
+    are cut at their valleys and read later, one crop per piece: a frame of dense scrawl costs a bounded time
+    (the attack review's worst 640x480 frames: at most 1,077 classifier images -> 774, the same lines read)."""
+    import runtime.segment as segment
+    from bench.field_scenes import DigitPool
+    from tests.hard_scenes import leaning_touching
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    frame = leaning_touching(pool, 7)[0]
+    batches = []
+
+    def counting(images):
+        batches.append(len(images))
+        return int8.predict(images)
+
+    full = find_digits(frame, classify=counting)
+    assert batches == [19] and all(c.probabilities is not None for c in full), batches  # one run of 19 spans
+    batches.clear()
+    monkeypatch.setattr(segment, "SPANS", 18)
+    capped = find_digits(frame, classify=counting)
+    assert batches == [] and capped and all(c.probabilities is None for c in capped)  # cut at its valleys, unread
+    assert int8.read_crops(capped).digits  # and read as crops
+
+
 def test_letters_read_again_first_do_not_starve_a_pair_below_them(mnist, int8):
     """Lines of touching leaning letters above a leaning digit pair (tests/hard_scenes.py, letters_above_a_pair):
     every group of letters is read again, and runs were served top to bottom until the budget of new spans was
