@@ -134,11 +134,11 @@ class LineInk:
         lab, ids = self.labels[y0:y1, x0:x1], self.members[k]
         return np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
 
-    def slanted_cuts(self, k: int, others: bool = True) -> list[Bound]:
+    def slanted_cuts(self, k: int) -> list[Bound]:
         """Cuts inside box k leaning at SLANTS, as bounds (digits written leaning overlap in x, and no upright
         cut parts them): every valley along the slant nearest the ink's own lean (the shear of its second
-        moments, as MNIST's deskewing measures it), and (if `others`) along the others only cuts crossing one
-        stroke (where two digits touch) or none."""
+        moments, as MNIST's deskewing measures it), and along the others only cuts crossing one stroke (where
+        two digits touch) or none."""
         ink = self._ink(k).view(np.uint8)
         h, w = ink.shape
         y_mid = (h - 1) / 2.0
@@ -147,7 +147,7 @@ class LineInk:
         lean = moments["mu11"] / moments["mu02"] if moments["mu02"] > 0 else 0.0
         nearest = min(SLANTS, key=lambda s: abs(s - lean))
         out = []
-        for slope in SLANTS if others else (nearest,):
+        for slope in SLANTS:
             shift = int(np.ceil(abs(slope) * y_mid)) + 1
             # column x of the box is column x - slope * (y - y_mid) + shift of the sheared ink
             shear = np.float32([[1, -slope, slope * y_mid + shift], [0, 1, 0]])

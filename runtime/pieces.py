@@ -16,7 +16,8 @@ BAR_SURE = 0.99  # ...kept if the digit reads as a 5 with it this surely, and mo
 # it (a dash high after a 1 or a 3 is not a bar: a 5 read at 0.93-0.99 in 3 of 150 such frames; the 5s of field
 # seeds 0 and 7 whose bar was written apart read at 0.996 with it)...
 BAR_LIKELY = 0.9  # ...or as a 5 this surely when its body alone reads as no digit this surely...
-BODY_UNREAD = 0.55  # ...or as a 5 at all when its body alone reads as no digit this surely (parted, it is lost)
+BAR_AT_LEAST = 0.7  # ...or as a 5 this surely when its body alone reads as no digit at BODY_UNREAD (parted, the
+BODY_UNREAD = 0.55  # 5 is lost; a letter or a $ with a dash high after it reads as a 5 at 0.50-0.70, one at 0.85)
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) uint8 -> (N, classes) probabilities
 
@@ -86,7 +87,7 @@ def keeps_bar(with_bar: np.ndarray, without: np.ndarray) -> bool:
         return False
     body = float(without[:10].max())
     return (with_bar[5] >= BAR_SURE and with_bar[5] > body) or (with_bar[5] >= BAR_LIKELY and body < BAR_LIKELY) \
-        or body < BODY_UNREAD
+        or (with_bar[5] >= BAR_AT_LEAST and body < BODY_UNREAD)
 
 
 def _union(stats: np.ndarray, ids: list[int]) -> list[int]:

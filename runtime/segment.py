@@ -103,17 +103,16 @@ def _digit_score(probabilities: np.ndarray, box, line_height: float, ring: bool 
 class _Run:
     """Boxes first..last of a line read together: the candidate cuts and every digit-wide span between them."""
 
-    def __init__(self, line: LineInk, first: int, last: int, leaning: frozenset = frozenset(), others: bool = True):
-        # leaning: the boxes also cut along slants and parted into their pieces (a run read again); others: also
-        # along the slants other than their own lean (LineInk.slanted_cuts)
-        self.line, self.first, self.last, self.leaning, self.slanted = line, first, last, leaning, bool(leaning)
+    def __init__(self, line: LineInk, first: int, last: int, leaning: frozenset = frozenset()):
+        # leaning: the boxes also cut along slants and parted into their pieces (a run read again)
+        self.line, self.first, self.last, self.slanted = line, first, last, bool(leaning)
         # (column, box on the left of the cut, box on the right, cost of cutting there)
         bounds = [Bound(line.boxes[first][0], first, first, 0.0)]
         for k in range(first, last + 1):
             box_h = line.boxes[k][3] - line.boxes[k][1]
             if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
                 bounds += [Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
-                bounds += line.slanted_cuts(k, others) if k in leaning else []
+                bounds += line.slanted_cuts(k) if k in leaning else []
             bounds += line.piece_partings(k) if k in leaning else []
             if k < last:
                 bounds.append(Bound(line.boxes[k][2], k, k + 1, 0.0))
@@ -438,8 +437,8 @@ def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
     slants (runtime/cuts.py; digits written leaning that touch overlap in x: no upright cut parts them) and
     parted into their pieces of ink (leaning digits written apart whose x-ranges overlap were joined), and a
     span over two boxes read only as a digit (a letter is one box). Spans already read are not rendered or
-    read again; the runs needing fewest new spans are read first, and once one needs more than is left of
-    `budget`, it and the rest keep their upright reading (a frame of leaning scrawl costs a bounded time).
+    read again; runs partly read as digits go first, then those needing fewest new spans, and one needing more
+    than is left of `budget` keeps its upright reading (a frame of leaning scrawl costs a bounded time).
     The new reading is kept when it is all sure digits, and holds no 1 where the upright one held a letter
     (a letter's stem cut off its body reads as a sure 1)."""
     wanted = []
@@ -451,14 +450,13 @@ def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
         if len(leaning.bounds) == len(run.bounds) and run.last == run.first:
             continue  # no new cut
         known = run.known()
-        wanted.append((leaning.need(known), run, leaning, known))
+        unread = sum(_unread(p) for _, _, p in run.reading) / len(run.reading)
+        wanted.append((unread, leaning.need(known), run, leaning, known))
     again = []
-    for need, run, leaning, known in sorted(wanted, key=lambda item: item[0]):  # the cheapest first
-        if need > budget:  # cut along its own lean only
-            leaning = _Run(run.line, run.first, run.last, leaning.leaning, others=False)
-            need = leaning.need(known)
-            if need > budget:
-                continue
+    # Runs partly read as digits first (a number with one unread span, not a group of letters), then the cheapest.
+    for _, need, run, leaning, known in sorted(wanted, key=lambda item: item[:2]):
+        if need > budget:
+            continue
         leaning.render_spans(known)
         budget -= need
         again.append((run, leaning))

@@ -87,6 +87,16 @@ def leaning_touching(pool, index: int, apart: bool = False) -> tuple[np.ndarray,
     return scene.image, scene.lines
 
 
+def _dash(rng, height: float, thick: tuple[float, float], wide: tuple[float, float]) -> np.ndarray:
+    """A flat pen stroke, its thickness and width drawn from those ranges (x `height`), tilted up to 2 px."""
+    px = max(2, int(round(height * rng.uniform(*thick))))
+    w = int(round(height * rng.uniform(*wide)))
+    dash = np.zeros((px + 6, w + 4), np.float32)
+    lift = int(rng.integers(-2, 3))
+    cv2.line(dash, (2, 3 + px // 2 + lift), (w + 1, 3 + px // 2 - lift), 1.0, px, cv2.LINE_AA)
+    return dash
+
+
 def high_dash(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """1-2 digits (no 5), the last followed by a flat dash off its top right (0.3-0.6 x its height wide, up to
     0.12 x its height after its box, its bottom 0.65-0.85 x the height above the baseline), as a 5's bar
@@ -98,12 +108,8 @@ def high_dash(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
         label = int(rng.choice([0, 1, 2, 3, 4, 6, 7, 8, 9]))
         row.append(replace(_digit(pool, rng, label, height * rng.uniform(0.95, 1.05)),
                            gap=height * rng.uniform(0.2, 0.4) if k else 0.0))
-    thick = max(2, int(round(height * rng.uniform(0.06, 0.1))))
-    w = int(round(height * rng.uniform(0.3, 0.6)))
-    dash = np.zeros((thick + 6, w + 4), np.float32)
-    lift = int(rng.integers(-2, 3))
-    cv2.line(dash, (2, 3 + thick // 2 + lift), (w + 1, 3 + thick // 2 - lift), 1.0, thick, cv2.LINE_AA)
-    row.append(Glyph(dash, gap=height * rng.uniform(-0.05, 0.12), drop=-height * rng.uniform(0.65, 0.85)))
+    row.append(Glyph(_dash(rng, height, (0.06, 0.1), (0.3, 0.6)), gap=height * rng.uniform(-0.05, 0.12),
+                     drop=-height * rng.uniform(0.65, 0.85)))
     scene = render(base_look(rng), [row], rng, "letters_mixed")
     return scene.image, scene.lines
 
@@ -195,4 +201,29 @@ def letters_above_a_pair(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]
                             drop=height * rng.uniform(-0.05, 0.05)))
     pair[1] = replace(pair[1], gap=touching_gap(pair[0], pair[1], rng.uniform(-8, -2) if index % 2 else rng.uniform(1, 4)))
     scene = render(base_look(rng), lines + [pair], rng, "letters_mixed", pitch=1.5)
+    return scene.image, scene.lines
+
+
+def letter_with_a_high_dash(pool, index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A printed letter or symbol (S s b h J G y z E F T L r c d t f u $ & % # ?) with a flat dash off its top
+    right, beside 1-2 digits, in ink, pencil, faint or thin ink: only the digits count (letter and dash are no 5)."""
+    rng = np.random.default_rng(6000 + index)
+    height = rng.uniform(70, 140)
+    symbol = (list("SsbhJGyzEFTLrcdtfu") + ["$", "&", "%", "#", "?"])[index % 23]
+    ink = _text(rng, symbol, height * rng.uniform(0.8, 1.0))
+    dash = Glyph(_dash(rng, height, (0.04, 0.09), (0.25, 0.5)), gap=height * rng.uniform(-0.08, 0.1),
+                 drop=-ink.shape[0] * rng.uniform(0.7, 0.92))
+    digits = [replace(_digit(pool, rng, int(rng.integers(10)), height * rng.uniform(0.95, 1.05)),
+                      gap=height * rng.uniform(0.2, 0.4)) for _ in range(int(rng.integers(1, 3)))]
+    row = [Glyph(ink), dash] + digits if index % 2 else \
+        [replace(digits[0], gap=0.0)] + digits[1:] + [Glyph(ink, gap=height * rng.uniform(0.3, 0.5)), dash]
+    look = base_look(rng)
+    kind = index % 4
+    if kind == 1:
+        look = replace(look, graphite=True, ink=tuple(np.full(3, rng.uniform(0.35, 0.55))), pen_width=rng.uniform(1.5, 3))
+    elif kind == 2:
+        look = replace(look, ink_strength=rng.uniform(0.25, 0.45))
+    elif kind == 3:
+        look = replace(look, pen_width=rng.uniform(1.5, 2.5))
+    scene = render(look, [row], rng, "letters_mixed")
     return scene.image, scene.lines

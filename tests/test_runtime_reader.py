@@ -559,16 +559,30 @@ def test_a_5_written_in_two_strokes_in_pencil_keeps_its_bar(mnist, int8):
     """5s whose bar is written apart, in pencil, faint or thin ink (tests/hard_scenes.py, five_bar_apart): read
     with the bar at 0.7-0.98 as a 5, their body alone as no digit, so parting the bar (kept only at 0.99) lost
     the 5 ("5" -> nothing, "95" -> "9", "526" -> "26") or read its body as a 3 ("555" -> "355"). The bar now
-    stays when the 5 reads at 0.9 with it and its body alone under 0.9, or its body alone as no digit
-    (runtime/pieces.py, keeps_bar): of 300 such frames 250 -> 256 exact, none worse; these 6 were among the 50 lost."""
+    stays when the 5 reads at 0.9 with it and its body alone under 0.9, or at 0.7 and its body alone as no
+    digit (runtime/pieces.py, keeps_bar): of 300 such frames 250 -> 255 exact, none worse; these 5 were among
+    the 50 lost ("250" -> "20", its 5 at 0.63 with the bar, stays lost: a letter with a dash reads so too)."""
     from bench.field_scenes import DigitPool
     from bench.field_test import reading_lines
     from tests.hard_scenes import five_bar_apart
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
-    for index in (20, 87, 153, 231, 240, 298):
+    for index in (20, 87, 153, 240, 298):
         image, truth = five_bar_apart(pool, index)
         assert reading_lines(int8.read_digits(image)) == list(truth), index
+
+
+def test_a_letter_with_a_dash_high_after_it_is_not_a_5(mnist, int8):
+    """A printed letter or symbol with a flat dash off its top right (tests/hard_scenes.py,
+    letter_with_a_high_dash) reads as a 5 with the dash at 0.50-0.85 and as no digit alone: keeping every bar
+    whose body alone reads as no digit turned "28" into "2815" and "53" into "535" (attack review: 240 such
+    frames 139 -> 132 exact). The 5 must read at 0.7 with its bar then (runtime/pieces.py, BAR_AT_LEAST): 138."""
+    from bench.field_scenes import DigitPool
+    from bench.field_test import reading_lines
+    from tests.hard_scenes import letter_with_a_high_dash
+
+    image, truth = letter_with_a_high_dash(DigitPool(mnist.x_test, mnist.y_test), 96)
+    assert reading_lines(int8.read_digits(image)) == list(truth) == ["53"]
 
 
 def test_digits_written_leaning_and_touching_are_split_along_their_slant(mnist, int8):
@@ -695,9 +709,8 @@ def test_the_first_reading_of_runs_stops_at_its_budget_of_spans(mnist, int8, mon
 def test_letters_read_again_first_do_not_starve_a_pair_below_them(mnist, int8):
     """Lines of touching leaning letters above a leaning digit pair (tests/hard_scenes.py, letters_above_a_pair):
     every group of letters is read again, and runs were served top to bottom until the budget of new spans was
-    spent, the pair's run skipped whole ("70" -> "2", "08" -> "6", "86" -> nothing). Runs needing fewest new
-    spans are served first now, and one over what is left is cut along its own lean only: of 80 such frames
-    the pair read in 56 -> 59 (on the attack review's sets, 8 lines more, none fewer)."""
+    spent, the pair's run skipped whole ("70" -> "2", "08" -> "6", "86" -> nothing). Runs partly read as digits
+    go first now, then those needing fewest new spans: of 80 such frames the pair read in 56 -> 59."""
     from bench.field_scenes import DigitPool
     from bench.field_test import reading_lines
     from tests.hard_scenes import letters_above_a_pair
