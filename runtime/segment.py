@@ -405,7 +405,7 @@ def _sure(reading: list[tuple]) -> bool:
 def _classify_spans(runs: list[_Run], classify: Classify, budget: int) -> list[_Run]:
     """Render and classify the spans of `runs` in one batch (run.probs), the runs with fewest spans first, at most
     `budget` spans in all; the runs read, in their order (the others are cut at their valleys, unread)."""
-    needs = {id(run): len(run._pairs()) for run in runs}
+    needs = {id(run): run.need({}) for run in runs}
     chosen, spent = set(), 0
     for run in sorted(runs, key=lambda run: needs[id(run)]):
         if spent + needs[id(run)] > budget:
@@ -494,7 +494,7 @@ def _resolve_runs(found: list, classify: Classify | None, area: float = 1.0) -> 
             digits = [run.whole]
         else:
             digits = run.reading if run.reading is not None else _split_without_classifier(run)
-            if run.read_whole is not None and digits and all(int(p.argmax()) == 1 for _, _, p in digits):
+            if run.read_whole is not None and digits and all(p is not None and int(p.argmax()) == 1 for _, _, p in digits):
                 digits = [run.read_whole]  # a small letter cut into its strokes, not a row of 1s
         out += [Found(box, line_index, image, p) for image, box, p in digits]
     return out

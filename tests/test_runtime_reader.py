@@ -706,6 +706,20 @@ def test_the_first_reading_of_runs_stops_at_its_budget_of_spans(mnist, int8, mon
     assert int8.read_crops(capped).digits  # and read as crops
 
 
+def test_frames_read_with_no_spans_left_still_give_their_glyphs(mnist, int8, monkeypatch):
+    """With the span budget spent (SPANS = 0) every run is cut at its valleys unread, small lone boxes read as
+    no digit included (a small letter: its pieces were compared with its reading whole, which had no
+    probabilities to compare then); frames of letters and of mixed heights are still read, without an error."""
+    import runtime.segment as segment
+    from bench.field_scenes import DigitPool, generate
+
+    pool = DigitPool(mnist.x_test, mnist.y_test)
+    monkeypatch.setattr(segment, "SPANS", 0)
+    frames = [generate(condition, index, pool, 0).image for condition in ("letters_mixed", "mixed_heights", "non_digit")
+              for index in range(12)]
+    assert sum(bool(int8.read_digits(frame).digits) for frame in frames) >= 24
+
+
 def test_letters_read_again_first_do_not_starve_a_pair_below_them(mnist, int8):
     """Lines of touching leaning letters above a leaning digit pair (tests/hard_scenes.py, letters_above_a_pair):
     every group of letters is read again, and runs were served top to bottom until the budget of new spans was
