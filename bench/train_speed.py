@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--steps must be positive")
 
     from bench.results import write_benchmark
+    from train.tf_quiet import quiet_tensorflow
+
+    quiet_tensorflow(False)
 
     result = run_benchmark(args.data, timed_steps=args.steps)
     table = to_markdown(result)

@@ -269,18 +269,26 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None and value <= 0:
             parser.error(f"--{option.replace('_', '-')} must be positive, got {value}")
 
+    from bench.cli import stop_report, stops_as_interrupts
     from bench.zoo_report import write_report
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     try:
-        result = run_zoo(split(args.models), split(args.formats), Path(args.models_dir), Path(args.runs_dir), args.data,
-                         not args.no_train, args.epochs, args.limit, args.latency_runs, not args.no_progress, args.verbose)
+        with stops_as_interrupts():
+            result = run_zoo(split(args.models), split(args.formats), Path(args.models_dir), Path(args.runs_dir),
+                             args.data, not args.no_train, args.epochs, args.limit, args.latency_runs,
+                             not args.no_progress, args.verbose)
+            table = write_report(result, Path(args.out))
     except (ValueError, ManifestError, MnistDataError, FileNotFoundError) as exc:
         print(f"mnist-edge zoo: error: {exc}", file=sys.stderr)
         return 2
-    table = write_report(result, Path(args.out))
+    except KeyboardInterrupt as exc:  # training checkpoints and the report are written whole (atomic renames)
+        how, code = stop_report(exc)
+        print(f"mnist-edge zoo: {how}; no result half-written (runs finished in {args.runs_dir} are reused next time)",
+              file=sys.stderr)
+        return code
     print(table)
     return 0
 

@@ -14,7 +14,7 @@ import numpy as np
 from camera_demo.overlay import draw
 from camera_demo.shots import ShotTally
 from camera_demo.smoothing import NumberSmoother
-from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source
+from camera_demo.sources import FrameSource, SourceError, SourceLost, has_display, open_source, why_no_window
 from camera_demo.stopping import STOP_SIGNALS, catch_stop_signals, describe
 from camera_demo.writers import JsonLines, OutputError, Recorder, same_file  # noqa: F401 (Recorder: public here too)
 from runtime.files import atomic_write_bytes, atomic_write_json
@@ -156,6 +156,8 @@ class Outputs:
         self.sink = sink
         self.quit_reason = "q pressed"
         self.window = not (config.headless if config.headless is not None else not has_display())
+        if config.headless is False and (why := why_no_window()) is not None:
+            raise OutputError(f"--window: no window can be shown: {why}; drop --window for JSON lines")
         target = config.jsonl if config.jsonl is not None else (None if self.window else "-")
         if same_file(target, config.record):
             raise OutputError(f"--record and --jsonl both name {config.record}; give them different files")

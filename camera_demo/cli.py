@@ -160,6 +160,8 @@ def demo_main(argv: list[str] | None = None) -> int:
                            "runs/demo/frames.jsonl unless --jsonl or --serve.")
     args = parser.parse_args(argv)
     _validate(parser, args)
+    if args.headless is False:
+        parser.error("the demo is headless; for a window: mnist-edge camera --source sample --window")
     if args.serve:
         print(f"mnist-edge demo: {args.model} on {args.source}, served to a browser", file=sys.stderr)
         return run(args, "mnist-edge demo")

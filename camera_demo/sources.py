@@ -232,11 +232,17 @@ def open_source(spec: str, width: int | None = None, height: int | None = None, 
 
 def has_display() -> bool:
     """Whether a window can be shown: a display is set and this OpenCV build has a GUI."""
+    return why_no_window() is None
+
+
+def why_no_window() -> str | None:
+    """Why no window can be shown here (no display, an OpenCV without a GUI), or None if one can."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False
+        return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
     try:
         cv2.namedWindow("mnist-edge probe", cv2.WINDOW_NORMAL)
         cv2.destroyWindow("mnist-edge probe")
-        return True
+        return None
     except cv2.error:  # opencv-python-headless: no GUI compiled in
-        return False
+        return ("this OpenCV has no GUI (opencv-python-headless, as the runtime extra installs); "
+                "pip install opencv-python for a window")

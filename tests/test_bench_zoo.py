@@ -142,3 +142,29 @@ def test_shipped_models_are_found_in_models_and_its_subfolders(tmp_path):
         if source != "gone.keras":  # a manifest whose source model is missing is not a shipped model
             (folder / source).write_bytes(b"keras")
     assert shipped_sources(tmp_path) == {"cnn_aug": tmp_path, "edge_cnn": tmp_path / "edge"}
+
+
+def test_a_zoo_stopped_while_training_says_so_without_a_traceback(tmp_path, mnist_path):
+    """SIGTERM (and Ctrl-C) while a zoo model trains ended in a KeyboardInterrupt traceback from model.fit; it
+    ends as the benchmarks do: one line, exit 128 + the signal, no report written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_edge", "zoo", "--models", "mlp", "--formats", "tflite-fp32",
+                             "--epochs", "200", "--limit", "3000", "--data", str(mnist_path), "--runs-dir", str(runs),
+                             "--out", str(out), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 180
+    while not (runs / "mlp.log").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # the model is being trained (its log is open)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-800:]
+    assert "mnist-edge zoo: stopped by SIGTERM; no result half-written" in err and "Traceback" not in err
+    assert not out.exists()

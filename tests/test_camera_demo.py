@@ -273,6 +273,26 @@ def test_an_output_under_a_file_names_the_file_in_the_way(flag, name, tmp_path, 
     assert blocking.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_a_window_that_cannot_be_shown_is_a_named_error(tmp_path, monkeypatch, capsys):
+    """`--window` with no display, or with OpenCV's headless build (the runtime extra's), crashed in cv2.imshow
+    with two tracebacks (exit 1); it says why, exit 2, nothing written. `demo --window`: the demo is headless."""
+    from camera_demo.cli import demo_main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert camera_main(["--source", "sample", "--window", "--max-frames", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--window: no window can be shown: no display" in err and "Traceback" not in err
+    monkeypatch.setenv("DISPLAY", ":99")  # set, but this OpenCV (headless) has no GUI, or no X server answers
+    assert camera_main(["--source", "sample", "--window", "--max-frames", "2"]) == 2
+    assert "--window: no window can be shown" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        demo_main(["--window"])
+    assert info.value.code == 2 and "the demo is headless" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_headless_run_writes_jsonl_to_stdout(capsys):
     assert camera_main(["--source", "sample", "--headless", "--max-frames", "12"]) == 0
     captured = capsys.readouterr()
@@ -315,6 +335,7 @@ def test_window_keys_snapshot_freeze_and_quit(tmp_path, monkeypatch, int8):
     monkeypatch.setattr(app.cv2, "imshow", lambda name, image: shown.append(image.shape))
     monkeypatch.setattr(app.cv2, "waitKey", lambda delay: next(keys))
     monkeypatch.setattr(app.cv2, "destroyAllWindows", lambda: None)
+    monkeypatch.setattr(app, "why_no_window", lambda: None)  # a window could be shown
     config = DemoConfig(source="sample", headless=False, snapshot_dir=str(tmp_path / "snaps"))
     summary = run_demo(config, predictor=int8, say=lambda msg: None)
     # Frames 0-2 shown; 's' after frame 1 saved it; space after frame 2 froze: frames 3 and 4 were

@@ -285,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--limit must be positive, got {args.limit}")
     if args.background <= 0:
         parser.error(f"--background must be positive, got {args.background}")
+    from train.tf_quiet import quiet_tensorflow
+
+    quiet_tensorflow(False)
 
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
