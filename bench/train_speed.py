@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--steps must be positive")
 
     from bench.results import write_benchmark
-    from train.tf_quiet import quiet_tensorflow
+    from export.tf_quiet import quiet_tensorflow
 
     quiet_tensorflow(False)
 

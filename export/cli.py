@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     import runtime.quiet
-    from train.tf_quiet import quiet_tensorflow
+    from export.tf_quiet import quiet_tensorflow
 
     runtime.quiet.SHOW_NATIVE_OUTPUT = args.verbose
     quiet_tensorflow(args.verbose)

@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import runtime.quiet
     from export.quant_report_writer import summary_lines
-    from train.tf_quiet import quiet_tensorflow
+    from export.tf_quiet import quiet_tensorflow
 
     runtime.quiet.SHOW_NATIVE_OUTPUT = args.verbose
     quiet_tensorflow(args.verbose)

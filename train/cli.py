@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     _positive(parser, args)
 
     from runtime.mnist_data import MnistDataError
-    from train.tf_quiet import quiet_tensorflow
+    from export.tf_quiet import quiet_tensorflow
 
     quiet_tensorflow(False)
     verbose = 2 if args.quiet or not sys.stderr.isatty() else 1  # a log file gets lines, not redrawn bars

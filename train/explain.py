@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--limit must be positive, got {args.limit}")
     if args.background <= 0:
         parser.error(f"--background must be positive, got {args.background}")
-    from train.tf_quiet import quiet_tensorflow
+    from export.tf_quiet import quiet_tensorflow
 
     quiet_tensorflow(False)
 

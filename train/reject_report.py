@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(path).is_file():
             print(f"mnist-edge reject-report: error: {path}: no such model file", file=sys.stderr)
             return 2
-    from train.tf_quiet import quiet_tensorflow
+    from export.tf_quiet import quiet_tensorflow
 
     quiet_tensorflow(False)
     import keras
