@@ -92,6 +92,13 @@ def _touching_pair(mnist, rng, overlap: int) -> tuple[np.ndarray, str]:
     return frame, f"{mnist.y_test[i]}{mnist.y_test[j]}"
 
 
+def _read_exactly(int8, scenes) -> int:
+    """How many of `scenes` ((frame, truth lines) pairs) the reader reads line for line."""
+    from bench.field_test import reading_lines
+
+    return sum(reading_lines(int8.read_digits(image)) == list(truth) for image, truth in scenes)
+
+
 def _touching_pairs_read(mnist, int8, count: int) -> int:
     """How many of `count` touching pairs (seed 21, 2 px overlap) are read exactly."""
     rng = np.random.default_rng(21)
@@ -533,14 +540,10 @@ def test_a_dash_high_after_a_digit_is_not_taken_for_a_5s_bar(mnist, int8):
     as a 5 with it at 0.99 or more, and more surely than as any digit without it (runtime/pieces.py,
     BAR_SURE): these 60 frames 57 exact before the bar was joined, 44 with every bar joined, 57 now."""
     from bench.field_scenes import DigitPool
-    from bench.field_test import reading_lines
     from tests.hard_scenes import high_dash
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
-    right = 0
-    for index in range(60):
-        image, truth = high_dash(pool, index)
-        right += reading_lines(int8.read_digits(image)) == list(truth)
+    right = _read_exactly(int8, (high_dash(pool, index) for index in range(60)))
     assert right >= 55, f"{right} of 60 frames with a high dash read exactly"
 
 
@@ -591,14 +594,10 @@ def test_digits_written_leaning_and_touching_are_split_along_their_slant(mnist, 
     SLANTS). These 60 frames: 24 read exactly before, 32 with slanted cuts, 31 since only the boxes under the
     unread span are cut, at every valley only along their own lean (200 frames: 85 -> 109 -> 108)."""
     from bench.field_scenes import DigitPool
-    from bench.field_test import reading_lines
     from tests.hard_scenes import leaning_touching
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
-    right = 0
-    for index in range(60):
-        image, truth = leaning_touching(pool, index)
-        right += reading_lines(int8.read_digits(image)) == list(truth)
+    right = _read_exactly(int8, (leaning_touching(pool, index) for index in range(60)))
     assert right >= 29, f"{right} of 60 leaning touching frames read exactly"
 
 
@@ -621,14 +620,10 @@ def test_leaning_digits_written_apart_are_read_one_by_one(mnist, int8):
     their pieces parted and a span over two boxes read only as a digit: these 60 frames 34 -> 42 exact (43 now; 200
     frames: 121 -> 140, 142 now; the box-edge fix gave 138 of them)."""
     from bench.field_scenes import DigitPool
-    from bench.field_test import reading_lines
     from tests.hard_scenes import leaning_touching
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
-    right = 0
-    for index in range(60):
-        image, truth = leaning_touching(pool, index, apart=True)
-        right += reading_lines(int8.read_digits(image)) == list(truth)
+    right = _read_exactly(int8, (leaning_touching(pool, index, apart=True) for index in range(60)))
     assert right >= 40, f"{right} of 60 leaning frames written apart read exactly"
 
 
