@@ -30,6 +30,10 @@ FAINT_MAX_AREA = 2 * 320 * 240  # px at working size: larger frames (pages, stri
 FAINT_SIGMAS = 7.5  # a frame whose top 0.1 % of ink is below this many noise sigmas holds only faint ink (pencil)
 LINE_LENGTH = 13  # px at working size: the stroke piece a faint-ink pass averages along (a digit is 20+ px tall)
 LINE_ORIENTATIONS = 8  # directions of that piece, 22.5 degrees apart
+STEP_VS_INK = 1.5  # a step of the light this many times the frame's strongest ink is no faint stroke (a shadow's edge)
+STEP_BLUR = 3.0  # px at working size: a blur that flattens a stroke (to a quarter of a 2 px one) and keeps a step
+STEP_REACH = 7  # px at working size: the window that step is measured over, and how far round it the faint pass is blind
+FLANK_OFFSET = 2.0  # px at working size: the piece is weighed against two parallel ones this far to either side
 LINE_SEED_SIGMAS = 10.0  # seeds of the line-averaged signal: paper grain and fabric reach 9.0 (camera_demo/synthetic)
 LONG_SIGMAS = 5.0  # a piece of the line-averaged signal this far above the paper...
 LONG_STROKE = 20  # ...and this long (px at working size) is a stroke: it seeds the ink
@@ -313,27 +317,69 @@ def _line_kernels() -> list[np.ndarray]:
     return kernels
 
 
+def _flank_kernels() -> list[np.ndarray]:
+    """Per orientation, a small kernel that takes from a pixel the mean of the two pixels FLANK_OFFSET to
+    either side across that orientation (bilinear weights): applied after a line kernel, the piece minus its
+    two parallel neighbours."""
+    side = 2 * int(np.ceil(FLANK_OFFSET)) + 1
+    c = side // 2
+    kernels = []
+    for k in range(LINE_ORIENTATIONS):
+        angle = np.pi * k / LINE_ORIENTATIONS
+        kernel = np.zeros((side, side), np.float32)
+        kernel[c, c] = 1.0
+        for sign in (1, -1):  # the normal to (cos, sin) is (-sin, cos) in (x, y)
+            x, y = c - sign * FLANK_OFFSET * np.sin(angle), c + sign * FLANK_OFFSET * np.cos(angle)
+            x0, y0 = int(np.floor(x)), int(np.floor(y))
+            fx, fy = x - x0, y - y0
+            for dy, wy in ((0, 1 - fy), (1, fy)):
+                for dx, wx in ((0, 1 - fx), (1, fx)):
+                    if wx * wy > 1e-6:
+                        kernel[y0 + dy, x0 + dx] -= 0.5 * wx * wy
+        kernels.append(kernel)
+    return kernels
+
+
 LINE_KERNELS = _line_kernels()
+FLANK_KERNELS = _flank_kernels()
 
 
 def along_strokes(signal: np.ndarray) -> tuple[np.ndarray, float]:
-    """The ink signal averaged along its best-fitting short straight piece: (uint8 signal, its noise sigma).
+    """The ink signal averaged along its best-fitting short straight piece, less the same average on either
+    side of it: (uint8 signal, its noise sigma).
 
     For ink too faint to stand out pixel by pixel (pencil at a tenth of a pen's
     contrast on grainy paper): a stroke is a line, so averaging along it keeps its
-    level while paper grain, which has no direction, averages down. The best of
-    LINE_ORIENTATIONS directions is kept per pixel; its noise is measured as a
-    robust spread over the frame (the max over directions is not Gaussian).
+    level while paper grain, which has no direction, averages down. Grain comes in
+    blotches wider than a pencil line, which a line average keeps; a stroke stands
+    above the parallel pieces FLANK_OFFSET to either side, a blotch or a shading
+    spreads under them too, so those are taken off. The best of LINE_ORIENTATIONS
+    directions is kept per pixel; its noise is measured as a robust spread over the
+    frame (the max over directions is not Gaussian).
     """
     s = signal.astype(np.float32)
-    best = cv2.filter2D(s, -1, LINE_KERNELS[0], borderType=cv2.BORDER_REPLICATE)
-    for kernel in LINE_KERNELS[1:]:
-        np.maximum(best, cv2.filter2D(s, -1, kernel, borderType=cv2.BORDER_REPLICATE), out=best)
+    best = None
+    for line, flank in zip(LINE_KERNELS, FLANK_KERNELS):
+        along = cv2.filter2D(s, -1, line, borderType=cv2.BORDER_REPLICATE)
+        ridge = cv2.filter2D(along, -1, flank, borderType=cv2.BORDER_REPLICATE)
+        best = ridge if best is None else np.maximum(best, ridge, out=best)
     sample = _sample(best)
     level = float(np.median(sample))
     spread = max(1.4826 * float(np.median(np.abs(sample - level))), 0.25)
     scaled = np.clip((best - level) * (LINE_SCALE / spread) + 0.5, 0, 255).astype(np.uint8)
     return scaled, LINE_SCALE
+
+
+def light_steps(gray: np.ndarray, signal: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
+    """Where the light itself steps (0/255): a cast shadow's edge, a note's edge on a desk. In a frame of faint
+    ink (`is_faint`), a step of the gray frame over STEP_REACH px that is STEP_VS_INK times the strongest ink
+    of `signal` is no stroke, but the paper estimate leaves a thin line along it that reads as a "1"."""
+    counts = sample_counts(signal) if counts is None else counts
+    ink = max(quantile_u8(counts, 0.999) - quantile_u8(counts, 0.5), 1)
+    window = np.ones((STEP_REACH, STEP_REACH), np.uint8)
+    smooth = cv2.GaussianBlur(gray, (0, 0), STEP_BLUR)
+    steps = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, window)
+    return cv2.dilate(at_least(steps, STEP_VS_INK * ink), window)
 
 
 def is_faint(signal: np.ndarray, sigma: float, counts: np.ndarray | None = None) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 
 from runtime.ink import (BLOCKY, BLOCKY_NEIGHBOURHOOD, BLOCKY_STROKE_EDGE, LINE_SEED_SIGMAS, SEED_SIGMAS,
                          SMALL_FRAME_SIDE, STROKE_EDGE, STROKE_NEIGHBOURHOOD, WORK_SIDE, along_strokes, blockiness,
-                         flatten, hysteresis, ink_masks, ink_signal, is_faint, long_stroke_seeds, noise_of_signal,
+                         flatten, hysteresis, ink_masks, ink_signal, is_faint, light_steps, long_stroke_seeds, noise_of_signal,
                          sample_counts)
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
@@ -136,7 +136,9 @@ def _found(frame, classify: Classify | None):
     crop = min(gray.shape) < SMALL_FRAME_SIDE
     counts = sample_counts(signal)
     if not crop and is_faint(signal, sigma, counts):  # nothing stands out pixel by pixel: look along strokes (pencil)
-        return _in_signal(*along_strokes(signal), classify, False, LINE_SEED_SIGMAS, long_seeds=True), factor
+        along, along_sigma = along_strokes(signal)
+        along[light_steps(gray, signal, counts).view(bool)] = 0
+        return _in_signal(along, along_sigma, classify, False, LINE_SEED_SIGMAS, long_seeds=True), factor
     return _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY, counts=counts), factor
 
 

@@ -227,3 +227,21 @@ def letter_with_a_high_dash(pool, index: int) -> tuple[np.ndarray, tuple[str, ..
         look = replace(look, pen_width=rng.uniform(1.5, 2.5))
     scene = render(look, [row], rng, "letters_mixed")
     return scene.image, scene.lines
+
+
+BLANK_LOOKS = ("cast_shadow", "note")
+
+
+def blank_page(index: int, look: str) -> np.ndarray:
+    """A frame with nothing written on it: paper under a hard-edged cast shadow, or a sticky note on a dark desk
+    (the field generator's looks; the thin line a closing leaves along such an edge reads as a 1)."""
+    if look not in BLANK_LOOKS:
+        raise ValueError(f"unknown blank look {look!r}; choose from {', '.join(BLANK_LOOKS)}")
+    rng = np.random.default_rng([zlib.crc32(b"blank_page"), zlib.crc32(look.encode()), index])
+    if look == "cast_shadow":
+        scene = base_look(rng, hard_shadow=rng.uniform(0.4, 0.7))
+    else:
+        notes = [(0.45, 0.92, 0.97), (0.55, 0.85, 0.95), (0.75, 0.7, 0.98), (0.7, 0.95, 0.7), (0.95, 0.85, 0.6)]
+        scene = base_look(rng, paper=notes[index % len(notes)], note=True)
+    nothing = Glyph(np.zeros((int(rng.integers(70, 170)), 60), np.float32))
+    return render(scene, [[nothing]], rng, look).image

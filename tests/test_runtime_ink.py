@@ -68,3 +68,25 @@ def test_a_lone_thin_stroke_on_a_wide_noise_free_page_is_dark_ink():
         page = np.full((h, w), 230, np.uint8)
         cv2.putText(page, "1", (w // 2 - 20, h // 2 + 40), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 8)
         assert ink_is_dark(page)
+
+
+def test_light_steps_mark_a_shadow_s_edge_and_not_a_faint_stroke():
+    """The faint pass is blind along a step of the light (a cast shadow's edge, a note's edge on a desk), not
+    along a pencil stroke however long: a stroke is paper on both sides, a step is not."""
+    import cv2
+
+    from runtime.ink import flatten, is_faint, light_steps
+
+    rng = np.random.default_rng(3)
+    gray = 200 + rng.normal(0, 1.5, (240, 320))
+    gray[:, 200:] -= 50  # a hard shadow over the right part of the page
+    stroke = np.zeros((240, 320), np.uint8)
+    cv2.line(stroke, (80, 40), (90, 200), 255, 2)
+    gray = np.clip(gray - 10 * (stroke > 0), 0, 255).astype(np.uint8)
+    signal, sigma = flatten(gray)
+    steps = light_steps(gray, signal).view(bool)
+    assert steps[:, 196:204].any(axis=1).all()
+    assert not steps[:, 60:110].any()
+    no_shadow = gray.copy()
+    no_shadow[:, 200:] += 50
+    assert not light_steps(no_shadow, flatten(no_shadow)[0]).any() and is_faint(*flatten(no_shadow))

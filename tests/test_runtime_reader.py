@@ -244,7 +244,7 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
 
 
 @pytest.mark.parametrize("condition, floor_digits, floor_lines", [
-    ("faint_pencil", 80, 72), ("faint_pencil_extreme", 32, 20), ("jpeg", 92, 90), ("tinted_note", 90, 85),
+    ("faint_pencil", 93, 90), ("faint_pencil_extreme", 70, 55), ("jpeg", 92, 90), ("tinted_note", 90, 85),
     ("cast_shadow", 86, 80), ("letters_mixed", 75, 70), ("mixed_heights", 85, 65), ("specks_dust", 88, 78)])
 def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines, mnist, int8):
     """The field generator's hardest inks, papers and lines (bench/field_scenes.py, 40 frames, another seed
@@ -257,7 +257,8 @@ def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines,
     had to reach a fifth of the frame's strongest), a cast shadow's narrow corner joined to the digit it touches
     (85.2 / 75.0 before the corners were given back to the shadow: 88.9 / 82.5). Measured when written (digits / exact lines): faint 84 / 78,
     extreme 39 / 25, JPEG 68 / 58 (98.7 / 97.5 since that floor), notes 96 / 93, shadows 85 / 75, letters
-    85 / 73, mixed heights 91 / 75, specks 91.9 / 82.5."""
+    85 / 73, mixed heights 91 / 75, specks 91.9 / 82.5. Faint 86.2 / 77.5 and extreme 38.8 / 25.0 until the
+    line-averaged pass weighed each piece against its two sides (2026-11-29): 96.6 / 95.0 and 75.3 / 60.0."""
     from bench.field_scenes import DigitPool, generate
     from bench.field_test import align, reading_lines
 
@@ -296,6 +297,19 @@ def test_faint_ink_pass_only_runs_where_nothing_stands_out(mnist):
             grain = along.copy()
             grain[50:190, 90:150] = 0
             assert grain.max() < np.median(along) + LINE_SEED_SIGMAS * along_sigma
+
+
+def test_blank_pages_under_a_hard_shadow_or_on_a_desk_rarely_show_a_digit(int8):
+    """Nothing written: paper under a hard-edged cast shadow, a sticky note on a dark desk (60 frames each,
+    tests/hard_scenes.py). Most of them are faint frames (nothing stands out), and the line-averaged pass
+    read the thin line the paper estimate leaves along the edge as a 1: 17 of 120 frames showed a digit
+    before the pass went blind along steps of the light (`runtime.ink.light_steps`), 13 now. Those left are
+    mostly a shadow's band or wedge read whole as a 1, and short pieces of an edge at the frame's border."""
+    from tests.hard_scenes import BLANK_LOOKS, blank_page
+
+    shown = [(look, i) for look in BLANK_LOOKS for i in range(60)
+             if any(d.status == "ok" for d in int8.read_digits(blank_page(i, look), int8.min_confidence).digits)]
+    assert len(shown) <= 14, shown
 
 
 def test_bold_digits_filling_the_frame_are_not_taken_for_noise(mnist, int8):
