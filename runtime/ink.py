@@ -30,6 +30,7 @@ FAINT_MAX_AREA = 2 * 320 * 240  # px at working size: larger frames (pages, stri
 FAINT_SIGMAS = 7.5  # a frame whose top 0.1 % of ink is below this many noise sigmas holds only faint ink (pencil)
 LINE_LENGTH = 13  # px at working size: the stroke piece a faint-ink pass averages along (a digit is 20+ px tall)
 LINE_ORIENTATIONS = 8  # directions of that piece, 22.5 degrees apart
+SHADOW_GAIN = 1.5  # at most: ink under a shadow is weighed against ink in the light as if this much brighter
 STEP_VS_INK = 1.5  # a step of the light this many times the frame's strongest ink is no faint stroke (a shadow's edge)
 STEP_BLUR = 3.0  # px at working size: a blur that flattens a stroke (to a quarter of a 2 px one) and keeps a step
 STEP_REACH = 7  # px at working size: the window that step is measured over, and how far round it the faint pass is blind
@@ -174,7 +175,16 @@ def stroke_width(ink: np.ndarray) -> float:
 
 
 def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    """How far each pixel is below its paper (uint8, 0 = paper), whatever the lighting; and the noise sigma.
+    """`flatten_with_paper` without the paper."""
+    signal, sigma, _ = flatten_with_paper(gray)
+    return signal, sigma
+
+
+def flatten_with_paper(gray: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """How far each pixel is below its paper (uint8, 0 = paper), whatever the lighting; the noise sigma; and,
+    where the light steps (a cast shadow, a note's edge), the paper (uint8, dark-ink polarity) for
+    `in_paper_terms`, None where the light is smooth (measured on the field test: the ratio tests in paper
+    terms there only moved pieces of letters, specks and a frame's dim corners into the ink).
 
     Dark ink on light paper is the usual case; light ink on a dark ground (an
     MNIST-style image) is inverted first. The paper is estimated by a closing
@@ -190,7 +200,7 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
     side = min(gray.shape)
     g = gray if dark else 255 - gray  # from here on: dark ink on light paper
     if side < SMALL_FRAME_SIDE:  # a crop of one digit: not blurred, its strokes are few pixels wide
-        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g)
+        return cv2.subtract(np.full_like(g, median_u8(g)), g), noise_of_signal(g), None
     g = cv2.GaussianBlur(g, (3, 3), 0)
     sigma = noise_of_signal(g)
     k = int(np.clip(side // 5, 7, 51)) | 1  # wider than the boldest stroke of a digit filling the frame
@@ -212,9 +222,21 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, float]:
         k = narrower
         paper = closing(g, k)
         signal = cv2.subtract(paper, g)
-    if has_hard_step(paper, sigma):  # a cast shadow: the closing filled its corners as if they were strokes
-        signal = cv2.subtract(shadows_kept(paper, g, strokes, k), g)
-    return signal, sigma
+    if not has_hard_step(paper, sigma):
+        return signal, sigma, None
+    paper = shadows_kept(paper, g, strokes, k)  # a cast shadow: the closing filled its corners as if they were strokes
+    return cv2.subtract(paper, g), sigma, paper
+
+
+def in_paper_terms(signal: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """The signal as a fraction of its own paper's light (uint8, scaled to the frame's lightest paper), for the
+    tests that weigh ink against other ink: a digit in a cast shadow, or the half of one, keeps its strokes
+    against those in the light (a shadow at 0.4-0.7 of the light takes as much off its ink). Lifted at most
+    SHADOW_GAIN times: the dark round a note is a desk, and the thin line along the note's edge there, lifted
+    twice, read as a 1 (field test, seeds 0 and 7)."""
+    level = float(quantile_u8(sample_counts(paper), 0.99))  # the light's paper: everything else is lifted to it
+    gain = np.minimum(level / np.maximum(paper.astype(np.float32), 1.0), SHADOW_GAIN)
+    return np.clip(signal * gain + 0.5, 0, 255).astype(np.uint8)
 
 
 def noise_of_signal(image: np.ndarray) -> float:
@@ -252,7 +274,8 @@ def blockiness(gray: np.ndarray) -> float:
 
 
 def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS, edge: float = STROKE_EDGE,
-              reach: int = STROKE_NEIGHBOURHOOD, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              reach: int = STROKE_NEIGHBOURHOOD, counts: np.ndarray | None = None,
+              relative: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weak, strong, any) masks: pixels KEEP_SIGMAS and SEED_SIGMAS noise sigmas above the paper, and
     every pixel KEEP_SIGMAS above it whatever is near (where ruled lines are looked for: whole).
 
@@ -262,18 +285,21 @@ def ink_masks(signal: np.ndarray, sigma: float, seed_sigmas: float = SEED_SIGMAS
     WEAK_VS_STRONGEST of the frame's strongest ink (its 99.9th percentile), so the
     steps of JPEG blocks beside a stroke and specks on the paper do not join the
     strokes (measured on a noise-free JPEG frame, its noise sigma is 1-2 grey levels).
-    `counts`: the signal's `sample_counts` when the caller has them.
+    `counts`: the signal's `sample_counts` when the caller has them. `relative`: the signal in its paper's
+    terms (`in_paper_terms`), for those two fractions of other ink, so a shadow's ink is not held to the
+    light's; the noise thresholds stay in grey levels.
     """
     signal = np.asarray(signal)
     if signal.dtype != np.uint8:
         signal = np.clip(signal + 0.5, 0, 255).astype(np.uint8)
     counts = sample_counts(signal) if counts is None else counts
     med = quantile_u8(counts, 0.5)
-    nearby = cv2.dilate(signal, np.ones((reach, reach), np.uint8))
     above = at_least(signal, med + KEEP_SIGMAS * sigma)
+    ratio, ratio_counts = (signal, counts) if relative is None else (relative, sample_counts(relative))
+    nearby = cv2.dilate(ratio, np.ones((reach, reach), np.uint8))
     edges = cv2.LUT(nearby, _scaled_levels(edge))  # cv2.multiply(nearby, edge), by table
-    weak = cv2.bitwise_and(above, cv2.compare(signal, edges, cv2.CMP_GE))
-    weak = cv2.bitwise_and(weak, at_least(signal, WEAK_VS_STRONGEST * quantile_u8(counts, 0.999)))
+    weak = cv2.bitwise_and(above, cv2.compare(ratio, edges, cv2.CMP_GE))
+    weak = cv2.bitwise_and(weak, at_least(ratio, WEAK_VS_STRONGEST * quantile_u8(ratio_counts, 0.999)))
     strong = at_least(signal, med + seed_sigmas * sigma).view(bool)
     return weak, strong, above
 

@@ -90,3 +90,28 @@ def test_light_steps_mark_a_shadow_s_edge_and_not_a_faint_stroke():
     no_shadow = gray.copy()
     no_shadow[:, 200:] += 50
     assert not light_steps(no_shadow, flatten(no_shadow)[0]).any() and is_faint(*flatten(no_shadow))
+
+
+def test_in_paper_terms_gives_a_shadow_s_ink_the_contrast_of_the_light_s():
+    """One pen across a hard shadow at 0.7 of the light: in grey levels its shadowed half has 0.7 of the
+    contrast (a deeper shadow's ink fell under the fifth of the frame's strongest ink that weak ink must
+    reach); in its paper's terms both halves are alike. A desk far darker than the note on it is lifted no
+    more than SHADOW_GAIN."""
+    import cv2
+
+    from runtime.ink import SHADOW_GAIN, flatten_with_paper, in_paper_terms
+
+    rng = np.random.default_rng(4)
+    light = np.full((240, 320), 1.0)
+    light[:, 160:] = 0.7
+    stroke = np.zeros((240, 320), np.uint8)
+    cv2.line(stroke, (60, 120), (260, 120), 255, 3)
+    gray = np.clip(220 * light * np.where(stroke > 0, 0.4, 1.0) + rng.normal(0, 1.0, light.shape), 0, 255)
+    signal, _, paper = flatten_with_paper(gray.astype(np.uint8))
+    lit, shaded = np.median(signal[119:122, 80:140]), np.median(signal[119:122, 180:240])
+    assert shaded < 0.8 * lit
+    relative = in_paper_terms(signal, paper)
+    lit, shaded = np.median(relative[119:122, 80:140]), np.median(relative[119:122, 180:240])
+    assert abs(shaded - lit) <= 0.1 * lit
+    dark_desk = in_paper_terms(np.full((8, 8), 10, np.uint8), np.array([[200] * 6 + [40] * 2] * 8, np.uint8))
+    assert dark_desk[:, :6].max() == 10 and dark_desk.max() == round(10 * SHADOW_GAIN)

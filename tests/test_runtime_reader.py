@@ -245,7 +245,7 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
 
 @pytest.mark.parametrize("condition, floor_digits, floor_lines", [
     ("faint_pencil", 93, 90), ("faint_pencil_extreme", 70, 55), ("jpeg", 92, 90), ("tinted_note", 90, 85),
-    ("cast_shadow", 86, 80), ("letters_mixed", 75, 70), ("mixed_heights", 85, 65), ("specks_dust", 88, 78)])
+    ("cast_shadow", 89, 84), ("letters_mixed", 75, 70), ("mixed_heights", 85, 65), ("specks_dust", 88, 78)])
 def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines, mnist, int8):
     """The field generator's hardest inks, papers and lines (bench/field_scenes.py, 40 frames, another seed
     than the benchmark's): pencil at 10-40 % contrast on grainy paper, and a lighter lead at 3-13 % (12 % of
@@ -258,7 +258,9 @@ def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines,
     (85.2 / 75.0 before the corners were given back to the shadow: 88.9 / 82.5). Measured when written (digits / exact lines): faint 84 / 78,
     extreme 39 / 25, JPEG 68 / 58 (98.7 / 97.5 since that floor), notes 96 / 93, shadows 85 / 75, letters
     85 / 73, mixed heights 91 / 75, specks 91.9 / 82.5. Faint 86.2 / 77.5 and extreme 38.8 / 25.0 until the
-    line-averaged pass weighed each piece against its two sides (2026-11-29): 96.6 / 95.0 and 75.3 / 60.0."""
+    line-averaged pass weighed each piece against its two sides (2026-11-29): 96.6 / 95.0 and 75.3 / 60.0;
+    hard shadows 88.9 / 80.0 until ink under a shadow was weighed against other ink in its paper's terms:
+    90.1 / 85.0."""
     from bench.field_scenes import DigitPool, generate
     from bench.field_test import align, reading_lines
 
