@@ -18,8 +18,8 @@ import numpy as np
 
 from runtime.ink import (BLOCKY, BLOCKY_NEIGHBOURHOOD, BLOCKY_STROKE_EDGE, LINE_SEED_SIGMAS, SEED_SIGMAS,
                          SMALL_FRAME_SIDE, STROKE_EDGE, STROKE_NEIGHBOURHOOD, WORK_SIDE, along_strokes, blockiness,
-                         flatten_with_paper, hysteresis, in_paper_terms, ink_masks, ink_signal, is_faint, light_steps,
-                         long_stroke_seeds, noise_of_signal, sample_counts)
+                         flatten_with_paper, hysteresis, in_paper_terms, ink_masks, ink_signal, faint_seeds, is_faint,
+                         light_steps, noise_of_signal, sample_counts)
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
 from runtime.rules import remove_rules
@@ -114,16 +114,17 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 
 
 def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
-               seed_sigmas: float = SEED_SIGMAS, long_seeds: bool = False, blocky: bool = False,
+               seed_sigmas: float = SEED_SIGMAS, plain: np.ndarray | None = None, blocky: bool = False,
                counts: np.ndarray | None = None, relative: np.ndarray | None = None):
-    """Digits in one signal: hysteresis masks (seeded also by long strokes, for the faint pass; on a heavily
+    """Digits in one signal: hysteresis masks (for the faint pass, `plain` its line average: seeded also by
+    long strokes, where that average stands out too; on a heavily
     JPEG-compressed frame, weak ink judged against the strokes of its whole block), rules out. `counts`:
     the signal's sample_counts, when already taken; `relative`: the signal in its paper's terms, for the
     tests that weigh ink against other ink (`runtime.ink.in_paper_terms`), and the digits' images."""
     edge, reach = (BLOCKY_STROKE_EDGE, BLOCKY_NEIGHBOURHOOD) if blocky else (STROKE_EDGE, STROKE_NEIGHBOURHOOD)
     weak, strong, above = ink_masks(signal, sigma, seed_sigmas, edge, reach, counts, relative)
-    if long_seeds:
-        strong = long_stroke_seeds(signal, sigma, strong)
+    if plain is not None:
+        strong = faint_seeds(signal, plain, sigma, strong)
     mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
     if crop:  # an MNIST-style crop of one digit: all its ink is that digit
         return one_digit_in_mask(mask, labels, stats, signal)
@@ -137,9 +138,9 @@ def _found(frame, classify: Classify | None):
     crop = min(gray.shape) < SMALL_FRAME_SIDE
     counts = sample_counts(signal)
     if not crop and is_faint(signal, sigma, counts):  # nothing stands out pixel by pixel: look along strokes (pencil)
-        along, along_sigma = along_strokes(signal)
-        along[light_steps(gray, signal, counts).view(bool)] = 0
-        return _in_signal(along, along_sigma, classify, False, LINE_SEED_SIGMAS, long_seeds=True), factor
+        ridge, plain, along_sigma = along_strokes(signal)
+        ridge[light_steps(gray, signal, counts).view(bool)] = 0
+        return _in_signal(ridge, along_sigma, classify, False, LINE_SEED_SIGMAS, plain=plain), factor
     relative = None if paper is None else in_paper_terms(signal, paper)
     return _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY, counts=counts,
                       relative=relative), factor

@@ -12,7 +12,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from bench.field_scenes import Glyph, base_look, render, slanted, text_hershey, text_ttf, touching_gap
+from bench.field_scenes import Glyph, _noise_field, base_look, render, slanted, text_hershey, text_ttf, touching_gap
 
 
 def _text(rng, text: str, height: float) -> np.ndarray:
@@ -230,6 +230,7 @@ def letter_with_a_high_dash(pool, index: int) -> tuple[np.ndarray, tuple[str, ..
 
 
 BLANK_LOOKS = ("cast_shadow", "note")
+BARE_SURFACES = ("wood", "fabric")
 
 
 def blank_page(index: int, look: str) -> np.ndarray:
@@ -245,3 +246,37 @@ def blank_page(index: int, look: str) -> np.ndarray:
         scene = base_look(rng, paper=notes[index % len(notes)], note=True)
     nothing = Glyph(np.zeros((int(rng.integers(70, 170)), 60), np.float32))
     return render(scene, [[nothing]], rng, look).image
+
+
+def bare_surface(index: int, surface: str) -> np.ndarray:
+    """A 640x480 photo of a bare desk with nothing on it (attack review of 2026-11-29): wood grain (rings 8-30
+    px apart at 5-20 % contrast) or a woven cloth (threads 3-9 px apart at 4-15 %), room light, camera noise,
+    JPEG. Their rings and threads are faint parallel lines, which a faint-ink pass looking for strokes finds."""
+    if surface not in BARE_SURFACES:
+        raise ValueError(f"unknown surface {surface!r}; choose from {', '.join(BARE_SURFACES)}")
+    rng = np.random.default_rng([zlib.crc32(b"bare_surface"), zlib.crc32(surface.encode()), index])
+    h, w = 480, 640
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    if surface == "wood":
+        a = rng.uniform(-0.3, 0.3)
+        along = xs * np.sin(a) + ys * np.cos(a)
+        warp = 25 * _noise_field((h, w), rng, 120) + 6 * _noise_field((h, w), rng, 30)
+        rings = np.sin(2 * np.pi * (along + warp) / rng.uniform(8, 30))
+        streaks = cv2.resize(rng.normal(0, 1, (h // 2 + 1, 3)).astype(np.float32), (w, h))
+        texture = 1 + rng.uniform(0.05, 0.2) * rings + 0.08 * streaks
+        colour = np.float32([0.22, 0.36, 0.52]) * rng.uniform(0.7, 1.5)
+    else:
+        pitch, a = rng.uniform(3, 9), rng.uniform(0, np.pi)
+        u, v = xs * np.cos(a) + ys * np.sin(a), -xs * np.sin(a) + ys * np.cos(a)
+        weave = (np.sin(2 * np.pi * u / pitch) * np.sin(2 * np.pi * v / pitch)
+                 + 0.5 * np.sin(2 * np.pi * u / pitch + 3 * _noise_field((h, w), rng, 40)))
+        texture = 1 + rng.uniform(0.04, 0.15) * weave + 0.03 * rng.normal(0, 1, (h, w))
+        colour = rng.uniform(0.3, 0.9, 3).astype(np.float32)
+    reflectance = np.clip(colour[None, None] * texture[..., None].astype(np.float32), 0, 1)
+    angle = rng.uniform(0, 2 * np.pi)
+    light = 0.9 + 0.2 * ((xs - w / 2) * np.cos(angle) + (ys - h / 2) * np.sin(angle)) / w
+    image = cv2.GaussianBlur(reflectance * light[..., None] * rng.uniform(170, 240), (0, 0), rng.uniform(0.3, 0.9))
+    image = image + np.sqrt(rng.uniform(1.5, 4) ** 2 + 0.16 * np.maximum(image, 0)) * rng.normal(0, 1, image.shape)
+    image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(75, 95))])[1],
+                        cv2.IMREAD_COLOR)

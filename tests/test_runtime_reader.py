@@ -244,7 +244,7 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
 
 
 @pytest.mark.parametrize("condition, floor_digits, floor_lines", [
-    ("faint_pencil", 93, 90), ("faint_pencil_extreme", 70, 55), ("jpeg", 92, 90), ("tinted_note", 90, 85),
+    ("faint_pencil", 93, 90), ("faint_pencil_extreme", 55, 45), ("jpeg", 92, 90), ("tinted_note", 90, 85),
     ("cast_shadow", 89, 84), ("letters_mixed", 75, 70), ("mixed_heights", 85, 65), ("specks_dust", 88, 78)])
 def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines, mnist, int8):
     """The field generator's hardest inks, papers and lines (bench/field_scenes.py, 40 frames, another seed
@@ -258,7 +258,9 @@ def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines,
     (85.2 / 75.0 before the corners were given back to the shadow: 88.9 / 82.5). Measured when written (digits / exact lines): faint 84 / 78,
     extreme 39 / 25, JPEG 68 / 58 (98.7 / 97.5 since that floor), notes 96 / 93, shadows 85 / 75, letters
     85 / 73, mixed heights 91 / 75, specks 91.9 / 82.5. Faint 86.2 / 77.5 and extreme 38.8 / 25.0 until the
-    line-averaged pass weighed each piece against its two sides (2026-11-29): 96.6 / 95.0 and 75.3 / 60.0;
+    line-averaged pass weighed each piece against its two sides (2026-11-29): 96.6 / 95.0 and 58.8 / 47.5
+    (75.3 / 60.0 before its seeds had to stand out in the plain line average too, which blank wood and cloth
+    needed: `test_bare_wood_and_cloth_show_no_digit`);
     hard shadows 88.9 / 80.0 until ink under a shadow was weighed against other ink in its paper's terms:
     90.1 / 85.0."""
     from bench.field_scenes import DigitPool, generate
@@ -293,7 +295,7 @@ def test_faint_ink_pass_only_runs_where_nothing_stands_out(mnist):
         signal, sigma = flatten(np.clip(page, 0, 255).astype(np.uint8))
         assert is_faint(signal, sigma) == faint
         if faint:
-            along, along_sigma = along_strokes(signal)
+            along, _, along_sigma = along_strokes(signal)
             on_stroke = along[90:150, 112:128].max()
             assert on_stroke >= np.median(along) + LINE_SEED_SIGMAS * along_sigma
             grain = along.copy()
@@ -305,13 +307,26 @@ def test_blank_pages_under_a_hard_shadow_or_on_a_desk_rarely_show_a_digit(int8):
     """Nothing written: paper under a hard-edged cast shadow, a sticky note on a dark desk (60 frames each,
     tests/hard_scenes.py). Most of them are faint frames (nothing stands out), and the line-averaged pass
     read the thin line the paper estimate leaves along the edge as a 1: 17 of 120 frames showed a digit
-    before the pass went blind along steps of the light (`runtime.ink.light_steps`), 13 now. Those left are
+    before the pass went blind along steps of the light (`runtime.ink.light_steps`), 9 now. Those left are
     mostly a shadow's band or wedge read whole as a 1, and short pieces of an edge at the frame's border."""
     from tests.hard_scenes import BLANK_LOOKS, blank_page
 
     shown = [(look, i) for look in BLANK_LOOKS for i in range(60)
              if any(d.status == "ok" for d in int8.read_digits(blank_page(i, look), int8.min_confidence).digits)]
-    assert len(shown) <= 14, shown
+    assert len(shown) <= 10, shown
+
+
+def test_bare_wood_and_cloth_show_no_digit(int8):
+    """A bare desk in view, 60 frames each of wood grain and woven cloth (tests/hard_scenes.py `bare_surface`):
+    their rings and threads are faint parallel lines. The faint pass weighing pieces against their sides alone
+    showed a digit in 28 and 24 frames (and took up to 160 ms on a frame); with its seeds held to the plain
+    line average too (`runtime.ink.faint_seeds`), 0 and 5; the reader before either, 0 and 4."""
+    from tests.hard_scenes import BARE_SURFACES, bare_surface
+
+    shown = {surface: [i for i in range(60) if any(d.status == "ok" for d in
+                       int8.read_digits(bare_surface(i, surface), int8.min_confidence).digits)]
+             for surface in BARE_SURFACES}
+    assert len(shown["wood"]) <= 1 and len(shown["fabric"]) <= 6, shown
 
 
 def test_bold_digits_filling_the_frame_are_not_taken_for_noise(mnist, int8):
