@@ -18,7 +18,7 @@ import numpy as np
 
 from runtime.ink import (BLOCKY, BLOCKY_NEIGHBOURHOOD, BLOCKY_STROKE_EDGE, LINE_SEED_SIGMAS, SEED_SIGMAS,
                          SMALL_FRAME_SIDE, STROKE_EDGE, STROKE_NEIGHBOURHOOD, WORK_SIDE, along_strokes, blockiness,
-                         flatten_with_paper, hysteresis, in_paper_terms, ink_masks, ink_signal, faint_seeds, is_faint,
+                         flatten_with_paper, hysteresis, faint_seeds, in_paper_terms, ink_masks, ink_signal, is_faint,
                          light_steps, noise_of_signal, sample_counts)
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
@@ -116,11 +116,11 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
                seed_sigmas: float = SEED_SIGMAS, plain: np.ndarray | None = None, blocky: bool = False,
                counts: np.ndarray | None = None, relative: np.ndarray | None = None):
-    """Digits in one signal: hysteresis masks (for the faint pass, `plain` its line average: seeded also by
-    long strokes, where that average stands out too; on a heavily
-    JPEG-compressed frame, weak ink judged against the strokes of its whole block), rules out. `counts`:
-    the signal's sample_counts, when already taken; `relative`: the signal in its paper's terms, for the
-    tests that weigh ink against other ink (`runtime.ink.in_paper_terms`), and the digits' images."""
+    """Digits in one signal: hysteresis masks, ruled lines out. `plain`: for the faint pass, its plain line
+    average (seeds by `runtime.ink.faint_seeds`); `blocky`: a heavily JPEG-compressed frame, whose weak ink is
+    judged against the strokes of its whole block; `counts`: the signal's sample_counts, when already taken;
+    `relative`: the signal in its paper's terms (`runtime.ink.in_paper_terms`), for the tests that weigh ink
+    against other ink and for the digits' images."""
     edge, reach = (BLOCKY_STROKE_EDGE, BLOCKY_NEIGHBOURHOOD) if blocky else (STROKE_EDGE, STROKE_NEIGHBOURHOOD)
     weak, strong, above = ink_masks(signal, sigma, seed_sigmas, edge, reach, counts, relative)
     if plain is not None:
