@@ -18,7 +18,7 @@ import numpy as np
 
 from runtime.ink import (BLOCKY, BLOCKY_NEIGHBOURHOOD, BLOCKY_STROKE_EDGE, LINE_SEED_SIGMAS, SEED_SIGMAS,
                          SMALL_FRAME_SIDE, STROKE_EDGE, STROKE_NEIGHBOURHOOD, WORK_SIDE, along_strokes, blockiness,
-                         flatten_with_paper, hysteresis, faint_seeds, in_paper_terms, ink_masks, ink_signal, is_faint,
+                         faint_seeds, flatten_with_paper, hysteresis, in_paper_terms, ink_masks, ink_signal, is_faint,
                          light_steps, noise_of_signal, sample_counts)
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
