@@ -7,6 +7,8 @@ from statistics import median
 MIN_OVERLAP = 0.5  # a box joins a line when at least this much of its height lies in the line's band
 PIECE_HEIGHT = 0.5  # a box shorter than this x a digit's height...
 PIECE_GAP = 0.25  # ...and at most this x its height above or below it, overlapping it in x, is a piece of it
+TILTED_GAP = 1.5  # x the taller box's height: two lines side by side whose facing boxes are this close and
+# overlap MIN_OVERLAP in height are one tilted line (a page turned 20 degrees drifts half a digit per digit)
 
 
 def group_lines(boxes) -> list[list[int]]:
@@ -14,7 +16,9 @@ def group_lines(boxes) -> list[list[int]]:
 
     The tallest boxes seed the lines; each line's band is the median top and
     bottom of its members, so a long tail (a 7, a 9) neither stretches the line
-    into the next one nor leaves a small digit beside it out.
+    into the next one nor leaves a small digit beside it out. A line written or
+    photographed at a tilt drifts out of its band: its two ends, seeded apart,
+    are joined when they meet side by side.
     """
     order = sorted(range(len(boxes)), key=lambda i: -boxes[i][3])
     lines: list[dict] = []
@@ -30,14 +34,54 @@ def group_lines(boxes) -> list[list[int]]:
             if owner is not None:  # a 5's bar, a stroke end: beside a digit of a line, not a line of its own
                 owner["members"].append(i)
             else:
-                lines.append({"top": y, "bottom": y + h, "members": [i]})
+                lines.append({"top": y, "bottom": y + h, "members": [i], "band": [i]})
             continue
         best["members"].append(i)
-        # statistics.median: a few short lists per box, where NumPy's per-call overhead cost 1.7 ms a page of 40
-        best["top"] = float(median([boxes[j][1] for j in best["members"]]))
-        best["bottom"] = float(median([boxes[j][1] + boxes[j][3] for j in best["members"]]))
+        best["band"].append(i)
+        _set_band(boxes, best)
+    lines = _tilted_joined(boxes, lines)
     lines.sort(key=lambda line: line["top"] + line["bottom"])
     return [sorted(line["members"], key=lambda j: boxes[j][0]) for line in lines]
+
+
+def _set_band(boxes, line: dict) -> None:
+    """A line's band: the median top and bottom of the boxes that joined it by overlap (not the pieces beside
+    a digit). statistics.median: a few short lists per box, where NumPy's per-call overhead cost 1.7 ms a page
+    of 40."""
+    line["top"] = float(median([boxes[j][1] for j in line["band"]]))
+    line["bottom"] = float(median([boxes[j][1] + boxes[j][3] for j in line["band"]]))
+
+
+def _tilted_joined(boxes, lines: list[dict]) -> list[dict]:
+    """Lines side by side (no overlap in x) whose facing boxes nearly touch and overlap in height, joined: the
+    two ends of one tilted line, each seeded by one of its tall digits before the digits between them."""
+    while len(lines) > 1:
+        ends = [_ends(boxes, line["members"]) for line in lines]
+        pair = next(((a, b) for a in range(len(lines)) for b in range(len(lines))
+                     if a != b and _continues(boxes, ends[a], ends[b])), None)
+        if pair is None:
+            return lines
+        a, b = pair
+        both = {"members": lines[a]["members"] + lines[b]["members"], "band": lines[a]["band"] + lines[b]["band"]}
+        _set_band(boxes, both)
+        lines = [line for k, line in enumerate(lines) if k not in pair] + [both]
+    return lines
+
+
+def _ends(boxes, members: list[int]) -> tuple[int, int]:
+    """A line's first box (leftmost start) and last (rightmost end)."""
+    return (min(members, key=lambda j: boxes[j][0]), max(members, key=lambda j: boxes[j][0] + boxes[j][2]))
+
+
+def _continues(boxes, left: tuple[int, int], right: tuple[int, int]) -> bool:
+    """Does the line with ends `right` start just right of where the line with ends `left` ends, at the height
+    of its last box, with a box of about its size (not a speck)?"""
+    x0, y0, w0, h0 = boxes[left[1]]
+    x1, y1, _, h1 = boxes[right[0]]
+    if x0 + w0 > x1 + 0.25 * min(h0, h1) or min(h0, h1) < 0.5 * max(h0, h1):
+        return False  # the lines overlap in x (one above the other), or a speck faces a digit
+    overlap = (min(y0 + h0, y1 + h1) - max(y0, y1)) / max(1, min(h0, h1))
+    return x1 - (x0 + w0) <= TILTED_GAP * max(h0, h1) and overlap >= MIN_OVERLAP
 
 
 def _owner_of_piece(boxes, lines: list[dict], i: int) -> dict | None:

@@ -326,8 +326,8 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
     strongest = max((p for line_peaks, line_like in zip(peaks, digit_like) for p, like in zip(line_peaks, line_like)
                      if like), default=0)
     for (merged, merged_members, height), line_peaks, line_like in zip(lines, peaks, digit_like):
-        if height < MIN_DIGIT_PX or (len(merged) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
-            continue  # a speck or two away from the writing, much smaller than its lines
+        if height < MIN_DIGIT_PX or (sum(line_like) <= 2 and height < MIN_HEIGHT_VS_LINE * max(writing)):
+            continue  # a glyph or two away from the writing, much smaller than its lines (with specks beside them)
         keep = [k for k in range(len(merged)) if line_peaks[k] >= RELATIVE_INK * strongest and line_like[k]]
         if not keep:
             continue
