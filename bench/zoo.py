@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training and test images (quick runs)")
     parser.add_argument("--data", default=None, help="path to mnist.npz")
     parser.add_argument("--latency-runs", type=int, default=200, help="timed single-image calls per artifact")
-    parser.add_argument("--out", default="models/zoo", help="folder for zoo.{md,json} and the two PNGs")
+    parser.add_argument("--out", default=None, help="folder for zoo.{md,json} and the two PNGs (default: the "
+                        "--runs-dir, so a trial leaves the committed models/zoo alone; --out models/zoo to update those)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("-v", "--verbose", action="store_true", help="show training and converter output (else in <runs-dir>/<model>.log)")
     args = parser.parse_args(argv)
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run_zoo(split(args.models), split(args.formats), Path(args.models_dir), Path(args.runs_dir),
                              args.data, not args.no_train, args.epochs, args.limit, args.latency_runs,
                              not args.no_progress, args.verbose)
-            table = write_report(result, Path(args.out))
+            table = write_report(result, Path(args.out or args.runs_dir))
     except (ValueError, ManifestError, MnistDataError, FileNotFoundError) as exc:
         print(f"mnist-edge zoo: error: {exc}", file=sys.stderr)
         return 2

@@ -130,10 +130,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {args.model}: {why} (train one with `mnist-edge train`)", file=sys.stderr)
         return 2
     try:
-        return _run(args)
+        return _recover(Path(args.out)) if args.recover else _run(args)
     except KeyboardInterrupt:  # staged: nothing replaced yet, or a journal that the next export rolls forward
         print(f"{PROG}: interrupted; {interrupted_state(Path(args.out))}", file=sys.stderr)
         return 130
+
+
+def _recover(out: Path) -> int:
+    """`--recover`: finish or drop an interrupted export in `out` (no TensorFlow needed)."""
+    from export.staging import recover
+
+    if not out.is_dir():
+        print(f"{PROG}: error: --out {out}: no such folder, so nothing there to recover", file=sys.stderr)
+        return 2
+    try:
+        print(recover(out) or f"{out}: nothing to recover")
+    except (OSError, RuntimeError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _run(args) -> int:
@@ -147,15 +162,6 @@ def _run(args) -> int:
     from runtime.files import ArtifactExistsError
     from runtime.mnist_data import MnistDataError
 
-    if args.recover:
-        from export.staging import recover
-
-        try:
-            print(recover(args.out) or f"{args.out}: nothing to recover")
-        except (OSError, RuntimeError) as exc:
-            print(f"{PROG}: error: {exc}", file=sys.stderr)
-            return 2
-        return 0
     formats = [INT8_FORMAT] if args.int8 else (args.formats.split(",") if args.formats else None)
     cpp = not args.no_cpp and not args.no_micro and (formats is None or INT8_FORMAT in formats)  # else no bundle
     if cpp:

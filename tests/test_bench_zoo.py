@@ -101,6 +101,15 @@ def test_cached_runs_are_reused(zoo, mnist_path, tmp_path):
     rows = json.loads((tmp_path / "zoo.json").read_text())["rows"]
     assert [(r["model"], r["format"], r["origin"]) for r in rows] == [("linear_l2", "tflite-fp32", "cached run")]
     assert model_file.stat().st_mtime_ns == before
+    # Without --out the table goes beside the runs: a trial (--no-train on a fresh clone) rewrote the committed
+    # models/zoo with the few models it had.
+    committed = MODELS / "zoo" / "zoo.json"
+    committed_before = committed.read_bytes()
+    assert zoo_main(["--models", "linear_l2", "--formats", "tflite-fp32", "--runs-dir", str(runs), "--no-train",
+                     "--epochs", "1", "--limit", "1000", "--latency-runs", "10", "--data", str(mnist_path),
+                     "--no-progress"]) == 0
+    assert json.loads((runs / "zoo.json").read_text())["rows"][0]["model"] == "linear_l2"
+    assert committed.read_bytes() == committed_before
 
 
 def test_a_cached_run_trained_otherwise_is_not_reused(zoo, mnist_path, tmp_path, capsys):

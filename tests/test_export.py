@@ -287,6 +287,11 @@ def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys, monkeypat
     assert "not a model file (a folder or a device)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         export_main(["--int8", "--formats", "onnx-fp32"])
+    # --recover in a folder that is not there: an error (it said "nothing to recover" and exited 0).
+    assert export_main(["--recover", "--out", str(tmp_path / "missing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert export_main(["--recover", "--out", str(tmp_path)]) == 0
+    assert "nothing to recover" in capsys.readouterr().out
     # A tolerance nobody can meet (a gain of 1 point: not a flag's value) makes the export fail loudly, with the table.
     from export import cli
     from export.formats import Tolerance
