@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", default=None, help="comma-separated export formats (default: all in the registry)")
     parser.add_argument("--models-dir", default="models", help="shipped models: a manifest here or in a subfolder "
                         "whose source file is <model>.keras is reused, not retrained")
-    parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR), help="cache of trained zoo runs and their exports")
+    parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR), help=f"cache of trained zoo runs and their "
+                        f"exports (default {DEFAULT_RUNS_DIR}/)")
     parser.add_argument("--no-train", action="store_true", help="skip models with no shipped or cached run instead of training them")
     parser.add_argument("--epochs", type=int, default=20, help="epochs for a model trained now (the notebook's 20)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training and test images (quick runs)")
@@ -272,8 +273,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.cli import stop_report, stops_as_interrupts
     from bench.zoo_report import write_report
+    from runtime.files import file_in_the_way
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
+
+    for flag, folder in (("--runs-dir", args.runs_dir), ("--out", args.out or args.runs_dir)):
+        blocking = file_in_the_way(folder) if str(folder).strip() else Path("(empty)")
+        if blocking is not None:  # before minutes of training and timing, not after
+            parser.error(f"{flag} {folder}: {blocking} is not a folder")
 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     try:
@@ -282,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                              args.data, not args.no_train, args.epochs, args.limit, args.latency_runs,
                              not args.no_progress, args.verbose)
             table = write_report(result, Path(args.out or args.runs_dir))
-    except (ValueError, ManifestError, MnistDataError, FileNotFoundError) as exc:
+    except (ValueError, ManifestError, MnistDataError, OSError) as exc:
         print(f"mnist-edge zoo: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # training checkpoints and the report are written whole (atomic renames)

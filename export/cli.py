@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import zipfile
@@ -99,6 +100,8 @@ def _validate(parser, args) -> None:
                      f"got {args.stem!r}")
     if args.int8 and args.formats:
         parser.error("--int8 selects the int8 format; do not combine it with --formats")
+    if not args.out.strip():
+        parser.error("--out is empty; give a folder (an unset variable in a script?)")
 
 
 def _not_a_model_file(path: Path) -> str | None:
@@ -140,10 +143,11 @@ def _recover(out: Path) -> int:
     """`--recover`: finish or drop an interrupted export in `out` (no TensorFlow needed)."""
     from export.staging import recover
 
-    if not out.is_dir():
-        print(f"{PROG}: error: --out {out}: no such folder, so nothing there to recover", file=sys.stderr)
-        return 2
     try:
+        if not out.is_dir():
+            why = "not a folder" if os.path.lexists(out) else "no such folder"
+            print(f"{PROG}: error: --out {out}: {why}, so nothing there to recover", file=sys.stderr)
+            return 2
         print(recover(out) or f"{out}: nothing to recover")
     except (OSError, RuntimeError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

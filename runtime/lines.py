@@ -54,28 +54,37 @@ def _set_band(boxes, line: dict) -> None:
 
 def _tilted_joined(boxes, lines: list[dict]) -> list[dict]:
     """Lines side by side (no overlap in x) whose facing boxes nearly touch and overlap in height, joined: the
-    two ends of one tilted line, each seeded by one of its tall digits before the digits between them."""
-    while len(lines) > 1:
-        ends = [_ends(boxes, line["members"]) for line in lines]
-        pair = next(((a, b) for a in range(len(lines)) for b in range(len(lines))
-                     if a != b and _continues(boxes, ends[a], ends[b])), None)
-        if pair is None:
-            return lines
-        a, b = pair
-        both = {"members": lines[a]["members"] + lines[b]["members"], "band": lines[a]["band"] + lines[b]["band"]}
-        _set_band(boxes, both)
-        lines = [line for k, line in enumerate(lines) if k not in pair] + [both]
-    return lines
+    two ends of one tilted line, each seeded by one of its tall digits before the digits between them. Each
+    pair is looked at once, and a joined line against the others (a pair that did not meet still does not)."""
+    lines = list(lines)
+    ends = [_ends(boxes, line["members"]) for line in lines]
+    todo = [(a, b) for a in range(len(lines)) for b in range(len(lines)) if a != b]
+    alive = [True] * len(lines)
+    while todo:
+        a, b = todo.pop()
+        if not (alive[a] and alive[b]) or not _continues(boxes, ends[a], ends[b]):
+            continue
+        lines.append({"members": lines[a]["members"] + lines[b]["members"], "band": lines[a]["band"] + lines[b]["band"]})
+        _set_band(boxes, lines[-1])
+        ends.append(_ends(boxes, lines[-1]["members"]))
+        alive[a] = alive[b] = False
+        alive.append(True)
+        m = len(lines) - 1
+        todo += [pair for k in range(m) if alive[k] for pair in ((m, k), (k, m))]
+    return [line for line, kept in zip(lines, alive) if kept]
 
 
 def _ends(boxes, members: list[int]) -> tuple[int, int]:
-    """A line's first box (leftmost start) and last (rightmost end)."""
-    return (min(members, key=lambda j: boxes[j][0]), max(members, key=lambda j: boxes[j][0] + boxes[j][2]))
+    """A line's first glyph (leftmost start) and last (rightmost end), of those at least half as tall as its
+    tallest: a speck or a dot beside its end is not what the next part of the line meets."""
+    tallest = max(boxes[j][3] for j in members)
+    glyphs = [j for j in members if boxes[j][3] >= 0.5 * tallest]
+    return (min(glyphs, key=lambda j: boxes[j][0]), max(glyphs, key=lambda j: boxes[j][0] + boxes[j][2]))
 
 
 def _continues(boxes, left: tuple[int, int], right: tuple[int, int]) -> bool:
     """Does the line with ends `right` start just right of where the line with ends `left` ends, at the height
-    of its last box, with a box of about its size (not a speck)?"""
+    of its last glyph, with a glyph of about its size (not a speck)?"""
     x0, y0, w0, h0 = boxes[left[1]]
     x1, y1, _, h1 = boxes[right[0]]
     if x0 + w0 > x1 + 0.25 * min(h0, h1) or min(h0, h1) < 0.5 * max(h0, h1):

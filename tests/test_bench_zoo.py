@@ -142,6 +142,17 @@ def test_unknown_model_is_a_clear_error(tmp_path, capsys):
     assert "resnet" in capsys.readouterr().err
 
 
+def test_an_output_folder_that_cannot_be_is_refused_before_any_work(tmp_path, capsys):
+    """--out or --runs-dir through a file: exit 2 at once (it crashed with a traceback after training and timing)."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    for flags in (["--out", str(blocker)], ["--out", str(blocker / "sub")], ["--runs-dir", str(blocker)]):
+        with pytest.raises(SystemExit) as stop:
+            zoo_main(["--no-train", "--models", "linear_l2", "--formats", "tflite-fp32", "--runs-dir",
+                      str(tmp_path / "runs"), *flags])
+        assert stop.value.code == 2 and "is not a folder" in capsys.readouterr().err
+
+
 def test_shipped_models_are_found_in_models_and_its_subfolders(tmp_path):
     from bench.zoo import shipped_sources
 

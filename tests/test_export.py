@@ -292,6 +292,12 @@ def test_cli_errors_and_tolerance_failure(small_npz, tmp_path, capsys, monkeypat
     assert "no such folder" in capsys.readouterr().err
     assert export_main(["--recover", "--out", str(tmp_path)]) == 0
     assert "nothing to recover" in capsys.readouterr().out
+    (tmp_path / "a_file").write_text("x")
+    assert export_main(["--recover", "--out", str(tmp_path / "a_file")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # "" is the current folder to Path: an unset $DIR must not recover there
+        export_main(["--recover", "--out", ""])
+    assert stop.value.code == 2 and "--out is empty" in capsys.readouterr().err
     # A tolerance nobody can meet (a gain of 1 point: not a flag's value) makes the export fail loudly, with the table.
     from export import cli
     from export.formats import Tolerance

@@ -177,10 +177,26 @@ def test_a_tilted_line_stays_one_line():
     line starting far to the right of the other's end, stay apart."""
     tilted = [(0, 0, 40, 50), (100, 36, 40, 50), (50, 18, 40, 50)]
     assert group_lines(tilted) == [[0, 2, 1]]
+    assert group_lines(tilted + [(93, 50, 5, 5)]) == [[0, 2, 3, 1]]  # a dot where the ends meet (attack review)
     stacked = [(0, 0, 40, 50), (50, 0, 40, 50), (20, 60, 40, 50), (70, 60, 40, 50)]
     assert group_lines(stacked) == [[0, 1], [2, 3]]
     far = [(0, 0, 40, 50), (50, 0, 40, 50), (300, 36, 40, 50)]
     assert group_lines(far) == [[0, 1], [2]]
+
+
+def test_grouping_many_lines_looks_at_each_pair_once(monkeypatch):
+    """200 lines and a staircase of 200 boxes that joins pair by pair (the attack review's worst case: 2-4 s
+    when every join rescanned every pair of lines, cubic in the lines; each pair is looked at once now, and a
+    joined line against the others)."""
+    import runtime.lines
+
+    looks = []
+    monkeypatch.setattr(runtime.lines, "_continues", lambda *a, real=runtime.lines._continues: looks.append(1) or real(*a))
+    stair = [(i * 14, i * 10, 10, 20) for i in range(200)]
+    stacked = [(5000, 10000 + i * 40, 10, 30) for i in range(200)]
+    lines = group_lines(stacked + stair)
+    assert len(lines) == 201 and list(range(200, 400)) in lines
+    assert len(looks) < 3 * 400 ** 2  # quadratic: 400 x 399 pairs, plus 2 x (lines left) per join
 
 
 def test_pages_come_out_line_by_line(mnist, int8):
