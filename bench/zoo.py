@@ -273,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.cli import stop_report, stops_as_interrupts
     from bench.zoo_report import write_report
+    from export.tf_quiet import quiet_tensorflow
     from runtime.files import file_in_the_way
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
@@ -282,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         if blocking is not None:  # before minutes of training and timing, not after
             parser.error(f"{flag} {folder}: {blocking} is not a folder")
 
+    quiet_tensorflow(args.verbose)  # its start-up lines on stderr otherwise (fresh-clone review)
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     try:
         with stops_as_interrupts():

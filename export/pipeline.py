@@ -219,6 +219,20 @@ def _prepare_out_dir(out_dir: Path, planned: list[Path], force: bool) -> None:
             + "; pass --force to overwrite")
 
 
+def _check_same_model(out_dir: Path, model_path: Path, force: bool) -> None:
+    """A folder holding another model's export is replaced whole (`_retired`), so only with --force."""
+    from runtime.manifest import ManifestError, load_manifest
+
+    try:
+        source = load_manifest(out_dir).data.get("source_model", {})
+    except ManifestError:
+        return
+    if source.get("sha256") != sha256_of(model_path) and not force:
+        raise ArtifactExistsError(
+            f"{out_dir} holds the export of another model ({source.get('file', '?')}); its files would be "
+            "replaced, those of formats not exported now removed; pass --force to do so, or choose another --out")
+
+
 def _calibration_images(out_dir: Path, staging: Path, mnist, count: int, seed: int) -> tuple[np.ndarray, dict]:
     """The calibration images (the saved index list replayed when it matches) and the manifest's record of them."""
     indices = saved_or_drawn_indices(out_dir / CALIBRATION_FILE, mnist.y_train, count, seed)
@@ -280,6 +294,7 @@ def export_model(
         raise ExportError(f"{model_path}: {num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
     threshold, non_digits_file = operating_point(model_path, num_classes, min_confidence)
     _prepare_out_dir(out_dir, _planned_files(out_dir, stem, selected, micro), force)
+    _check_same_model(out_dir, model_path, force)
     mnist = load_mnist(data)
     float_probs = model.predict(to_model_input(mnist.x_test), batch_size=500, verbose=0)
     staging = new_staging_dir(out_dir)
@@ -288,7 +303,7 @@ def export_model(
                               calibration_size, calibration_seed, tolerances, stem, progress, cpp, m4_images,
                               num_classes, threshold, non_digits_file)
         fault_point("before-commit")
-        commit(staging, out_dir, remove=_stale_micro(staging, out_dir, report))
+        commit(staging, out_dir, remove=_retired(staging, out_dir, report, model_path))
     finally:
         if staging.exists() and not (out_dir / SWAP_JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -301,7 +316,7 @@ def _export_into(staging: Path, out_dir: Path, model, model_path: Path, selected
                  num_classes: int = 10, threshold: float | None = None, non_digits_file=None) -> ExportReport:
     """Every file of the export written into `staging`; a failed format never replaces a passing one in `out_dir`."""
     calibration, calibration_info = _calibration_images(out_dir, staging, mnist, calibration_size, calibration_seed)
-    previous = _passing_entries(out_dir)
+    previous = _passing_entries(out_dir, model_path)
     non_digits = _non_digit_check(model, non_digits_file, threshold)
     classes = classes_entry(num_classes, threshold)
     report = ExportReport(out_dir)
@@ -350,13 +365,36 @@ def _stale_micro(staging: Path, out_dir: Path, report: ExportReport) -> list[str
     return []
 
 
-def _passing_entries(out_dir: Path) -> dict[str, dict]:
-    """The output folder's current artifacts that passed their parity check and whose file is intact."""
+def _retired(staging: Path, out_dir: Path, report: ExportReport, model_path: Path) -> list[str]:
+    """What the new set retires from `out_dir` in the same swap: an old micro/ bundle (_stale_micro), and when
+    the folder held another model's export, every file its manifest listed that the new set does not replace,
+    with its micro/ bundle: left beside the new manifest they would describe another model (a micro/ flashed
+    from there most of all)."""
+    from runtime.manifest import ManifestError, load_manifest
+
+    retired = _stale_micro(staging, out_dir, report)
+    try:
+        old = load_manifest(out_dir).data
+    except ManifestError:
+        return retired
+    if old.get("source_model", {}).get("sha256") == sha256_of(model_path):
+        return retired
+    names = [entry.get("file", "") for entry in old.get("artifacts", [])] + [MICRO_DIR]
+    retired += [name for name in names if isinstance(name, str) and name and "/" not in name
+                and name not in (".", "..") and os.path.lexists(out_dir / name) and not (staging / name).exists()]
+    return sorted(set(retired))
+
+
+def _passing_entries(out_dir: Path, model_path: Path) -> dict[str, dict]:
+    """The output folder's current artifacts that passed their parity check and whose file is intact, if they
+    were made from the same model (another model's file never stands in for a failed new one)."""
     from runtime.manifest import ManifestError, load_manifest
 
     try:
         manifest = load_manifest(out_dir)
     except ManifestError:
+        return {}
+    if manifest.data.get("source_model", {}).get("sha256") != sha256_of(model_path):
         return {}
     kept = {}
     for entry in manifest.data["artifacts"]:

@@ -386,6 +386,30 @@ def test_a_new_int8_model_without_a_bundle_retires_the_old_bundle(small_npz, tmp
     assert not list(out.glob(".export-*"))
 
 
+def test_another_model_s_export_is_replaced_whole_and_only_with_force(small_npz, tmp_path):
+    """A folder holding the shipped model's export, then another model exported into it: without --force a clear
+    refusal; with it, the new manifest's files only (the old int8 model and its micro/ bundle stayed beside the
+    new manifest and described another model: fresh-clone review)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("mnist_cnn.int8.tflite", "mnist_cnn.fp32.onnx", "manifest.json"):
+        shutil.copy(MODELS / name, out / name)
+    shutil.copytree(MODELS / "micro", out / "micro")
+    other = tmp_path / "other.keras"
+    shutil.copy(MODELS / "edge" / "edge_cnn.keras", other)
+    with pytest.raises(ArtifactExistsError, match="another model"):
+        export_model(other, out, formats=["tflite-fp32"], data=str(small_npz), progress=False)
+    assert (out / "mnist_cnn.int8.tflite").exists()  # refused before anything moved
+    report = export_model(other, out, formats=["tflite-fp32"], data=str(small_npz), force=True, progress=False)
+    assert report.ok, report.table
+    manifest = load_manifest(out)
+    assert list(manifest.artifacts) == ["tflite-fp32"]
+    assert not (out / "mnist_cnn.int8.tflite").exists() and not (out / "mnist_cnn.fp32.onnx").exists()
+    assert not (out / "micro").exists()
+    manifest.artifact("tflite-fp32").verify()
+    assert not list(out.glob(".export-*"))
+
+
 @pytest.mark.parametrize("name, content, why", [
     ("empty.keras", b"", "not a Keras model file (empty)"),
     ("text.keras", b"hello, not a zip", "a .keras file is a zip archive; this is not"),
