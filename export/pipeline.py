@@ -219,18 +219,30 @@ def _prepare_out_dir(out_dir: Path, planned: list[Path], force: bool) -> None:
             + "; pass --force to overwrite")
 
 
-def _check_same_model(out_dir: Path, model_path: Path, force: bool) -> None:
-    """A folder holding another model's export is replaced whole (`_retired`), so only with --force."""
+def _previous_source(out_dir: Path) -> tuple[bool, str | None, str]:
+    """The folder's current export: (is there one, the sha256 of its source model or None when its manifest
+    cannot say, the source's file name or why not)."""
     from runtime.manifest import ManifestError, load_manifest
 
+    if not os.path.lexists(out_dir / MANIFEST_NAME):
+        return False, None, ""
     try:
-        source = load_manifest(out_dir).data.get("source_model", {})
-    except ManifestError:
-        return
-    if source.get("sha256") != sha256_of(model_path) and not force:
+        source = load_manifest(out_dir).data.get("source_model")
+    except ManifestError as exc:
+        return True, None, f"its manifest cannot be read: {str(exc).splitlines()[0][:200]}"
+    if not isinstance(source, dict) or not isinstance(source.get("sha256"), str):
+        return True, None, "its manifest names no source model"
+    return True, source["sha256"], str(source.get("file", "?"))
+
+
+def _check_same_model(out_dir: Path, model_path: Path, force: bool) -> None:
+    """A folder holding another model's export (or one whose manifest cannot say which) is replaced whole
+    (`_retired`), so only with --force."""
+    there, sha, what = _previous_source(out_dir)
+    if there and sha != sha256_of(model_path) and not force:
         raise ArtifactExistsError(
-            f"{out_dir} holds the export of another model ({source.get('file', '?')}); its files would be "
-            "replaced, those of formats not exported now removed; pass --force to do so, or choose another --out")
+            f"{out_dir} holds the export of another model ({what}); with --force its files are replaced and those "
+            "of formats not exported now removed, as one set; or choose another --out")
 
 
 def _calibration_images(out_dir: Path, staging: Path, mnist, count: int, seed: int) -> tuple[np.ndarray, dict]:
@@ -293,8 +305,8 @@ def export_model(
     if num_classes not in (10, 11):
         raise ExportError(f"{model_path}: {num_classes} outputs; expected 10 digits, or 10 + \"not a digit\"")
     threshold, non_digits_file = operating_point(model_path, num_classes, min_confidence)
+    _check_same_model(out_dir, model_path, force)  # first: its refusal says why a whole set would go
     _prepare_out_dir(out_dir, _planned_files(out_dir, stem, selected, micro), force)
-    _check_same_model(out_dir, model_path, force)
     mnist = load_mnist(data)
     float_probs = model.predict(to_model_input(mnist.x_test), batch_size=500, verbose=0)
     staging = new_staging_dir(out_dir)
@@ -303,7 +315,7 @@ def export_model(
                               calibration_size, calibration_seed, tolerances, stem, progress, cpp, m4_images,
                               num_classes, threshold, non_digits_file)
         fault_point("before-commit")
-        commit(staging, out_dir, remove=_retired(staging, out_dir, report, model_path))
+        commit(staging, out_dir, remove=_retired(staging, out_dir, report, model_path, stem))
     finally:
         if staging.exists() and not (out_dir / SWAP_JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -365,24 +377,29 @@ def _stale_micro(staging: Path, out_dir: Path, report: ExportReport) -> list[str
     return []
 
 
-def _retired(staging: Path, out_dir: Path, report: ExportReport, model_path: Path) -> list[str]:
+def _retired(staging: Path, out_dir: Path, report: ExportReport, model_path: Path, stem: str) -> list[str]:
     """What the new set retires from `out_dir` in the same swap: an old micro/ bundle (_stale_micro), and when
-    the folder held another model's export, every file its manifest listed that the new set does not replace,
-    with its micro/ bundle: left beside the new manifest they would describe another model (a micro/ flashed
-    from there most of all)."""
+    the folder held another model's export (or one whose manifest cannot say), its artifacts that the new set
+    does not replace, with its micro/ bundle: left beside the new manifest they would describe another model (a
+    micro/ flashed from there most of all). Only names an export writes: files ending in a format's suffix (the
+    old manifest's, or this stem's when it cannot be read), and micro/."""
     from runtime.manifest import ManifestError, load_manifest
 
     retired = _stale_micro(staging, out_dir, report)
+    there, sha, _ = _previous_source(out_dir)
+    if not there or sha == sha256_of(model_path):
+        return retired
+    suffixes = tuple(f.suffix for f in FORMATS.values())
     try:
-        old = load_manifest(out_dir).data
+        names = [entry.get("file") for entry in load_manifest(out_dir).data.get("artifacts", [])
+                 if isinstance(entry, dict)]
     except ManifestError:
-        return retired
-    if old.get("source_model", {}).get("sha256") == sha256_of(model_path):
-        return retired
-    names = [entry.get("file", "") for entry in old.get("artifacts", [])] + [MICRO_DIR]
-    retired += [name for name in names if isinstance(name, str) and name and "/" not in name
-                and name not in (".", "..") and os.path.lexists(out_dir / name) and not (staging / name).exists()]
-    return sorted(set(retired))
+        names = []
+    names += [f"{stem}{suffix}" for suffix in suffixes]
+    files = [name for name in names if isinstance(name, str) and name.endswith(suffixes) and "/" not in name
+             and (out_dir / name).is_file() and not (staging / name).exists()]
+    bundle = [MICRO_DIR] if (out_dir / MICRO_DIR).is_dir() and not (staging / MICRO_DIR).exists() else []
+    return sorted(set(retired + files + bundle))
 
 
 def _passing_entries(out_dir: Path, model_path: Path) -> dict[str, dict]:
@@ -394,7 +411,8 @@ def _passing_entries(out_dir: Path, model_path: Path) -> dict[str, dict]:
         manifest = load_manifest(out_dir)
     except ManifestError:
         return {}
-    if manifest.data.get("source_model", {}).get("sha256") != sha256_of(model_path):
+    source = manifest.data.get("source_model")
+    if not isinstance(source, dict) or source.get("sha256") != sha256_of(model_path):
         return {}
     kept = {}
     for entry in manifest.data["artifacts"]:

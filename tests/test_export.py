@@ -387,14 +387,20 @@ def test_a_new_int8_model_without_a_bundle_retires_the_old_bundle(small_npz, tmp
 
 
 def test_another_model_s_export_is_replaced_whole_and_only_with_force(small_npz, tmp_path):
-    """A folder holding the shipped model's export, then another model exported into it: without --force a clear
-    refusal; with it, the new manifest's files only (the old int8 model and its micro/ bundle stayed beside the
-    new manifest and described another model: fresh-clone review)."""
+    """A folder holding the shipped model's export, then another model exported into it: without --force a
+    refusal that says so (not the generic "file exists"); with it, the new manifest's files only (the old int8
+    model and its micro/ bundle stayed beside the new manifest and described another model: fresh-clone review).
+    Only what an export writes goes: a folder or a model file the old manifest names is left (attack review)."""
     out = tmp_path / "out"
     out.mkdir()
-    for name in ("mnist_cnn.int8.tflite", "mnist_cnn.fp32.onnx", "manifest.json"):
+    for name in ("mnist_cnn.int8.tflite", "mnist_cnn.fp32.onnx", "mnist_cnn.fp32.tflite"):
         shutil.copy(MODELS / name, out / name)
     shutil.copytree(MODELS / "micro", out / "micro")
+    (out / "mine").mkdir()
+    (out / "mine" / "notes.txt").write_text("mine")
+    manifest = json.loads((MODELS / "manifest.json").read_text())
+    manifest["artifacts"].append({**manifest["artifacts"][0], "format": "x", "file": "mine"})
+    (out / "manifest.json").write_text(json.dumps(manifest))
     other = tmp_path / "other.keras"
     shutil.copy(MODELS / "edge" / "edge_cnn.keras", other)
     with pytest.raises(ArtifactExistsError, match="another model"):
@@ -402,12 +408,27 @@ def test_another_model_s_export_is_replaced_whole_and_only_with_force(small_npz,
     assert (out / "mnist_cnn.int8.tflite").exists()  # refused before anything moved
     report = export_model(other, out, formats=["tflite-fp32"], data=str(small_npz), force=True, progress=False)
     assert report.ok, report.table
-    manifest = load_manifest(out)
-    assert list(manifest.artifacts) == ["tflite-fp32"]
+    fresh = load_manifest(out)
+    assert list(fresh.artifacts) == ["tflite-fp32"]
     assert not (out / "mnist_cnn.int8.tflite").exists() and not (out / "mnist_cnn.fp32.onnx").exists()
-    assert not (out / "micro").exists()
-    manifest.artifact("tflite-fp32").verify()
+    assert not (out / "micro").exists() and (out / "mine" / "notes.txt").read_text() == "mine"
+    fresh.artifact("tflite-fp32").verify()
     assert not list(out.glob(".export-*"))
+
+
+def test_a_folder_whose_manifest_cannot_be_read_is_replaced_only_with_force(small_npz, tmp_path):
+    """A corrupt manifest cannot say which model the files are of: it switched the check off (attack review)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(MODELS / "mnist_cnn.int8.tflite", out / "mnist_cnn.int8.tflite")
+    shutil.copytree(MODELS / "micro", out / "micro")
+    (out / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactExistsError, match="cannot be read"):
+        export_model(SOURCE, out, formats=["tflite-fp32"], data=str(small_npz), progress=False)
+    report = export_model(SOURCE, out, formats=["tflite-fp32"], data=str(small_npz), force=True, progress=False)
+    assert report.ok, report.table
+    assert not (out / "mnist_cnn.int8.tflite").exists() and not (out / "micro").exists()
+    assert list(load_manifest(out).artifacts) == ["tflite-fp32"]
 
 
 @pytest.mark.parametrize("name, content, why", [
