@@ -219,26 +219,28 @@ def _prepare_out_dir(out_dir: Path, planned: list[Path], force: bool) -> None:
             + "; pass --force to overwrite")
 
 
-def _previous_source(out_dir: Path) -> tuple[bool, str | None, str]:
+def _previous_source(out_dir: Path) -> tuple[bool, str | None, str, list]:
     """The folder's current export: (is there one, the sha256 of its source model or None when its manifest
-    cannot say, the source's file name or why not)."""
+    cannot say, the source's file name or why not, the file names its manifest lists)."""
     from runtime.manifest import ManifestError, load_manifest
 
     if not os.path.lexists(out_dir / MANIFEST_NAME):
-        return False, None, ""
+        return False, None, "", []
     try:
-        source = load_manifest(out_dir).data.get("source_model")
+        data = load_manifest(out_dir).data
     except ManifestError as exc:
-        return True, None, f"its manifest cannot be read: {str(exc).splitlines()[0][:200]}"
+        return True, None, f"its manifest cannot be read: {str(exc).splitlines()[0][:200]}", []
+    names = [entry.get("file") for entry in data.get("artifacts", []) if isinstance(entry, dict)]
+    source = data.get("source_model")
     if not isinstance(source, dict) or not isinstance(source.get("sha256"), str):
-        return True, None, "its manifest names no source model"
-    return True, source["sha256"], str(source.get("file", "?"))
+        return True, None, "its manifest names no source model", names
+    return True, source["sha256"], str(source.get("file", "?")), names
 
 
 def _check_same_model(out_dir: Path, model_path: Path, force: bool) -> None:
     """A folder holding another model's export (or one whose manifest cannot say which) is replaced whole
     (`_retired`), so only with --force."""
-    there, sha, what = _previous_source(out_dir)
+    there, sha, what, _ = _previous_source(out_dir)
     if there and sha != sha256_of(model_path) and not force:
         raise ArtifactExistsError(
             f"{out_dir} holds the export of another model ({what}); with --force its files are replaced and those "
@@ -383,19 +385,12 @@ def _retired(staging: Path, out_dir: Path, report: ExportReport, model_path: Pat
     does not replace, with its micro/ bundle: left beside the new manifest they would describe another model (a
     micro/ flashed from there most of all). Only names an export writes: files ending in a format's suffix (the
     old manifest's, or this stem's when it cannot be read), and micro/."""
-    from runtime.manifest import ManifestError, load_manifest
-
     retired = _stale_micro(staging, out_dir, report)
-    there, sha, _ = _previous_source(out_dir)
+    there, sha, _, names = _previous_source(out_dir)
     if not there or sha == sha256_of(model_path):
         return retired
     suffixes = tuple(f.suffix for f in FORMATS.values())
-    try:
-        names = [entry.get("file") for entry in load_manifest(out_dir).data.get("artifacts", [])
-                 if isinstance(entry, dict)]
-    except ManifestError:
-        names = []
-    names += [f"{stem}{suffix}" for suffix in suffixes]
+    names = names + [f"{stem}{suffix}" for suffix in suffixes]
     files = [name for name in names if isinstance(name, str) and name.endswith(suffixes) and "/" not in name
              and (out_dir / name).is_file() and not (staging / name).exists()]
     bundle = [MICRO_DIR] if (out_dir / MICRO_DIR).is_dir() and not (staging / MICRO_DIR).exists() else []
