@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import signal
 import sys
+
+from runtime.stops import StopRequested, stop_report, stops_as_interrupts  # noqa: F401  (callers import them from here)
 
 # name -> ("module[:function]", one-line help); a new benchmark is one entry here.
 BENCHMARKS = {
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "crops": ("bench.reader_crops", "training data: the reader's own crops of generated frames (MNIST train digits), labelled"),
     "reader": ("bench.reader_conditions", "digit reader per hard condition (faint, shadows, ruled, touching, pages), old vs new"),
 }
+
 
 
 def usage() -> str:
@@ -50,37 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     except user_errors() as exc:
         print(f"mnist-edge bench {name}: error: {describe(exc)}", file=sys.stderr)
         return 2
-
-
-class StopRequested(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where the benchmark is, so it ends as Ctrl-C does (pools closed, nothing half-written)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _raise_stop(signum, _frame):
-    raise StopRequested(signum)
-
-
-def stop_report(exc: KeyboardInterrupt) -> tuple[str, int]:
-    """How a stop is told ("interrupted" for Ctrl-C, "stopped by SIGTERM") and its exit code, 128 + the signal."""
-    signum = getattr(exc, "signum", signal.SIGINT)
-    how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-    return how, 128 + signum
-
-
-@contextlib.contextmanager
-def stops_as_interrupts():
-    """Within the block, SIGTERM (systemctl stop, `timeout`) and SIGHUP (a lost SSH session) raise StopRequested."""
-    stops = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
-    previous = {s: signal.signal(s, _raise_stop) for s in stops}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -278,8 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.manifest import ManifestError
     from runtime.mnist_data import MnistDataError
 
-    for flag, folder in (("--runs-dir", args.runs_dir), ("--out", args.out or args.runs_dir)):
-        blocking = file_in_the_way(folder) if str(folder).strip() else Path("(empty)")
+    for flag, folder in (("--runs-dir", args.runs_dir), ("--out", args.runs_dir if args.out is None else args.out)):
+        if not str(folder).strip():
+            parser.error(f"{flag} is empty; give a folder")
+        blocking = file_in_the_way(folder)
+        if blocking is None and os.path.islink(folder) and not os.path.exists(folder):
+            blocking = Path(folder)  # a link to nothing: mkdir fails on it after all the work
         if blocking is not None:  # before minutes of training and timing, not after
             parser.error(f"{flag} {folder}: {blocking} is not a folder")
 

@@ -132,11 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     if why:  # before TensorFlow loads (seconds), and before the TFLM note
         print(f"{PROG}: error: {args.model}: {why} (train one with `mnist-edge train`)", file=sys.stderr)
         return 2
+    from runtime.stops import stop_report, stops_as_interrupts
+
     try:
-        return _recover(Path(args.out)) if args.recover else _run(args)
-    except KeyboardInterrupt:  # staged: nothing replaced yet, or a journal that the next export rolls forward
-        print(f"{PROG}: interrupted; {interrupted_state(Path(args.out))}", file=sys.stderr)
-        return 130
+        with stops_as_interrupts():  # SIGTERM and SIGHUP end it as Ctrl-C does, with the same report
+            return _recover(Path(args.out)) if args.recover else _run(args)
+    except KeyboardInterrupt as exc:  # staged: nothing replaced yet, or a journal that the next export rolls forward
+        how, code = stop_report(exc)
+        print(f"{PROG}: {how}; {interrupted_state(Path(args.out))}", file=sys.stderr)
+        return code
 
 
 def _recover(out: Path) -> int:

@@ -329,6 +329,37 @@ def test_cli_refuses_values_no_export_can_use(argv, message, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_end_an_export_as_ctrl_c_does(stop, small_npz, tmp_path, capsys, monkeypatch):
+    """`timeout`, systemctl stop or a lost SSH session: the staged export is dropped, the old files stay, one line
+    says so, exit 128 + the signal (the process died under the default action, silent, leaving its staging folder
+    or a half-done swap: attack review)."""
+    import os
+    import signal
+
+    from export import pipeline
+
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(MODELS / "mnist_cnn.int8.tflite", out / "mnist_cnn.int8.tflite")
+    before = sha256_of(out / "mnist_cnn.int8.tflite")
+
+    def stopped(staging, *args, **kwargs):  # the signal arrives halfway through: a new model staged, not swapped in
+        (staging / "mnist_cnn.int8.tflite").write_bytes(b"half an export")
+        os.kill(os.getpid(), getattr(signal, stop))
+        raise AssertionError("the signal did not stop the export")
+
+    monkeypatch.setattr(pipeline, "_export_into", stopped)
+    handler = signal.getsignal(getattr(signal, stop))
+    code = export_main(["--int8", "--no-micro", "--force", "--data", str(small_npz), "--out", str(out), "--quiet"])
+    assert code == 128 + getattr(signal, stop)
+    err = capsys.readouterr().err
+    assert f"mnist-edge export: stopped by {stop};" in err and "left as it was" in err and "Traceback" not in err
+    assert sha256_of(out / "mnist_cnn.int8.tflite") == before
+    assert sorted(p.name for p in out.iterdir()) == ["mnist_cnn.int8.tflite"]
+    assert signal.getsignal(getattr(signal, stop)) == handler  # the handler is put back (the suite goes on)
+
+
 def test_an_interrupted_export_leaves_the_old_files_and_no_traceback(small_npz, tmp_path, capsys, monkeypatch):
     from export import pipeline
 
