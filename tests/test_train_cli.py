@@ -77,6 +77,23 @@ def test_ctrl_c_is_one_line_and_130(tmp_path, capsys, monkeypatch):
     assert err == f"mnist-edge train: interrupted; continue with --resume {tmp_path / 'run'}\n"
 
 
+def test_sigterm_is_one_line_and_143(tmp_path, capsys, monkeypatch):
+    """`timeout` or systemctl stop during training: the same report as Ctrl-C (it died silently: fresh-clone review)."""
+    import os
+    import signal
+
+    import train.cli
+
+    def stopped(config, run_dir, resume, verbose):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not stop the training")
+
+    monkeypatch.setattr(train.cli, "run_one", stopped)
+    assert main(["--model", "linear_l2", "--out", str(tmp_path / "run")]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert err == f"mnist-edge train: stopped by SIGTERM; continue with --resume {tmp_path / 'run'}\n"
+
+
 def test_a_resumed_config_with_a_nan_learning_rate_is_refused():
     from train.fit import TrainConfig, check_config
 

@@ -112,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     verbose = 2 if args.quiet or not sys.stderr.isatty() else 1  # a log file gets lines, not redrawn bars
     if not args.all and not args.resume:
         args.out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from runtime.stops import stop_report, stops_as_interrupts
+
     try:
-        return _run(parser, args, verbose)
+        with stops_as_interrupts():  # SIGTERM and SIGHUP (timeout, systemctl, a lost SSH session) end it as Ctrl-C does
+            return _run(parser, args, verbose)
     except (MnistDataError, FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f"mnist-edge train: error: {exc}", file=sys.stderr)
         return 2
@@ -121,11 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"mnist-edge train: error: cannot write the run: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # checkpoints are written atomically: the run folder holds whole files only
+    except KeyboardInterrupt as exc:  # checkpoints are written atomically: the run folder holds whole files only
         how = (f"finished runs in {args.out or 'runs/zoo'} are reused by --all; continue the one in progress with "
                "--resume RUN_DIR" if args.all else f"continue with --resume {args.resume or args.out}")
-        print(f"mnist-edge train: interrupted; {how}", file=sys.stderr)
-        return 130
+        stopped, code = stop_report(exc)
+        print(f"mnist-edge train: {stopped}; {how}", file=sys.stderr)
+        return code
 
 
 def _run(parser, args, verbose: int) -> int:
