@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError, check_threads, read_model_bytes
+from runtime.dots import is_dotted
 from runtime.manifest import DEFAULT_FORMAT, MANIFEST_NAME, SWAP_JOURNAL, Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
@@ -210,7 +211,9 @@ class Predictor:
                 known[i] = p
         probs = np.stack(known)
         statuses = self.statuses(probs, min_confidence)
-        if self.rejects_non_digits:
+        if self.rejects_non_digits:  # an i, j, ! or ? (a 1, 2 or 7 with a dot of its own: runtime/dots.py)
+            statuses = [NOT_A_DIGIT if is_dotted(getattr(c, "dot", ""), int(p[:NOT_A_DIGIT_CLASS].argmax())) else s
+                        for c, p, s in zip(crops, probs, statuses)]
             statuses = self._in_words(crops, statuses, [int(p[:NOT_A_DIGIT_CLASS].argmax()) for p in probs])
         digits, lines = [], {}
         for crop, p, status in zip(crops, probs, statuses):

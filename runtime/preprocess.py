@@ -43,6 +43,7 @@ class DigitCrop:
     image: np.ndarray  # uint8 (28, 28), white on black
     line: int = 0  # text line, 0 = top
     probabilities: np.ndarray | None = None  # the classifier's output when splitting already read it
+    dot: str = ""  # where it has a dot of its own: "above", "below" or "" (an i, j, ! or ?: runtime/dots.py)
 
 
 def to_gray(frame) -> np.ndarray:
@@ -154,7 +155,8 @@ def find_digits(frame, classify: Classify | None = None) -> list[DigitCrop]:
     is cut at its deepest valleys.
     """
     found, factor = _found(frame, classify)
-    return [DigitCrop(tuple(int(round(v * factor)) for v in f.box), f.image, f.line, f.probabilities) for f in found]
+    return [DigitCrop(tuple(int(round(v * factor)) for v in f.box), f.image, f.line, f.probabilities, f.dot)
+            for f in found]
 
 
 def to_mnist_28x28(frame) -> np.ndarray | None:

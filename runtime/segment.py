@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from runtime.dots import dots_of
 from runtime.ink import stroke_width
 from runtime.lines import group_lines
 from runtime.pieces import Classify, join_pieces, parted_unless_a_5
@@ -65,6 +66,7 @@ class Found:
     line: int
     image: np.ndarray
     probabilities: np.ndarray | None = None
+    dot: str = ""  # where it has a dot of its own: "above", "below" or "" (runtime/dots.py: an i, j, ! or ?)
 
 
 def _components(stats: np.ndarray) -> list[int]:
@@ -351,7 +353,10 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
                 run.small = end == k and (x1 - x0 <= RUN_WIDTH * height or line.one_digit(k))
                 found.append((run, line_index))
             k = end + 1
-    return _resolve_runs(found, classify, max(1.0, mask.size / (320 * 240)))
+    found = _resolve_runs(found, classify, max(1.0, mask.size / (320 * 240)))
+    for f, dot in zip(found, dots_of([f.box for f in found], stats, ids, labels)):
+        f.dot = dot
+    return found
 
 
 def one_digit_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray) -> list[Found]:

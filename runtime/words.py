@@ -9,8 +9,12 @@ of three or more, a 0 or a 1 counts half (an O, o, l or I is written the same:
 "hello" read as "??110" is a word), and letters written far apart are a word
 too when two of them read as letters and the rest only as 0s and 1s ("p O t",
 "h e l l o"; "100 km" stays a number: its gap to "km" is wider than its
-others). A number with one unreadable digit keeps the others; so does a pair
-with one (a 1 touching an A). A 1 less than half as tall as its line's glyphs
+others), and so are letters written far apart when three or more of them
+outnumber the digits among them twice (W A T E R with its W read as a 4; a 0 or
+a 1 counting half). A number with one unreadable digit keeps the others; so
+does a pair with one (a 1 touching an A), unless the pair is of one height and
+top and its digit is a 0 (OK, NO: a 0 beside a smaller u or = stays a digit).
+A 1 less than half as tall as its line's glyphs
 is a tick, a comma or a stray stroke ("80,7", a pen's lift beside "1989"): a
 written 1 is as tall as its digits.
 """
@@ -21,6 +25,11 @@ TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as dig
 LETTER_SHAPED = {0, 1}  # digits written like a letter (O o, l I)...
 LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
+PAIR_LETTER_SHAPED = {0}  # ...and a 0 does in a pair of one size (OK, NO: a 1 beside a letter is kept, A1)
+ONE_SIZE = 0.9  # a pair is of one size when the shorter is at least this x the taller's height...
+ONE_TOP = 0.15  # ...and their tops differ by at most this x it (a 0 beside a smaller u or n is a digit)
+MOSTLY_LETTERS = 3  # glyphs read as letters in a spaced-out word that...
+LETTERS_PER_DIGIT = 2.0  # ...outnumber its digits (0 and 1 counting half) this many times make it a word (W A T E R)
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
 SHORT_ONE = 0.5  # x the line's glyph height (_height_of_tall): a 1 shorter than this beside other glyphs is a tick or a stray stroke
@@ -37,6 +46,12 @@ def _height_of_tall(boxes: list[tuple[int, int, int, int]]) -> float:
     half as tall as the tallest."""
     tallest = max(b[3] for b in boxes)
     return _height([b for b in boxes if b[3] >= 0.5 * tallest])
+
+
+def _one_size(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Are two glyph boxes of one height and top, as the letters of a printed or written word are?"""
+    tall = max(a[3], b[3])
+    return min(a[3], b[3]) >= ONE_SIZE * tall and abs(a[1] - b[1]) <= ONE_TOP * tall
 
 
 def _in_reading_order(boxes: list[tuple[int, int, int, int]]) -> tuple[list[int], list[int]]:
@@ -75,10 +90,12 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
                          f"{len(boxes)} boxes, {len(statuses)} statuses"
                          + ("" if digits is None else f", {len(digits)} digits"))
     out = statuses[:]
+    ticks: set[int] = set()  # 1s dropped as ticks: no letters
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
-        half = digits is not None and len(group) >= LETTER_SHAPED_FROM
-        read = sum((LETTER_SHAPED_WEIGHT if half and digits[i] in LETTER_SHAPED else 1.0)
+        shaped = (LETTER_SHAPED if len(group) >= LETTER_SHAPED_FROM
+                  else PAIR_LETTER_SHAPED if len(group) == 2 and _one_size(*(boxes[i] for i in group)) else set())
+        read = sum((LETTER_SHAPED_WEIGHT if digits is not None and digits[i] in shaped else 1.0)
                    for i in group if statuses[i] == ok)
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
@@ -88,10 +105,14 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
         for i, box in enumerate(boxes):  # a tick, a stray stroke or a comma beside the digits, read as a 1
             if out[i] == ok and digits[i] == 1 and box[3] < short:
                 out[i] = not_a_digit
+                ticks.add(i)
     if digits is not None:
         for group in spaced_words(boxes):
             read = [digits[i] for i in group if out[i] == ok]
-            if sum(out[i] == not_a_digit for i in group) >= LINE_OF_LETTERS and read and set(read) <= LETTER_SHAPED:
+            rejected = sum(out[i] == not_a_digit and i not in ticks for i in group)
+            weighed = sum(LETTER_SHAPED_WEIGHT if d in LETTER_SHAPED else 1.0 for d in read)
+            if read and ((rejected >= LINE_OF_LETTERS and set(read) <= LETTER_SHAPED)
+                         or (rejected >= MOSTLY_LETTERS and rejected >= LETTERS_PER_DIGIT * weighed)):
                 for i in group:
                     out[i] = not_a_digit
     return out

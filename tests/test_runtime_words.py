@@ -117,3 +117,31 @@ def test_ticks_outnumbering_the_digits_are_still_ticks():
     statuses = in_words(ticks + digits, [OK] * 18, OK, NOT, [1] * 15 + [3, 0, 5])
     assert statuses == [NOT] * 15 + [OK] * 3
     assert in_words(ticks, [OK] * 15, OK, NOT, [1] * 15) == [OK] * 15  # ticks alone: 1s, nothing taller beside them
+
+
+def test_a_0_beside_one_letter_of_its_size_is_an_o():
+    """"OK", "NO": a pair of one height and top whose one glyph reads as a letter and the other as a 0 is a word
+    (field test: 10 of seed 0's and 7's 250 non-digit frames showed a 0 for OK); a 0 beside a smaller letter
+    ("0u", "0n", "0=") stays a digit, and so does a 1 beside a letter of its size (A1)."""
+    ok = [(0, 0, 66, 108), (80, 2, 76, 104)]
+    assert in_words(ok, [OK, NOT], OK, NOT, [0, None]) == [NOT, NOT]
+    assert in_words(ok[::-1], [NOT, OK], OK, NOT, [None, 0]) == [NOT, NOT]  # NO
+    assert in_words(ok, [OK, NOT], OK, NOT, [1, None]) == [OK, NOT]  # 1 beside a letter: A1
+    small_u = [(0, 0, 90, 78), (100, 32, 52, 50)]
+    assert in_words(small_u, [OK, NOT], OK, NOT, [0, None]) == [OK, NOT]
+    lower = [(0, 0, 66, 100), (80, 20, 66, 100)]  # of one height, but one sits a fifth lower
+    assert in_words(lower, [OK, NOT], OK, NOT, [0, None]) == [OK, NOT]
+
+
+def test_a_digit_among_letters_spaced_like_them_is_a_letter():
+    """"W A T E R" written far apart with the W read as a 4: three or more letters, at least twice the digits
+    (a 0 or a 1 counting half), make the spaced-out line a word; "3 + 4 = 7" and "A 1 2" keep their digits."""
+    spaced = boxes_at([0, 120, 240, 360, 480])
+    assert in_words(spaced, [OK, NOT, NOT, NOT, NOT], OK, NOT, [4, None, None, None, None]) == [NOT] * 5
+    hello = [OK, NOT, NOT, NOT, OK], [4, None, None, None, 0]  # H read as 4, O as 0: 3 letters, 1.5 digits
+    assert in_words(spaced, *hello[:1], OK, NOT, hello[1]) == [NOT] * 5
+    sum_line = [OK, NOT, OK, NOT, OK], [3, None, 4, None, 7]
+    assert in_words(spaced, *sum_line[:1], OK, NOT, sum_line[1]) == sum_line[0]
+    assert in_words(spaced[:3], [NOT, OK, OK], OK, NOT, [None, 1, 2]) == [NOT, OK, OK]
+    two_letters = [OK, NOT, NOT, OK, OK], [7, None, None, 4, 2]  # only two letters: not a word
+    assert in_words(spaced, *two_letters[:1], OK, NOT, two_letters[1]) == two_letters[0]
