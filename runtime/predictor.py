@@ -211,10 +211,14 @@ class Predictor:
                 known[i] = p
         probs = np.stack(known)
         statuses = self.statuses(probs, min_confidence)
-        if self.rejects_non_digits:  # an i, j, ! or ? (a 1, 2 or 7 with a dot of its own: runtime/dots.py)
-            statuses = [NOT_A_DIGIT if is_dotted(getattr(c, "dot", ""), int(p[:NOT_A_DIGIT_CLASS].argmax())) else s
-                        for c, p, s in zip(crops, probs, statuses)]
-            statuses = self._in_words(crops, statuses, [int(p[:NOT_A_DIGIT_CLASS].argmax()) for p in probs])
+        if self.rejects_non_digits:
+            read_as = [int(p[:NOT_A_DIGIT_CLASS].argmax()) for p in probs]
+            # An i, j, ! or ? (a 1 or 7 with a dot of its own: runtime/dots.py) is a letter, as is what the model
+            # reads as "not a digit" (a digit read unsure is not).
+            dotted = [is_dotted(getattr(c, "dot", ""), d) for c, d in zip(crops, read_as)]
+            statuses = [NOT_A_DIGIT if d else s for d, s in zip(dotted, statuses)]
+            letters = [d or int(p.argmax()) == NOT_A_DIGIT_CLASS for d, p in zip(dotted, probs)]
+            statuses = self._in_words(crops, statuses, read_as, letters)
         digits, lines = [], {}
         for crop, p, status in zip(crops, probs, statuses):
             best = int(p[:NOT_A_DIGIT_CLASS].argmax())
@@ -225,7 +229,7 @@ class Predictor:
         return Reading(digits, [lines[k] for k in sorted(lines)])
 
     @staticmethod
-    def _in_words(crops: list, statuses: list[str], digits: list[int]) -> list[str]:
+    def _in_words(crops: list, statuses: list[str], digits: list[int], letters: list[bool]) -> list[str]:
         """Statuses with the digits read among the letters of a word set to "not a digit" (runtime/words.py)."""
         from runtime.words import in_words
 
@@ -235,7 +239,8 @@ class Predictor:
         out = list(statuses)
         for members in by_line.values():
             for i, status in zip(members, in_words([crops[i].box for i in members], [statuses[i] for i in members],
-                                                   OK, NOT_A_DIGIT, [digits[i] for i in members])):
+                                                   OK, NOT_A_DIGIT, [digits[i] for i in members],
+                                                   [letters[i] for i in members])):
                 out[i] = status
         return out
 

@@ -13,7 +13,9 @@ others), and so are letters written far apart when three or more of them
 outnumber the digits among them twice (W A T E R with its W read as a 4; a 0 or
 a 1 counting half). A number with one unreadable digit keeps the others; so
 does a pair with one (a 1 touching an A), unless the pair is of one height and
-top and its digit is a 0 (OK, NO: a 0 beside a smaller u or = stays a digit).
+top, its digit is a 0 and no other digit is on its line (OK, NO: a 0 beside a
+smaller u or =, or ending a number "3913490" whose 9 is unsure, stays a digit).
+Only glyphs read as letters count as letters there, not digits read unsure.
 A 1 less than half as tall as its line's glyphs
 is a tick, a comma or a stray stroke ("80,7", a pen's lift beside "1989"): a
 written 1 is as tall as its digits.
@@ -25,10 +27,11 @@ TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as dig
 LETTER_SHAPED = {0, 1}  # digits written like a letter (O o, l I)...
 LETTER_SHAPED_WEIGHT = 0.5  # ...count this much as a digit...
 LETTER_SHAPED_FROM = 3  # ...in a word of this many glyphs or more
-PAIR_LETTER_SHAPED = {0}  # ...and a 0 does in a pair of one size (OK, NO: a 1 beside a letter is kept, A1)
+PAIR_LETTER_SHAPED = {0}  # a 0 in a pair of one size with a letter, on a line with no other digit, is an O (OK,
+# NO; a 1 beside a letter is kept: A1)
 ONE_SIZE = 0.9  # a pair is of one size when the shorter is at least this x the taller's height...
 ONE_TOP = 0.15  # ...and their tops differ by at most this x it (a 0 beside a smaller u or n is a digit)
-MOSTLY_LETTERS = 3  # glyphs read as letters in a spaced-out word that...
+MOSTLY_LETTERS = 3  # glyphs read as letters (not merely unsure digits) in a spaced-out word that...
 LETTERS_PER_DIGIT = 2.0  # ...outnumber its digits (0 and 1 counting half) this many times make it a word (W A T E R)
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
@@ -80,41 +83,51 @@ def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
 
 
 def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str,
-             digits: list[int | None] | None = None) -> list[str]:
+             digits: list[int | None] | None = None, letters: list[bool] | None = None) -> list[str]:
     """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit` (`digits`: the
-    digit each glyph was read as, for the letter-shaped 0 and 1)."""
+    digit each glyph was read as, for the letter-shaped 0 and 1; `letters`: which glyphs read as letters, not
+    merely as unsure digits (the model's "not a digit" output wins); by default every glyph not read as a digit)."""
     boxes, statuses = list(boxes), list(statuses)  # any sequence (a generator too): each is read twice
     digits = None if digits is None else list(digits)
-    if len(statuses) != len(boxes) or (digits is not None and len(digits) != len(boxes)):
+    given = letters is not None
+    letters = list(letters) if given else [s == not_a_digit for s in statuses]
+    if len(statuses) != len(boxes) or (digits is not None and len(digits) != len(boxes)) or len(letters) != len(boxes):
         raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
                          f"{len(boxes)} boxes, {len(statuses)} statuses"
-                         + ("" if digits is None else f", {len(digits)} digits"))
+                         + ("" if digits is None else f", {len(digits)} digits")
+                         + (f", {len(letters)} letters" if given else ""))
     out = statuses[:]
-    ticks: set[int] = set()  # 1s dropped as ticks: no letters
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
-        shaped = (LETTER_SHAPED if len(group) >= LETTER_SHAPED_FROM
-                  else PAIR_LETTER_SHAPED if len(group) == 2 and _one_size(*(boxes[i] for i in group)) else set())
-        read = sum((LETTER_SHAPED_WEIGHT if digits is not None and digits[i] in shaped else 1.0)
+        half = digits is not None and len(group) >= LETTER_SHAPED_FROM
+        read = sum((LETTER_SHAPED_WEIGHT if half and digits[i] in LETTER_SHAPED else 1.0)
                    for i in group if statuses[i] == ok)
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
                 out[i] = not_a_digit
-    if digits is not None and len(boxes) > 1:
+    if digits is None:
+        return out
+    if len(boxes) > 1:
         short = SHORT_ONE * _height_of_tall(boxes)
         for i, box in enumerate(boxes):  # a tick, a stray stroke or a comma beside the digits, read as a 1
             if out[i] == ok and digits[i] == 1 and box[3] < short:
                 out[i] = not_a_digit
-                ticks.add(i)
-    if digits is not None:
-        for group in spaced_words(boxes):
-            read = [digits[i] for i in group if out[i] == ok]
-            rejected = sum(out[i] == not_a_digit and i not in ticks for i in group)
-            weighed = sum(LETTER_SHAPED_WEIGHT if d in LETTER_SHAPED else 1.0 for d in read)
-            if read and ((rejected >= LINE_OF_LETTERS and set(read) <= LETTER_SHAPED)
-                         or (rejected >= MOSTLY_LETTERS and rejected >= LETTERS_PER_DIGIT * weighed)):
-                for i in group:
-                    out[i] = not_a_digit
+    for group in spaced_words(boxes):
+        read = [digits[i] for i in group if out[i] == ok]
+        lettered = sum(letters[i] for i in group)
+        weighed = sum(LETTER_SHAPED_WEIGHT if d in LETTER_SHAPED else 1.0 for d in read)
+        if read and ((sum(out[i] == not_a_digit for i in group) >= LINE_OF_LETTERS and set(read) <= LETTER_SHAPED)
+                     or (lettered >= MOSTLY_LETTERS and lettered >= LETTERS_PER_DIGIT * weighed)):
+            for i in group:
+                out[i] = not_a_digit
+    for group in words(boxes):  # OK, NO: a 0 beside a letter of its size, on a line with no other digit
+        if len(group) == 2 and _one_size(*(boxes[i] for i in group)):
+            a, b = group
+            zero = a if out[a] == ok and digits[a] in PAIR_LETTER_SHAPED else b
+            other = b if zero == a else a
+            if (out[zero] == ok and digits[zero] in PAIR_LETTER_SHAPED and letters[other]
+                    and not any(out[i] == ok for i in range(len(boxes)) if i not in group)):
+                out[zero] = out[other] = not_a_digit
     return out
 
 

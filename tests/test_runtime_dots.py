@@ -59,16 +59,17 @@ def test_i_j_exclamation_and_question_marks_are_not_digits(int8):
 
 
 def test_a_digit_with_a_point_beside_it_or_a_dot_over_a_3_is_still_read(mnist, int8):
-    """A decimal point beside a 1, 7 or 2 is not over it; a dot over any digit but a 1 (above) or a 1, 2 or 7
-    (below) does not make it a letter (dust over a 3 in the field's letters_mixed frames)."""
+    """A decimal point beside a 1, 7 or 2 is not over it; a dot over any digit but a 1 (above) or a 1 or 7
+    (below) does not make it a letter (dust over a 3 in the field's letters_mixed frames; a thin pen's 2 broken at
+    its foot in the bench reader's frames)."""
     misread = []
     for digit, where in [(1, "beside"), (7, "beside"), (2, "beside"), (3, "above"), (3, "below"), (2, "above"),
-                         (7, "above")]:
+                         (2, "below"), (7, "above")]:
         for k, index in enumerate(np.flatnonzero(mnist.y_test == digit)[:10]):
             frame = on_paper(with_dot(mnist_alpha(mnist.x_test[index], 120), where, 5 + k % 4))
             if digits_read(int8, frame) != str(digit):
                 misread.append(f"{digit} {where}")
-    assert len(misread) <= 3, f"{len(misread)} of 70 misread: {misread}"
+    assert len(misread) <= 3, f"{len(misread)} of 80 misread: {misread}"
 
 
 def test_on_a_dusty_page_a_speck_over_a_1_is_dust(mnist, int8):
@@ -96,7 +97,7 @@ def components(mask: np.ndarray):
 
 def test_a_dot_is_found_only_over_the_end_of_the_stroke_and_close_to_it():
     """The unit: a stem with a dot over its top is dotted "above"; the same dot off to the side, too far up, or
-    a flat dash instead (a 5's bar), is no dot."""
+    a flat dash instead (a 5's bar), is no dot; a stem with two pieces over it (a broken stroke) has none."""
     def stem_with(dot_box):
         mask = np.zeros((120, 120), np.uint8)
         mask[40:100, 50:56] = 255  # the stem: 6 x 60
@@ -108,4 +109,8 @@ def test_a_dot_is_found_only_over_the_end_of_the_stroke_and_close_to_it():
                               ((49, 2, 8, 8), ""), ((45, 30, 24, 5), "")]:
         labels, stats, ids = components(stem_with(dot_box))
         assert dots_of([(50, 40, 6, 60)], stats, ids, labels) == [expected], dot_box
+    broken = stem_with((49, 26, 8, 8))
+    broken[106:110, 52:58] = 255  # a second piece under the stem: a stroke broken in three, not a dotted glyph
+    labels, stats, ids = components(broken)
+    assert dots_of([(50, 40, 6, 60)], stats, ids, labels) == [""]
     assert dots_of([], *components(stem_with((49, 26, 8, 8)))[1:2], [1], None) == []
