@@ -50,10 +50,12 @@ def dots_of(boxes: list[Box], stats: np.ndarray, ids: list[int], labels: np.ndar
     blobs = rows[(np.maximum(rows[:, 2], rows[:, 3]) <= DOT_ASPECT * np.minimum(rows[:, 2], rows[:, 3]))
                  & (rows[:, 4] >= DOT_FILL * rows[:, 2] * rows[:, 3])]  # anything that could be a dot
     sides = np.maximum(blobs[:, 2], blobs[:, 3])
-    dots = [_dot_of(box, rows, ids, labels) if (_near(blobs, box) & (sides <= DOT_SIZE * box[3])).any() else ""
-            for box in boxes]
-    if any(dots) and _loose_specks(boxes, rows) > MAX_LOOSE:
-        return [""] * len(boxes)
+    dots = []
+    for box in boxes:
+        dot = _dot_of(box, rows, ids, labels) if (_near(blobs, box) & (sides <= DOT_SIZE * box[3])).any() else ""
+        if dot and not any(dots) and _loose_specks(boxes, rows) > MAX_LOOSE:
+            return [""] * len(boxes)  # a dusty frame: asked once, at the first dot
+        dots.append(dot)
     return dots
 
 
