@@ -12,8 +12,9 @@ too when two of them read as letters and the rest only as 0s and 1s ("p O t",
 others), and so are letters written far apart when three or more of them
 outnumber the digits among them twice (W A T E R with its W read as a 4; a 0 or
 a 1 counting half). A number with one unreadable digit keeps the others; so
-does a pair with one (a 1 touching an A), unless the pair is of one height and
-top, its digit is a 0 and no other digit is on its line (OK, NO: a 0 beside a
+does a pair with one (a 1 touching an A), unless the pair (close or spaced out)
+is of one height and top, its digit is a 0 and no other digit is on its line
+(OK, O K, NO: a 0 beside a
 smaller u or =, or ending a number "3913490" whose 9 is unsure, stays a digit).
 Only glyphs read as letters count as letters there, not digits read unsure.
 A 1 less than half as tall as its line's glyphs
@@ -120,7 +121,7 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
                      or (lettered >= MOSTLY_LETTERS and lettered >= LETTERS_PER_DIGIT * weighed)):
             for i in group:
                 out[i] = not_a_digit
-    for group in words(boxes):  # OK, NO: a 0 beside a letter of its size, on a line with no other digit
+    for group in words(boxes) + spaced_words(boxes):  # OK, O K: a 0 beside a letter of its size, no other digit
         if len(group) == 2 and _one_size(*(boxes[i] for i in group)):
             a, b = group
             zero = a if out[a] == ok and digits[a] in PAIR_LETTER_SHAPED else b

@@ -162,3 +162,14 @@ def test_unsure_digits_are_not_letters_for_the_pair_and_spaced_rules():
     garbled = [OK, NOT, NOT, NOT, OK], [0, 1, 5, 4, 7]
     assert in_words(spaced, *garbled[:1], OK, NOT, garbled[1], [False] * 5) == garbled[0]
     assert in_words(spaced, *garbled[:1], OK, NOT, garbled[1], [False, True, True, True, False]) == [NOT] * 5
+
+
+def test_a_0_and_a_letter_of_its_size_written_apart_are_a_word_too():
+    """"O  K" spaced half a letter apart (field test, seed 7: 2 of 100 non-digit frames showed a 0); "0  K" with
+    another digit on the line, or a 0 beside a smaller letter, keeps the 0."""
+    spaced_ok = [(206, 194, 122, 132), (392, 212, 114, 122)]
+    assert in_words(spaced_ok, [OK, NOT], OK, NOT, [0, None], [False, True]) == [NOT, NOT]
+    with_digit = spaced_ok + [(600, 194, 100, 130)]
+    assert in_words(with_digit, [OK, NOT, OK], OK, NOT, [0, None, 7], [False, True, False])[0] == OK
+    smaller = [(206, 194, 122, 132), (392, 250, 80, 76)]
+    assert in_words(smaller, [OK, NOT], OK, NOT, [0, None], [False, True]) == [OK, NOT]
