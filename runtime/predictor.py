@@ -218,7 +218,8 @@ class Predictor:
             dotted = [is_dotted(getattr(c, "dot", ""), d) for c, d in zip(crops, read_as)]
             statuses = [NOT_A_DIGIT if d else s for d, s in zip(dotted, statuses)]
             letters = [d or int(p.argmax()) == NOT_A_DIGIT_CLASS for d, p in zip(dotted, probs)]
-            statuses = self._in_words(crops, statuses, read_as, letters)
+            statuses = self._in_words(crops, statuses, read_as, letters,
+                                      [float(p[d]) for p, d in zip(probs, read_as)])
         digits, lines = [], {}
         for crop, p, status in zip(crops, probs, statuses):
             best = int(p[:NOT_A_DIGIT_CLASS].argmax())
@@ -229,7 +230,8 @@ class Predictor:
         return Reading(digits, [lines[k] for k in sorted(lines)])
 
     @staticmethod
-    def _in_words(crops: list, statuses: list[str], digits: list[int], letters: list[bool]) -> list[str]:
+    def _in_words(crops: list, statuses: list[str], digits: list[int], letters: list[bool],
+                  confidences: list[float]) -> list[str]:
         """Statuses with the digits read among the letters of a word set to "not a digit" (runtime/words.py)."""
         from runtime.words import in_words
 
@@ -240,7 +242,8 @@ class Predictor:
         for members in by_line.values():
             for i, status in zip(members, in_words([crops[i].box for i in members], [statuses[i] for i in members],
                                                    OK, NOT_A_DIGIT, [digits[i] for i in members],
-                                                   [letters[i] for i in members])):
+                                                   [letters[i] for i in members],
+                                                   [confidences[i] for i in members])):
                 out[i] = status
         return out
 

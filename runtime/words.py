@@ -11,7 +11,8 @@ too when two of them read as letters and the rest only as 0s and 1s ("p O t",
 "h e l l o"; "100 km" stays a number: its gap to "km" is wider than its
 others), and so are letters written far apart when three or more of them
 outnumber the digits among them twice (W A T E R with its W read as a 4; a 0 or
-a 1 counting half). A number with one unreadable digit keeps the others; so
+a 1 counting half), unless a digit among them other than a 0 or 1 reads surely
+(T E L 7 written one letter to a box). A number with one unreadable digit keeps the others; so
 does a pair with one (a 1 touching an A), unless the pair (close or spaced out)
 is of one height and top, its digit is a 0 and no other digit is on its line
 (OK, O K, NO: a 0 beside a
@@ -33,7 +34,8 @@ PAIR_LETTER_SHAPED = {0}  # a 0 in a pair of one size with a letter, on a line w
 ONE_SIZE = 0.9  # a pair is of one size when the shorter is at least this x the taller's height...
 ONE_TOP = 0.15  # ...and their tops differ by at most this x it (a 0 beside a smaller u or n is a digit)
 MOSTLY_LETTERS = 3  # glyphs read as letters (not merely unsure digits) in a spaced-out word that...
-LETTERS_PER_DIGIT = 2.0  # ...outnumber its digits (0 and 1 counting half) this many times make it a word (W A T E R)
+LETTERS_PER_DIGIT = 2.0  # ...outnumber its digits (0 and 1 counting half) this many times make it a word (W A T E R)...
+SURE_AMONG_LETTERS = 0.95  # ...unless one of them, not a 0 or a 1, reads this surely (a form's TEL 7, one box each)
 LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with only 0s and 1s text (h e l l o)
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
 SHORT_ONE = 0.5  # x the line's glyph height (_height_of_tall): a 1 shorter than this beside other glyphs is a tick or a stray stroke
@@ -77,6 +79,7 @@ def _grouped(order: list[int], gaps: list[int], joined) -> list[list[int]]:
 
 def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     """Indices of one line's glyph boxes (x, y, w, h), left to right, grouped into words by their gaps."""
+    boxes = [_box(b) for b in boxes]
     if not boxes:
         return []
     gap = WORD_GAP * _height(boxes)
@@ -84,19 +87,22 @@ def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
 
 
 def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: str, not_a_digit: str,
-             digits: list[int | None] | None = None, letters: list[bool] | None = None) -> list[str]:
+             digits: list[int | None] | None = None, letters: list[bool] | None = None,
+             confidences: list[float] | None = None) -> list[str]:
     """One line's statuses with every glyph of a mostly-letters word set to `not_a_digit` (`digits`: the
     digit each glyph was read as, for the letter-shaped 0 and 1; `letters`: which glyphs read as letters, not
-    merely as unsure digits (the model's "not a digit" output wins); by default every glyph not read as a digit)."""
-    boxes, statuses = list(boxes), list(statuses)  # any sequence (a generator too): each is read twice
+    merely as unsure digits (the model's "not a digit" output wins), by default every glyph not read as a
+    digit; `confidences`: each glyph's best digit probability, by default none sure)."""
+    boxes, statuses = [_box(b) for b in boxes], list(statuses)  # any sequence (a generator too): read twice
     digits = None if digits is None else list(digits)
-    given = letters is not None
-    letters = list(letters) if given else [s == not_a_digit for s in statuses]
-    if len(statuses) != len(boxes) or (digits is not None and len(digits) != len(boxes)) or len(letters) != len(boxes):
+    extras = {"digits": digits, "letters": None if letters is None else [bool(v) for v in letters],
+              "confidences": None if confidences is None else [float(v) for v in confidences]}
+    if len(statuses) != len(boxes) or any(v is not None and len(v) != len(boxes) for v in extras.values()):
         raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
                          f"{len(boxes)} boxes, {len(statuses)} statuses"
-                         + ("" if digits is None else f", {len(digits)} digits")
-                         + (f", {len(letters)} letters" if given else ""))
+                         + "".join(f", {len(v)} {k}" for k, v in extras.items() if v is not None))
+    letters = extras["letters"] or [s == not_a_digit for s in statuses]
+    sure = [c >= SURE_AMONG_LETTERS for c in extras["confidences"] or [0.0] * len(boxes)]
     out = statuses[:]
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
@@ -114,27 +120,41 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
             if out[i] == ok and digits[i] == 1 and box[3] < short:
                 out[i] = not_a_digit
     for group in spaced_words(boxes):
-        read = [digits[i] for i in group if out[i] == ok]
+        read = [i for i in group if out[i] == ok]
         lettered = sum(letters[i] for i in group)
-        weighed = sum(LETTER_SHAPED_WEIGHT if d in LETTER_SHAPED else 1.0 for d in read)
-        if read and ((sum(out[i] == not_a_digit for i in group) >= LINE_OF_LETTERS and set(read) <= LETTER_SHAPED)
-                     or (lettered >= MOSTLY_LETTERS and lettered >= LETTERS_PER_DIGIT * weighed)):
+        weighed = sum(LETTER_SHAPED_WEIGHT if digits[i] in LETTER_SHAPED else 1.0 for i in read)
+        sure_digit = any(sure[i] and digits[i] not in LETTER_SHAPED for i in read)  # TEL 7 in a form's boxes
+        if read and ((sum(out[i] == not_a_digit for i in group) >= LINE_OF_LETTERS
+                      and {digits[i] for i in read} <= LETTER_SHAPED)
+                     or (lettered >= MOSTLY_LETTERS and lettered >= LETTERS_PER_DIGIT * weighed and not sure_digit)):
             for i in group:
                 out[i] = not_a_digit
-    for group in words(boxes) + spaced_words(boxes):  # OK, O K: a 0 beside a letter of its size, no other digit
-        if len(group) == 2 and _one_size(*(boxes[i] for i in group)):
-            a, b = group
-            zero = a if out[a] == ok and digits[a] in PAIR_LETTER_SHAPED else b
-            other = b if zero == a else a
-            if (out[zero] == ok and digits[zero] in PAIR_LETTER_SHAPED and letters[other]
-                    and not any(out[i] == ok for i in range(len(boxes)) if i not in group)):
-                out[zero] = out[other] = not_a_digit
+    pairs = [group for group in words(boxes) + spaced_words(boxes) if len(group) == 2 and _one_size(*(boxes[i] for i in group))
+             and any(out[i] == ok and digits[i] in PAIR_LETTER_SHAPED for i in group) and any(letters[i] for i in group)]
+    in_pairs = {i for group in pairs for i in group}
+    if not any(out[i] == ok for i in range(len(boxes)) if i not in in_pairs):  # OK, O K, OK NO: no other digit
+        for a, b in pairs:
+            if (out[a] == ok and digits[a] in PAIR_LETTER_SHAPED and letters[b]) or \
+                    (out[b] == ok and digits[b] in PAIR_LETTER_SHAPED and letters[a]):
+                out[a] = out[b] = not_a_digit
     return out
+
+
+def _box(box) -> tuple[int, int, int, int]:
+    """A glyph box as four ints (x, y, w, h), or a clear error."""
+    try:
+        x, y, w, h = (int(v) for v in box)
+    except (TypeError, ValueError):
+        raise ValueError(f"a glyph box is four numbers (x, y, w, h), got {box!r}") from None
+    if w < 0 or h < 0:
+        raise ValueError(f"a glyph box has no negative width or height, got {box!r}")
+    return x, y, w, h
 
 
 def spaced_words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     """Words of letters written far apart (h e l l o): glyphs split where a gap is much wider than the line's
     usual one (and wider than WORD_GAP x its height)."""
+    boxes = [_box(b) for b in boxes]
     if not boxes:
         return []
     order, gaps = _in_reading_order(boxes)

@@ -81,8 +81,8 @@ def test_on_a_dusty_page_a_speck_over_a_1_is_dust(mnist, int8):
         alpha = with_dot(mnist_alpha(mnist.x_test[index], 120), "above", 6)
         page = np.zeros((380, 440), np.float32)
         page[80:80 + alpha.shape[0], 100:100 + alpha.shape[1]] = alpha
-        for _ in range(MAX_LOOSE + 3):  # dust well away from the 1
-            x, y = int(rng.integers(10, 80)), int(rng.integers(10, 370))
+        for _ in range(MAX_LOOSE + 3):  # dust lying about, off the 1's row (specks beside it are punctuation)
+            x, y = int(rng.integers(10, 400)), int(rng.integers(10, 60))
             cv2.circle(page, (x, y), 3, 1.0, -1, cv2.LINE_AA)
         read += digits_read(int8, on_paper(page, 50, 100)) == "1"
         read_clean += digits_read(int8, on_paper(alpha, 100, 200)) == "1"
@@ -114,3 +114,48 @@ def test_a_dot_is_found_only_over_the_end_of_the_stroke_and_close_to_it():
     labels, stats, ids = components(broken)
     assert dots_of([(50, 40, 6, 60)], stats, ids, labels) == [""]
     assert dots_of([], *components(stem_with((49, 26, 8, 8)))[1:2], [1], None) == []
+
+
+def test_a_tick_over_a_1_or_a_period_of_the_line_above_is_not_its_dot(mnist, int8):
+    """Attack review: a short slanted tick over a 1 (0 of 20 read as 1 when any compact mark was a dot) and the
+    point of "8." on the line above landing over the 1 of "81" below (14 of 20) are no i's dot."""
+    ones = np.flatnonzero(mnist.y_test == 1)[:10]
+    eights = np.flatnonzero(mnist.y_test == 8)[:10]
+    ticked = stacked = 0
+    for k, (one, eight) in enumerate(zip(ones, eights)):
+        digit = mnist_alpha(mnist.x_test[one], 120)
+        canvas = np.zeros((220, digit.shape[1] + 80), np.float32)
+        canvas[50:170, 20:20 + digit.shape[1]] = digit
+        centre = 20 + digit.shape[1] // 2
+        cv2.line(canvas, (centre - 5, 40), (centre + 5, 28), 1.0, 5, cv2.LINE_AA)
+        ticked += digits_read(int8, on_paper(canvas)) == "1"
+        page = np.zeros((340, 260), np.float32)
+        above = mnist_alpha(mnist.x_test[eight], 100)
+        page[10:110, 10:10 + above.shape[1]] = above
+        below = mnist_alpha(mnist.x_test[one], 100)
+        x = 10 + above.shape[1] + 12
+        page[140:240, x:x + below.shape[1]] = below  # line spacing 1.3 x the height
+        cv2.circle(page, (x + below.shape[1] // 2, 112), 6, 1.0, -1, cv2.LINE_AA)  # "8." its point over the 1
+        read = int8.read_digits(on_paper(page, 80, 180))
+        stacked += [d.status for d in read.lines[-1]].count("ok") == 1 if read.lines else 0
+    assert ticked >= 8, f"a 1 with a tick over it read in {ticked} of 10"
+    assert stacked >= 8, f"the 1 under the point of the line above read in {stacked} of 10"
+
+
+def test_punctuation_on_a_line_is_not_dust(int8):
+    """"Wait...." beside an i: four periods on their line's row are punctuation, not loose dust that switches
+    the dot rule off (attack review: 2 of 20 i's told before)."""
+    from bench.field_scenes import text_ttf
+
+    told = 0
+    for k in range(10):
+        rng = np.random.default_rng(3000 + k)
+        page = np.zeros((300, 560), np.float32)
+        i = text_ttf("i", 120, rng)
+        page[20:20 + i.shape[0], 20:20 + i.shape[1]] = i
+        wait = text_ttf("Wait....", 70, rng)
+        w = min(wait.shape[1], 440)
+        page[200:200 + wait.shape[0], 100:100 + w] = np.maximum(page[200:200 + wait.shape[0], 100:100 + w],
+                                                                wait[:, :w])
+        told += digits_read(int8, on_paper(page, 60, 40)) == ""
+    assert told >= 8, f"an i beside a line ending in periods told from a 1 in {told} of 10"

@@ -173,3 +173,29 @@ def test_a_0_and_a_letter_of_its_size_written_apart_are_a_word_too():
     assert in_words(with_digit, [OK, NOT, OK], OK, NOT, [0, None, 7], [False, True, False])[0] == OK
     smaller = [(206, 194, 122, 132), (392, 250, 80, 76)]
     assert in_words(smaller, [OK, NOT], OK, NOT, [0, None], [False, True]) == [OK, NOT]
+
+
+def test_a_sure_digit_among_spaced_letters_keeps_its_line():
+    """A form filled in one character to a box ("T E L 7", attack review: 4 of 100 pen-drawn forms kept their
+    number before): a digit other than a 0 or 1 read surely is not a letter however many letters surround it; W A T
+    E R with its W read as a 4 unsurely is still a word."""
+    spaced = boxes_at([0, 120, 240, 360])
+    statuses, digits, letters = [NOT, NOT, NOT, OK], [None, None, None, 7], [True, True, True, False]
+    assert in_words(spaced, statuses, OK, NOT, digits, letters, [0.0, 0.0, 0.0, 0.999]) == statuses
+    assert in_words(spaced, statuses, OK, NOT, digits, letters, [0.0, 0.0, 0.0, 0.9]) == [NOT] * 4
+
+
+def test_two_o_pairs_on_one_line_are_both_words():
+    """"OK OK", "NO NO", "OK NO": each pair's O is no "other digit" for the other pair (attack review)."""
+    line = [(0, 0, 40, 100), (45, 0, 40, 100), (200, 0, 40, 100), (245, 0, 40, 100)]
+    assert in_words(line, [OK, NOT, OK, NOT], OK, NOT, [0, 4, 0, 4], [False, True, False, True]) == [NOT] * 4
+    assert in_words(line, [OK, NOT, OK, OK], OK, NOT, [0, 4, 3, 5], [False, True, False, False]) == \
+        [OK, NOT, OK, OK]  # "0K 35": a number on the line keeps the 0
+
+
+def test_odd_boxes_get_a_clear_error():
+    with pytest.raises(ValueError, match="four numbers"):
+        in_words([(0, 0, 40)], [OK], OK, NOT)
+    with pytest.raises(ValueError, match="no negative width or height"):
+        in_words([(0, 0, 40, -5)], [OK], OK, NOT, [1])
+    assert words(b for b in boxes_at([0, 45])) == [[0, 1]]  # a generator, as in_words takes
