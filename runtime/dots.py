@@ -27,6 +27,8 @@ DOT_ASPECT = 1.4  # ...no longer one way than this x the other (an i's dot is 1.
 DOT_FILL = 0.6  # ...its box at least this full of ink (a blob, not a tick or the curl of a hair)...
 DOT_PEN = 0.6  # ...at least this x the body's stroke width across (dust and JPEG crumbs are finer than the pen)...
 DOT_GAP = 2  # ...apart from it by at least this many pixels (a stroke broken by a grid line's removal: 1)...
+GAP_PEN = 0.6  # ...and this x its stroke width (a 1 or a 7 whose pen skipped 3 px near its end: 6-9 of 20 read as a
+# digit at 0, 20 of 20 at 0.6; printed i, j, ! lose most of their dots at 0.8 and 11, 7, 11 of 20 at 0.6)...
 DOT_REACH = 0.45  # ...at most this x the body's height above its top or below its bottom...
 STROKE_END = 0.15  # ...with its centre over the body's ink in this top or bottom fraction of its height
 MAX_LOOSE = 3  # loose specks (small pieces in no glyph's box, on no glyph's row) a frame may hold for its dots to count
@@ -129,7 +131,9 @@ def _dot_of(box: Box, rows: np.ndarray, ids: np.ndarray, labels: np.ndarray, oth
     body_ids = ids[body]
     pen = stroke_width(np.pad(_of(labels[by0:by1, bx0:bx1], body_ids), 1).view(np.uint8))
     wide_enough = np.minimum(cw, ch) >= DOT_PEN * pen
-    above, below = above & wide_enough, below & wide_enough
+    gap = GAP_PEN * pen  # a pen's skip is narrower than its stroke; an i's dot sits further off
+    above = above & wide_enough & (cy0 + ch <= by0 - gap)
+    below = below & wide_enough & (cy0 >= by1 + gap)
     end = max(1, int(round(STROKE_END * height)))
     for k in np.flatnonzero(above | below):
         centre = (2 * int(cx0[k]) + int(cw[k])) / 2.0
