@@ -6,11 +6,11 @@ A dot is a small, roughly round blob (not a 5's flat bar, not a hair) over the
 end of the glyph's stroke, within DOT_REACH x the glyph's height of its top or
 bottom, and the only piece there beside the glyph's body (a thin pen's stroke
 broken in three is no dot); a decimal point or a comma beside a digit is not
-over it. Only those
-digits: a speck of dust over any digit would make it a letter (3 of 150 of the
-field's letters_mixed frames have dust over a 3, a 5 or a 9). And only on a
-clean page: where more than MAX_LOOSE specks lie about, a speck over a 1 is
-more likely dust than a dot (the field's dusty frames hold 7-45, its i's 0-1).
+over it, nor is a period of another line. Only those digits: a speck of dust
+over any digit would make it a letter (3 of 150 of the field's letters_mixed
+frames have dust over a 3, a 5 or a 9). And only on a clean page: where more
+than MAX_LOOSE specks lie about off every glyph's row, a speck over a 1 is more
+likely dust than a dot (the field's dusty frames hold 7-45, its i's 0-1).
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def dots_of(boxes: list[Box], stats: np.ndarray, ids: list[int], labels: np.ndar
 def _near(rows: np.ndarray, box: Box) -> np.ndarray:
     """Which pieces could be the glyph in `box` or its dot: over its columns, from a height above it to two below."""
     x, y, w, h = box
-    return (rows[:, 0] < x + w) & (rows[:, 0] + rows[:, 2] > x) & (rows[:, 1] < y + 2 * h) & (rows[:, 1] + rows[:, 3] > y - h)
+    return ((rows[:, 0] < x + w) & (rows[:, 0] + rows[:, 2] > x)
+            & (rows[:, 1] < y + 2 * h) & (rows[:, 1] + rows[:, 3] > y - h))
 
 
 def _on_a_row(rows: np.ndarray, glyphs: np.ndarray) -> np.ndarray:

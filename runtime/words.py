@@ -12,15 +12,14 @@ too when two of them read as letters and the rest only as 0s and 1s ("p O t",
 others), and so are letters written far apart when three or more of them
 outnumber the digits among them twice (W A T E R with its W read as a 4; a 0 or
 a 1 counting half), unless a digit among them other than a 0 or 1 reads surely
-(T E L 7 written one letter to a box). A number with one unreadable digit keeps the others; so
-does a pair with one (a 1 touching an A), unless the pair (close or spaced out)
-is of one height and top, its digit is a 0 and no other digit is on its line
-(OK, O K, NO: a 0 beside a
-smaller u or =, or ending a number "3913490" whose 9 is unsure, stays a digit).
-Only glyphs read as letters count as letters there, not digits read unsure.
-A 1 less than half as tall as its line's glyphs
-is a tick, a comma or a stray stroke ("80,7", a pen's lift beside "1989"): a
-written 1 is as tall as its digits.
+(T E L 7 written one letter to a box). A number with one unreadable digit keeps
+the others; so does a pair with one (a 1 touching an A), unless the pair (close
+or spaced out) is of one height and top, its digit is a 0 and no other digit is
+on its line (OK, O K, NO: a 0 beside a smaller u or =, or ending a number
+"3913490" whose 9 is unsure, stays a digit). Only glyphs read as letters count
+as letters there, not digits read unsure. A 1 less than half as tall as its
+line's glyphs is a tick, a comma or a stray stroke ("80,7", a pen's lift beside
+"1989"): a written 1 is as tall as its digits.
 """
 
 from __future__ import annotations
@@ -129,8 +128,9 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
                      or (lettered >= MOSTLY_LETTERS and lettered >= LETTERS_PER_DIGIT * weighed and not sure_digit)):
             for i in group:
                 out[i] = not_a_digit
-    pairs = [group for group in words(boxes) + spaced_words(boxes) if len(group) == 2 and _one_size(*(boxes[i] for i in group))
-             and any(out[i] == ok and digits[i] in PAIR_LETTER_SHAPED for i in group) and any(letters[i] for i in group)]
+    pairs = [group for group in words(boxes) + spaced_words(boxes)
+             if len(group) == 2 and _one_size(*(boxes[i] for i in group)) and any(letters[i] for i in group)
+             and any(out[i] == ok and digits[i] in PAIR_LETTER_SHAPED for i in group)]
     in_pairs = {i for group in pairs for i in group}
     if not any(out[i] == ok for i in range(len(boxes)) if i not in in_pairs):  # OK, O K, OK NO: no other digit
         for a, b in pairs:
