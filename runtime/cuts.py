@@ -16,6 +16,11 @@ MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is ab
 SLANTS = (-0.5, -0.35, -0.2, 0.2, 0.35)  # x per y (< 0: the top leans right): cuts tried when a run is read again
 
 
+def pieces_in(labels: np.ndarray, ids) -> np.ndarray:
+    """Where `labels` is one of the components `ids` (one id, the usual case, without np.isin's sort)."""
+    return labels == ids[0] if len(ids) == 1 else np.isin(labels, ids)
+
+
 class Bound(NamedTuple):
     """A place a run may be cut: column `x` at row `y_mid` (the cut leans `slope` px per row), the boxes on
     its left and right, and the cost of cutting there."""
@@ -54,7 +59,7 @@ class LineInk:
         y0 = min(self.boxes[k][1] for k in range(first, last + 1))
         y1 = max(self.boxes[k][3] for k in range(first, last + 1))
         lab = self.labels[y0:y1, x0:x1]
-        mask = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        mask = pieces_in(lab, ids)
         rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
         if not len(rows):
             return None, None
@@ -87,7 +92,7 @@ class LineInk:
         if x1 <= x0:
             return None, None
         lab = self.labels[y0:y1, x0:x1]
-        mask = np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        mask = pieces_in(lab, ids)
         if (a_cuts and a.slope) or (b_cuts and b.slope):
             cols = np.arange(x0, x1, dtype=np.int32)[None, :]
             mask &= (cols >= left[:, None]) & (cols < right[:, None])
@@ -132,7 +137,7 @@ class LineInk:
     def _ink(self, k: int) -> np.ndarray:
         x0, y0, x1, y1 = self.boxes[k]
         lab, ids = self.labels[y0:y1, x0:x1], self.members[k]
-        return np.isin(lab, ids) if len(ids) > 1 else (lab == ids[0])
+        return pieces_in(lab, ids)
 
     def slanted_cuts(self, k: int) -> list[Bound]:
         """Cuts inside box k leaning at SLANTS, as bounds (digits written leaning overlap in x, and no upright

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime.cuts import pieces_in
 from runtime.ink import stroke_width
 
 BODY = 0.45  # x the glyph box's height: ink pieces in the box this tall are its body
@@ -100,11 +101,6 @@ def _loose_specks(glyphs: np.ndarray, rows: np.ndarray) -> int:
     return int(np.count_nonzero(small & ~inside_any & ~_on_a_row(rows, glyphs)))
 
 
-def _of(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Where `labels` is one of `ids` (one id, the usual body, without np.isin's sort)."""
-    return labels == ids[0] if len(ids) == 1 else np.isin(labels, ids)
-
-
 def _dot_of(box: Box, rows: np.ndarray, ids: np.ndarray, labels: np.ndarray, others: np.ndarray) -> str:
     x, y, w, h = box
     near = _near(rows, box)
@@ -130,7 +126,7 @@ def _dot_of(box: Box, rows: np.ndarray, ids: np.ndarray, labels: np.ndarray, oth
         return ""
     bx0, bx1 = int(cx0[body].min()), int((cx0 + cw)[body].max())
     body_ids = ids[body]
-    pen = stroke_width(np.pad(_of(labels[by0:by1, bx0:bx1], body_ids), 1).view(np.uint8))
+    pen = stroke_width(np.pad(pieces_in(labels[by0:by1, bx0:bx1], body_ids), 1).view(np.uint8))
     wide_enough = np.minimum(cw, ch) >= DOT_PEN * pen
     gap = GAP_PEN * pen  # a pen's skip is narrower than its stroke; an i's dot sits further off
     above = above & wide_enough & (cy0 + ch <= by0 - gap)
@@ -139,7 +135,7 @@ def _dot_of(box: Box, rows: np.ndarray, ids: np.ndarray, labels: np.ndarray, oth
     for k in np.flatnonzero(above | below):
         centre = (2 * int(cx0[k]) + int(cw[k])) / 2.0
         ends = slice(by0, by0 + end) if above[k] else slice(by1 - end, by1)
-        columns = np.flatnonzero(_of(labels[ends, x:x + w], body_ids).any(axis=0)) + x
+        columns = np.flatnonzero(pieces_in(labels[ends, x:x + w], body_ids).any(axis=0)) + x
         if not len(columns):
             continue
         slack = cw[k] / (2.0 if above[k] else 4.0)  # an italic i's dot sits right of its stem; a ! has its dot under it
