@@ -94,8 +94,12 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
     digit; `confidences`: each glyph's best digit probability, by default none sure)."""
     boxes, statuses = [_box(b) for b in boxes], list(statuses)  # any sequence (a generator too): read twice
     digits = None if digits is None else list(digits)
+    try:
+        confidences = None if confidences is None else [float(v) for v in confidences]
+    except (TypeError, ValueError):
+        raise ValueError(f"confidences are numbers, one per box, got {confidences!r}") from None
     extras = {"digits": digits, "letters": None if letters is None else [bool(v) for v in letters],
-              "confidences": None if confidences is None else [float(v) for v in confidences]}
+              "confidences": confidences}
     if len(statuses) != len(boxes) or any(v is not None and len(v) != len(boxes) for v in extras.values()):
         raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
                          f"{len(boxes)} boxes, {len(statuses)} statuses"
@@ -143,8 +147,10 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
 def _box(box) -> tuple[int, int, int, int]:
     """A glyph box as four ints (x, y, w, h), or a clear error."""
     try:
+        if isinstance(box, (str, bytes)):
+            raise TypeError
         x, y, w, h = (int(v) for v in box)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"a glyph box is four numbers (x, y, w, h), got {box!r}") from None
     if w < 0 or h < 0:
         raise ValueError(f"a glyph box has no negative width or height, got {box!r}")

@@ -198,4 +198,9 @@ def test_odd_boxes_get_a_clear_error():
         in_words([(0, 0, 40)], [OK], OK, NOT)
     with pytest.raises(ValueError, match="no negative width or height"):
         in_words([(0, 0, 40, -5)], [OK], OK, NOT, [1])
+    for odd in ["1234", (0, 0, float("inf"), 40)]:
+        with pytest.raises(ValueError, match="four numbers"):
+            in_words([odd], [OK], OK, NOT)
+    with pytest.raises(ValueError, match="confidences are numbers"):
+        in_words(boxes_at([0]), [OK], OK, NOT, [1], [False], [None])
     assert words(b for b in boxes_at([0, 45])) == [[0, 1]]  # a generator, as in_words takes
