@@ -17,7 +17,9 @@ the others; so does a pair with one (a 1 touching an A), unless the pair (close
 or spaced out) is of one height and top, its digit is a 0 and no other digit is
 on its line (OK, O K, NO: a 0 beside a smaller u or =, or ending a number
 "3913490" whose 9 is unsure, stays a digit). Only glyphs read as letters count
-as letters there, not digits read unsure. A 1 less than half as tall as its
+as letters there, not digits read unsure. A line holding a letter and no digit
+read at SURE_ON_A_LINE or more is writing, not a number ("name" with its n read
+as a letter and a m e as 7 2 0, unsurely). A 1 less than half as tall as its
 line's glyphs is a tick, a comma or a stray stroke ("80,7", a pen's lift beside
 "1989"): a written 1 is as tall as its digits.
 """
@@ -39,6 +41,7 @@ LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with o
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
 SHORT_ONE = 0.5  # x the line's glyph height (_height_of_tall): a 1 shorter than this beside other glyphs is a tick or a stray stroke
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
+SURE_ON_A_LINE = 0.9  # a line holding a letter and no digit read at least this surely is writing, not a number
 
 
 def _height(boxes: list[tuple[int, int, int, int]]) -> float:
@@ -132,6 +135,9 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
                      or (lettered >= MOSTLY_LETTERS and lettered >= LETTERS_PER_DIGIT * weighed and not sure_digit)):
             for i in group:
                 out[i] = not_a_digit
+    if extras["confidences"] is not None and any(letters) \
+            and not any(out[i] == ok and extras["confidences"][i] >= SURE_ON_A_LINE for i in range(len(boxes))):
+        return [not_a_digit] * len(boxes)  # "name" read 7 2 7 0 at 0.85-0.97 beside its n read as a letter
     pairs = [group for group in words(boxes) + spaced_words(boxes)
              if len(group) == 2 and _one_size(*(boxes[i] for i in group)) and any(letters[i] for i in group)
              and any(out[i] == ok and digits[i] in PAIR_LETTER_SHAPED for i in group)]

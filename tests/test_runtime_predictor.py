@@ -385,10 +385,11 @@ def test_statuses_with_and_without_the_not_a_digit_output():
     from runtime.predictor import LOW_CONFIDENCE, NOT_A_DIGIT, OK, Predictor
     from runtime.preprocess import DigitCrop
 
-    rows11 = [_one_hot_ish(3, 0.9, 11), _one_hot_ish(10, 0.8, 11), _one_hot_ish(5, 0.3, 11)]
+    rows11 = [_one_hot_ish(3, 0.95, 11), _one_hot_ish(10, 0.8, 11), _one_hot_ish(5, 0.3, 11)]
     eleven = Predictor(_FixedBackend(rows11))
     assert eleven.rejects_non_digits and eleven.num_classes == 11
-    # Far apart: glyphs side by side would be one word to runtime/words.py, and a word of letters has none.
+    # Far apart: glyphs side by side would be one word to runtime/words.py, and a word of letters has none; the 3
+    # read surely (a line holding a letter and no digit read at 0.9 or more holds none).
     crops = [DigitCrop((100 * k, 0, 5, 5), np.zeros((28, 28), np.uint8)) for k in range(len(rows11))]
     reading = eleven.read_crops(crops, min_confidence=0.5)
     assert [d.status for d in reading.digits] == [OK, NOT_A_DIGIT, NOT_A_DIGIT]
