@@ -102,8 +102,16 @@ def run(name: str, argv: list[str], label: str | None = None) -> int:
     `python -m export` and the other package entry points come through here too (label: how the user called it).
     """
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
+    entry = None
     try:
-        return getattr(importlib.import_module(module_name), function or "main")(argv)
+        entry = getattr(importlib.import_module(module_name), function or "main")
+        return entry(argv)
+    except KeyboardInterrupt:
+        if entry is not None:
+            raise
+        # Ctrl-C while NumPy or OpenCV were still loading: nothing begun, nothing to finish.
+        print(f"{label or 'mnist-edge ' + name}: interrupted (Ctrl-C) while starting", file=sys.stderr)
+        return 130
     except ModuleNotFoundError as error:
         message = missing_extra_message(label or name, error)
         if message is None:

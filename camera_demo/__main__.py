@@ -1,5 +1,5 @@
 import sys
 
-from camera_demo.cli import main
+from mnist_edge import run
 
-sys.exit(main())
+sys.exit(run("camera", sys.argv[1:], label="python -m camera_demo"))

@@ -1,5 +1,5 @@
 import sys
 
-from runtime.cli import main
+from mnist_edge import run
 
-sys.exit(main())
+sys.exit(run("predict", sys.argv[1:], label="python -m runtime"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import mnist_edge
 
 
@@ -51,3 +53,25 @@ def test_every_missing_module_maps_to_a_declared_extra():
     text = open(mnist_edge.__file__.replace("mnist_edge.py", "pyproject.toml")).read()
     for extra in set(mnist_edge.EXTRA_FOR_MODULE.values()):
         assert f"\n{extra} = [" in text, extra
+
+
+def test_ctrl_c_while_a_subcommand_loads_is_one_line_and_exit_130(monkeypatch, capsys):
+    """Ctrl-C in the first ~0.15 s of `python -m runtime` or `mnist-edge demo` (NumPy and OpenCV still
+    importing) printed a KeyboardInterrupt traceback; it is one line and 130, as a later Ctrl-C is. One raised by
+    the subcommand itself is its own to handle, and passes through."""
+    def loading(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_edge.importlib, "import_module", loading)
+    assert mnist_edge.run("predict", [], label="python -m runtime") == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "python -m runtime: interrupted (Ctrl-C) while starting"
+
+    class Working:
+        @staticmethod
+        def main(argv):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_edge.importlib, "import_module", lambda name: Working)
+    with pytest.raises(KeyboardInterrupt):
+        mnist_edge.run("predict", [])
