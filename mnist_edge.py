@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -106,12 +107,13 @@ def run(name: str, argv: list[str], label: str | None = None) -> int:
     try:
         entry = getattr(importlib.import_module(module_name), function or "main")
         return entry(argv)
-    except KeyboardInterrupt:
-        if entry is not None:
-            raise
-        # Ctrl-C while NumPy or OpenCV were still loading: nothing begun, nothing to finish.
-        print(f"{label or 'mnist-edge ' + name}: interrupted (Ctrl-C) while starting", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        # Ctrl-C (or a stop signal raised as one) that the subcommand did not end itself: while NumPy, OpenCV or
+        # TensorFlow were still loading, or in argument checks before its own handler; `finally` blocks have run.
+        signum = getattr(stop, "signum", signal.SIGINT)
+        how = "interrupted (Ctrl-C)" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(f"{label or 'mnist-edge ' + name}: {how}{' while starting' if entry is None else ''}", file=sys.stderr)
+        return 128 + signum
     except ModuleNotFoundError as error:
         message = missing_extra_message(label or name, error)
         if message is None:

@@ -278,18 +278,21 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         source = choose_source(config.source, config.width, config.height, config.fps, say)
     if labels is None:
         labels = sample_labels(source)
-    outputs = Outputs(config, sink)
     smoother = NumberSmoother(config.smooth_window, (config.smooth_window // 2) + 1)
-    summary = DemoSummary(source.name, jsonl_on_stdout=outputs.jsonl is not None and outputs.jsonl.path is None,
-                          source_fps=sample_fps() if labels is not None else None)
+    summary = DemoSummary(source.name)
     stage_times: dict[str, list[float]] = {"capture": [], "preprocess": [], "predict": [], "overlay": []}
     frozen = False
     started = time.perf_counter()
     # Ctrl-C, SIGTERM and SIGHUP: the loop ends after the frame in hand. With a sink, its owner
-    # (camera_demo/serve.py) handles them and asks the loop to stop through the sink.
+    # (camera_demo/serve.py) handles them and asks the loop to stop through the sink. Caught before the outputs
+    # open their temporary files, so a stop while they open still closes (and drops) them.
     stop = catch_stop_signals(STOP_SIGNALS if sink is None else ())
     ok = False  # an error that ends the run drops every partial output (Outputs.close)
+    outputs = None
     try:
+        outputs = Outputs(config, sink)
+        summary.jsonl_on_stdout = outputs.jsonl is not None and outputs.jsonl.path is None
+        summary.source_fps = sample_fps() if labels is not None else None
         frames = source.frames()
         while (config.max_frames is None or summary.frames < config.max_frames) and not stop.requested:
             t0 = time.perf_counter()
@@ -329,7 +332,7 @@ def run_demo(config: DemoConfig, source: FrameSource | None = None, predictor=No
         summary.seconds = time.perf_counter() - started
         source.close()
         try:
-            summary.recorded = outputs.close(ok)
+            summary.recorded = outputs.close(ok) if outputs is not None else None
         finally:
             stop.restore()
     if stop.requested:

@@ -8,6 +8,7 @@ TensorFlow: a .tflite file runs in LiteRT or tflite-runtime.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,16 +48,33 @@ class TensorInfo:
 
 def import_tflite_interpreter():
     """(Interpreter class, library name): LiteRT, then tflite-runtime."""
+    broken = []
     for module, library in (("ai_edge_litert.interpreter", "ai-edge-litert"),
                             ("tflite_runtime.interpreter", "tflite-runtime")):
         try:
             return importlib.import_module(module).Interpreter, library
-        except ImportError:
-            continue
+        except ImportError as error:
+            if _interrupted(error):  # Ctrl-C while its native part loaded can surface as an ImportError
+                raise KeyboardInterrupt from error
+            if importlib.util.find_spec(module.partition(".")[0]) is not None:
+                broken.append(f"{library} is installed but did not load ({error})")
+    if broken:
+        raise BackendUnavailableError("no TFLite interpreter could be loaded: " + "; ".join(broken))
     raise BackendUnavailableError(
         "no TFLite interpreter is installed: pip install ai-edge-litert==2.3.0 "
         "(or pip install 'mnist-edge[runtime]')"
     )
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Was this error raised while a KeyboardInterrupt (Ctrl-C, or a stop signal raised as one) unwound?"""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def tflite_operators(model: bytes | str | Path) -> tuple[object, list[dict]]:

@@ -17,14 +17,17 @@ the others; so does a pair with one (a 1 touching an A), unless the pair (close
 or spaced out) is of one height and top, its digit is a 0 and no other digit is
 on its line (OK, O K, NO: a 0 beside a smaller u or =, or ending a number
 "3913490" whose 9 is unsure, stays a digit). Only glyphs read as letters count
-as letters there, not digits read unsure. A line holding a letter and no digit
-read at SURE_ON_A_LINE or more is writing, not a number ("name" with its n read
-as a letter and a m e as 7 2 0, unsurely). A 1 less than half as tall as its
+as letters there, not digits read unsure. A line holding two letters or more and
+no digit read at SURE_ON_A_LINE or more is writing, not a number ("name" with
+its n and a read as letters and its m e as 7 0, unsurely); one letter or symbol
+beside unsure digits ("5%", "A 23", a 7 beside a hair) is not enough. A 1 less than half as tall as its
 line's glyphs is a tick, a comma or a stray stroke ("80,7", a pen's lift beside
 "1989"): a written 1 is as tall as its digits.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as digits make it a word
 LETTER_SHAPED = {0, 1}  # digits written like a letter (O o, l I)...
@@ -41,7 +44,8 @@ LINE_OF_LETTERS = 2  # glyphs read as letters that make a spaced-out word with o
 SPACED_WORD_GAP = 1.6  # x the line's (lower) median gap: a wider gap ends a spaced-out word ("100  km" is two)
 SHORT_ONE = 0.5  # x the line's glyph height (_height_of_tall): a 1 shorter than this beside other glyphs is a tick or a stray stroke
 WORD_GAP = 0.3  # x the line's glyph height: letters of a printed or written word sit closer than this
-SURE_ON_A_LINE = 0.9  # a line holding a letter and no digit read at least this surely is writing, not a number
+SURE_ON_A_LINE = 0.9  # a line holding LETTERS_ON_A_LINE letters and no digit read at least this surely is writing...
+LETTERS_ON_A_LINE = 2  # ...not a number (one letter or symbol beside unsure digits: "5%", "A 23", a 7 beside a hair)
 
 
 def _height(boxes: list[tuple[int, int, int, int]]) -> float:
@@ -95,20 +99,9 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
     digit each glyph was read as, for the letter-shaped 0 and 1; `letters`: which glyphs read as letters, not
     merely as unsure digits (the model's "not a digit" output wins), by default every glyph not read as a
     digit; `confidences`: each glyph's best digit probability, by default none sure)."""
-    boxes, statuses = [_box(b) for b in boxes], list(statuses)  # any sequence (a generator too): read twice
-    digits = None if digits is None else list(digits)
-    try:
-        confidences = None if confidences is None else [float(v) for v in confidences]
-    except (TypeError, ValueError):
-        raise ValueError(f"confidences are numbers, one per box, got {confidences!r}") from None
-    extras = {"digits": digits, "letters": None if letters is None else [bool(v) for v in letters],
-              "confidences": confidences}
-    if len(statuses) != len(boxes) or any(v is not None and len(v) != len(boxes) for v in extras.values()):
-        raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
-                         f"{len(boxes)} boxes, {len(statuses)} statuses"
-                         + "".join(f", {len(v)} {k}" for k, v in extras.items() if v is not None))
-    letters = extras["letters"] or [s == not_a_digit for s in statuses]
-    sure = [c >= SURE_AMONG_LETTERS for c in extras["confidences"] or [0.0] * len(boxes)]
+    boxes, statuses, digits, letters, confidences = _checked(boxes, statuses, digits, letters, confidences)
+    letters = letters if letters is not None else [s == not_a_digit for s in statuses]
+    sure = [c >= SURE_AMONG_LETTERS for c in confidences or [0.0] * len(boxes)]
     out = statuses[:]
     for group in words(boxes):
         rejected = sum(statuses[i] == not_a_digit for i in group)
@@ -118,6 +111,9 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
         if rejected > read or (rejected == read and len(group) >= TIE_REJECTS_FROM):
             for i in group:
                 out[i] = not_a_digit
+    if confidences is not None and sum(letters) >= LETTERS_ON_A_LINE \
+            and not any(out[i] == ok and confidences[i] >= SURE_ON_A_LINE for i in range(len(boxes))):
+        return [not_a_digit] * len(boxes)  # "name" read with its n and a as letters and its m e as 7 0 at 0.6-0.9
     if digits is None:
         return out
     if len(boxes) > 1:
@@ -135,9 +131,6 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
                      or (lettered >= MOSTLY_LETTERS and lettered >= LETTERS_PER_DIGIT * weighed and not sure_digit)):
             for i in group:
                 out[i] = not_a_digit
-    if extras["confidences"] is not None and any(letters) \
-            and not any(out[i] == ok and extras["confidences"][i] >= SURE_ON_A_LINE for i in range(len(boxes))):
-        return [not_a_digit] * len(boxes)  # "name" read 7 2 7 0 at 0.85-0.97 beside its n read as a letter
     pairs = [group for group in words(boxes) + spaced_words(boxes)
              if len(group) == 2 and _one_size(*(boxes[i] for i in group)) and any(letters[i] for i in group)
              and any(out[i] == ok and digits[i] in PAIR_LETTER_SHAPED for i in group)]
@@ -148,6 +141,50 @@ def in_words(boxes: list[tuple[int, int, int, int]], statuses: list[str], ok: st
                     (out[b] == ok and digits[b] in PAIR_LETTER_SHAPED and letters[a]):
                 out[a] = out[b] = not_a_digit
     return out
+
+
+def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
+    """in_words' arguments as lists (any sequence, a generator too), each checked, or a clear ValueError."""
+    def listed(name, values):
+        if values is None and name in ("boxes", "statuses"):
+            raise ValueError(f"in_words needs {name}, one per glyph, got None")
+        if values is None:
+            return None
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise ValueError(f"{name} are a list, one per glyph, got {values!r}")
+        return list(values)
+
+    boxes, statuses, digits, letters, confidences = (listed(n, v) for n, v in zip(
+        ("boxes", "statuses", "digits", "letters", "confidences"), (boxes, statuses, digits, letters, confidences)))
+    boxes = [_box(b) for b in boxes]
+    if not all(isinstance(s, str) for s in statuses):
+        raise ValueError(f"statuses are strings, got {statuses!r}")
+    if digits is not None and not all(d is None or (_integral(d) and 0 <= int(d) <= 9) for d in digits):
+        raise ValueError(f"digits are 0-9 or None, got {digits!r}")
+    if letters is not None and not all(isinstance(v, (bool, np.bool_)) or (_integral(v) and int(v) in (0, 1))
+                                       for v in letters):
+        raise ValueError(f"letters are True or False, got {letters!r}")
+    if confidences is not None:
+        given = confidences
+        try:
+            if any(isinstance(v, (str, bytes)) for v in confidences):
+                raise TypeError
+            confidences = [float(v) for v in confidences]
+        except (TypeError, ValueError, OverflowError):
+            confidences = [float("nan")]
+        if not all(0.0 <= c <= 1.0 for c in confidences):  # NaN fails too
+            raise ValueError(f"confidences are probabilities from 0 to 1, one per glyph, got {given!r}")
+    extras = {"digits": digits, "letters": letters, "confidences": confidences}
+    if len(statuses) != len(boxes) or any(v is not None and len(v) != len(boxes) for v in extras.values()):
+        raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
+                         f"{len(boxes)} boxes, {len(statuses)} statuses"
+                         + "".join(f", {len(v)} {k}" for k, v in extras.items() if v is not None))
+    return (boxes, statuses, None if digits is None else [None if d is None else int(d) for d in digits],
+            None if letters is None else [bool(v) for v in letters], confidences)
+
+
+def _integral(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _box(box) -> tuple[int, int, int, int]:

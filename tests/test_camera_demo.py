@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -393,3 +394,17 @@ def test_sample_builder_refuses_bad_counts(args, tmp_path, capsys):
         sample_main(["--out", str(tmp_path / "s"), *args])
     assert stop.value.code == 2 and "--shots" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_a_stop_while_the_outputs_open_leaves_no_temporary_file(monkeypatch, tmp_path, int8):
+    """Attack review: Ctrl-C between the outputs opening their temporary files and the loop's `try` (reading
+    the sample's frame rate) left an empty `.frames.*.part.jsonl` behind; the outputs now open inside it."""
+    import camera_demo.app as app
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(app, "sample_fps", interrupted)
+    summary = run_demo(DemoConfig(source="sample", headless=True, jsonl=str(tmp_path / "frames.jsonl")), predictor=int8)
+    assert summary.signal == signal.SIGINT and summary.frames == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name != "frames.jsonl"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -57,21 +58,23 @@ def test_every_missing_module_maps_to_a_declared_extra():
 
 def test_ctrl_c_while_a_subcommand_loads_is_one_line_and_exit_130(monkeypatch, capsys):
     """Ctrl-C in the first ~0.15 s of `python -m runtime` or `mnist-edge demo` (NumPy and OpenCV still
-    importing) printed a KeyboardInterrupt traceback; it is one line and 130, as a later Ctrl-C is. One raised by
-    the subcommand itself is its own to handle, and passes through."""
+    importing) printed a KeyboardInterrupt traceback, and so did one while `mnist-edge train` loaded TensorFlow
+    or `demo` checked its arguments (attack review); each is one line and 128 + the signal, as a later stop is."""
     def loading(name):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(mnist_edge.importlib, "import_module", loading)
     assert mnist_edge.run("predict", [], label="python -m runtime") == 130
-    err = capsys.readouterr().err
-    assert err.strip() == "python -m runtime: interrupted (Ctrl-C) while starting"
+    assert capsys.readouterr().err.strip() == "python -m runtime: interrupted (Ctrl-C) while starting"
 
-    class Working:
+    class Stopped(KeyboardInterrupt):  # as runtime/stops.py raises SIGTERM
+        signum = signal.SIGTERM
+
+    class Loaded:
         @staticmethod
         def main(argv):
-            raise KeyboardInterrupt
+            raise Stopped
 
-    monkeypatch.setattr(mnist_edge.importlib, "import_module", lambda name: Working)
-    with pytest.raises(KeyboardInterrupt):
-        mnist_edge.run("predict", [])
+    monkeypatch.setattr(mnist_edge.importlib, "import_module", lambda name: Loaded)
+    assert mnist_edge.run("train", []) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.strip() == "mnist-edge train: stopped by SIGTERM"

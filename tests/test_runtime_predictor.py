@@ -422,3 +422,27 @@ def test_shipped_model_rejects_held_out_non_digits_and_reads_digits(mnist):
     probs = predictor.predict(mnist.x_test)
     read_right = np.array([s == OK for s in predictor.statuses(probs)]) & (probs.argmax(1) == mnist.y_test)
     assert read_right.mean() >= 0.99
+
+
+def test_a_tflite_interpreter_that_fails_to_load_is_not_called_missing(monkeypatch):
+    """Attack review: Ctrl-C or SIGTERM while LiteRT's native part loaded ended `mnist-edge demo` with "no TFLite
+    interpreter is installed: pip install ..." (exit 2). An ImportError raised while an interrupt unwound is the
+    interrupt; one from an interpreter that is installed says so and why."""
+    import runtime.backends as backends
+
+    def interrupted(name):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed")
+
+    monkeypatch.setattr(backends.importlib, "import_module", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        backends.import_tflite_interpreter()
+
+    def broken(name):
+        raise ImportError("libfoo.so: cannot open shared object file")
+
+    monkeypatch.setattr(backends.importlib, "import_module", broken)
+    with pytest.raises(backends.BackendUnavailableError, match="ai-edge-litert is installed but did not load"):
+        backends.import_tflite_interpreter()
