@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -114,16 +115,22 @@ class _Stopped(Exception):
     """SIGTERM or SIGHUP arrived: end as Ctrl-C does, between two images."""
 
 
+_stopped_by: list[int] = []  # the stop signals raised, in case a library turns one into its own error
+
+
 def _raise_stopped(signum, _frame):
+    _stopped_by.append(signum)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise _Stopped(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Ctrl-C, SIGTERM and SIGHUP end it between two results (whole lines on stdout), exit 128 + the signal."""
-    import signal
     import threading
 
-    stop_signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    _stopped_by.clear()  # a library call in this process may run main() again
+    stop_signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
     on_main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
     before = {s: signal.signal(s, _raise_stopped) for s in stop_signals} if on_main_thread else {}
     try:
@@ -167,6 +174,8 @@ def _main(argv: list[str] | None) -> int:
         x, y = data.x_test[: args.limit], data.y_test[: args.limit]
         result = evaluate_on_mnist(predictor, x, y)
     except (BackendUnavailableError, ModelLoadError, ManifestError, MnistDataError, ValueError) as exc:
+        if _stopped_by:  # LiteRT's native loader turns a stop raised inside it into "initialization failed"
+            raise KeyboardInterrupt if _stopped_by[-1] == signal.SIGINT else _Stopped(_stopped_by[-1]) from exc
         print(f"mnist-edge predict: error: {exc}", file=sys.stderr)
         return 2
     print(f"MNIST test: {100 * result['accuracy']:.2f} % of {result['images']:,} digits "

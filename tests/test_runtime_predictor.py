@@ -446,3 +446,20 @@ def test_a_tflite_interpreter_that_fails_to_load_is_not_called_missing(monkeypat
     monkeypatch.setattr(backends.importlib, "import_module", broken)
     with pytest.raises(backends.BackendUnavailableError, match="ai-edge-litert is installed but did not load"):
         backends.import_tflite_interpreter()
+
+
+def test_a_stop_turned_into_a_load_error_is_still_a_stop(monkeypatch, capsys):
+    """Attack review: SIGTERM while LiteRT's native part loaded ended `mnist-edge predict` with exit 2 and "no
+    TFLite interpreter" (the loader turned the raised stop into "initialization failed"): it is exit 143."""
+    import signal
+
+    import runtime.cli as cli
+
+    def stopped_while_loading(*args, **kwargs):
+        cli._stopped_by.append(signal.SIGTERM)  # as _raise_stopped records it before raising
+        raise BackendUnavailableError("no TFLite interpreter could be loaded: initialization failed")
+
+    monkeypatch.setattr(cli, "_stopped_by", [])
+    monkeypatch.setattr("runtime.predictor.load_predictor", stopped_while_loading)
+    assert cli.main(["--limit", "10"]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "mnist-edge predict: stopped (SIGTERM)"
