@@ -150,11 +150,14 @@ def _serve(config, args):
     return serve_demo(config, settings, generated)
 
 
+PROG = "mnist-edge camera"  # how the user called it: `python -m camera_demo` sets its own
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(PROG)
     args = parser.parse_args(argv)
     _validate(parser, args)
-    return run(args)
+    return run(args, PROG)
 
 
 def demo_main(argv: list[str] | None = None) -> int:
