@@ -455,15 +455,15 @@ def test_a_lone_digit_read_surely_whole_is_not_tried_in_pieces(mnist, int8):
 def test_non_digit_frames_of_the_field_test_rarely_report_a_digit(mnist, int8):
     """The field generator's frames with no digit (words, letters, symbols, scribbles; 40 frames of seed 7):
     17 reported a digit before a pair of one size with a 0 (OK), spaced-out letters outnumbering a digit
-    (W A T E R) and dotted marks (Hi, ?) were read as letters (runtime/words.py, runtime/dots.py): 13; and 6
-    since a line holding a letter and no digit read at 0.9 or more is writing (its n, a or e read 0.6-0.9 as
-    digits)."""
+    (W A T E R) and dotted marks (Hi, ?) were read as letters (runtime/words.py, runtime/dots.py): 13; and 11
+    since a line holding two letters or more and no digit read at 0.9 or more is writing ("A B C" with its B
+    read as an 8 at 0.88; with one letter enough it was 6, at a price in real numbers beside one symbol)."""
     from bench.field_scenes import DigitPool, generate
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
     reporting = [i for i in range(40)
                  if any(d.status == "ok" for d in int8.read_digits(generate("non_digit", i, pool, seed=7).image).digits)]
-    assert len(reporting) <= 7, f"{len(reporting)} of 40 frames without a digit report one: {reporting}"
+    assert len(reporting) <= 12, f"{len(reporting)} of 40 frames without a digit report one: {reporting}"
 
 
 def test_a_letter_cut_into_a_letter_and_a_one_stays_a_letter(int8):
