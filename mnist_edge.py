@@ -105,7 +105,10 @@ def run(name: str, argv: list[str], label: str | None = None) -> int:
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
     entry = None
     try:
-        entry = getattr(importlib.import_module(module_name), function or "main")
+        module = importlib.import_module(module_name)
+        if label and hasattr(module, "PROG"):  # its usage and errors name the command as the user typed it
+            module.PROG = label
+        entry = getattr(module, function or "main")
         return entry(argv)
     except KeyboardInterrupt as stop:
         # Ctrl-C (or a stop signal raised as one) that the subcommand did not end itself: while NumPy, OpenCV or

@@ -98,19 +98,16 @@ def _validate(parser, args) -> None:
 
 
 def run(args, prog: str = "mnist-edge camera") -> int:
-    try:  # OpenCV and NumPy load here (a second or so on a Pi): Ctrl-C meanwhile has nothing to finish
-        from camera_demo.app import DemoConfig, format_summary, run_demo
-        from camera_demo.web_server import ServeError
-        from camera_demo.sources import SourceError
-        from camera_demo.stopping import exit_code
-        from camera_demo.writers import OutputError
-        from runtime.backends import BackendUnavailableError, ModelLoadError
-        from runtime.files import ArtifactExistsError
-        from runtime.manifest import ManifestError
-        from runtime.predictor import InputError
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted before the first frame", file=sys.stderr)
-        return 130
+    # OpenCV and NumPy load here (a second or so on a Pi): a Ctrl-C meanwhile is the dispatcher's (mnist_edge.run).
+    from camera_demo.app import DemoConfig, format_summary, run_demo
+    from camera_demo.web_server import ServeError
+    from camera_demo.sources import SourceError
+    from camera_demo.stopping import exit_code
+    from camera_demo.writers import OutputError
+    from runtime.backends import BackendUnavailableError, ModelLoadError
+    from runtime.files import ArtifactExistsError
+    from runtime.manifest import ManifestError
+    from runtime.predictor import InputError
 
     config = DemoConfig(source=args.source, model=args.model, backend=args.backend, threads=args.threads,
                         width=args.width, height=args.height, fps=args.fps, headless=args.headless, jsonl=args.jsonl,

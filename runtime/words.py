@@ -165,15 +165,7 @@ def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
                                        for v in letters):
         raise ValueError(f"letters are True or False, got {letters!r}")
     if confidences is not None:
-        given = confidences
-        try:
-            if any(isinstance(v, (str, bytes)) for v in confidences):
-                raise TypeError
-            confidences = [float(v) for v in confidences]
-        except (TypeError, ValueError, OverflowError):
-            confidences = [float("nan")]
-        if not all(0.0 <= c <= 1.0 for c in confidences):  # NaN fails too
-            raise ValueError(f"confidences are probabilities from 0 to 1, one per glyph, got {given!r}")
+        confidences = _probabilities(confidences)
     extras = {"digits": digits, "letters": letters, "confidences": confidences}
     if len(statuses) != len(boxes) or any(v is not None and len(v) != len(boxes) for v in extras.values()):
         raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
@@ -181,6 +173,19 @@ def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
                          + "".join(f", {len(v)} {k}" for k, v in extras.items() if v is not None))
     return (boxes, statuses, None if digits is None else [None if d is None else int(d) for d in digits],
             None if letters is None else [bool(v) for v in letters], confidences)
+
+
+def _probabilities(values: list) -> list[float]:
+    """Each value as a float from 0 to 1 (not text, not NaN), or a clear ValueError."""
+    try:
+        if any(isinstance(v, (str, bytes)) for v in values):
+            raise TypeError
+        floats = [float(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
+        floats = None
+    if floats is None or not all(0.0 <= c <= 1.0 for c in floats):  # NaN fails the comparison too
+        raise ValueError(f"confidences are probabilities from 0 to 1, one per glyph, got {values!r}")
+    return floats
 
 
 def _integral(value) -> bool:
