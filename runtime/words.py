@@ -27,6 +27,8 @@ line's glyphs is a tick, a comma or a stray stroke ("80,7", a pen's lift beside
 
 from __future__ import annotations
 
+import reprlib
+
 import numpy as np
 
 TIE_REJECTS_FROM = 4  # glyphs in a word: from this many, as many letters as digits make it a word
@@ -150,20 +152,21 @@ def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
             raise ValueError(f"in_words needs {name}, one per glyph, got None")
         if values is None:
             return None
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise ValueError(f"{name} are a list, one per glyph, got {values!r}")
+        zero_d = isinstance(values, np.ndarray) and values.ndim == 0  # iterable in name only
+        if isinstance(values, (str, bytes, set, frozenset, dict)) or not hasattr(values, "__iter__") or zero_d:
+            raise ValueError(f"{name} are a list in reading order, one per glyph, got {reprlib.repr(values)}")
         return list(values)
 
     boxes, statuses, digits, letters, confidences = (listed(n, v) for n, v in zip(
         ("boxes", "statuses", "digits", "letters", "confidences"), (boxes, statuses, digits, letters, confidences)))
     boxes = [_box(b) for b in boxes]
     if not all(isinstance(s, str) for s in statuses):
-        raise ValueError(f"statuses are strings, got {statuses!r}")
+        raise ValueError(f"statuses are strings, got {reprlib.repr(statuses)}")
     if digits is not None and not all(d is None or (_integral(d) and 0 <= int(d) <= 9) for d in digits):
-        raise ValueError(f"digits are 0-9 or None, got {digits!r}")
+        raise ValueError(f"digits are 0-9 or None, got {reprlib.repr(digits)}")
     if letters is not None and not all(isinstance(v, (bool, np.bool_)) or (_integral(v) and int(v) in (0, 1))
                                        for v in letters):
-        raise ValueError(f"letters are True or False, got {letters!r}")
+        raise ValueError(f"letters are True or False, got {reprlib.repr(letters)}")
     if confidences is not None:
         confidences = _probabilities(confidences)
     extras = {"digits": digits, "letters": letters, "confidences": confidences}
@@ -178,13 +181,13 @@ def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
 def _probabilities(values: list) -> list[float]:
     """Each value as a float from 0 to 1 (not text, not NaN), or a clear ValueError."""
     try:
-        if any(isinstance(v, (str, bytes)) for v in values):
+        if any(isinstance(v, (str, bytes, bool, np.bool_, complex, np.complexfloating)) for v in values):
             raise TypeError
         floats = [float(v) for v in values]
     except (TypeError, ValueError, OverflowError):
         floats = None
     if floats is None or not all(0.0 <= c <= 1.0 for c in floats):  # NaN fails the comparison too
-        raise ValueError(f"confidences are probabilities from 0 to 1, one per glyph, got {values!r}")
+        raise ValueError(f"confidences are probabilities from 0 to 1, one per glyph, got {reprlib.repr(values)}")
     return floats
 
 

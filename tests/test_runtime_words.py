@@ -229,6 +229,14 @@ def test_odd_arguments_get_a_clear_error():
             in_words(two, statuses, OK, NOT)
     with pytest.raises(ValueError, match="boxes"):
         in_words(None, [OK], OK, NOT)
+    # Final attack review: a 0-d array raised NumPy's TypeError, a set paired statuses with boxes in no order,
+    # and a bool or complex passed as a confidence.
+    for name, odd in (("boxes", np.array(5)), ("statuses", {OK, NOT})):
+        with pytest.raises(ValueError, match=name):
+            in_words(odd if name == "boxes" else two, odd if name == "statuses" else [OK, OK], OK, NOT)
+    for confidences in (np.array(0.5), [True, 0.5], np.array([0.5, 0.5], np.complex64)):
+        with pytest.raises(ValueError, match="confidences"):
+            in_words(two, [OK, OK], OK, NOT, [1, 2], [False, False], confidences)
     # NumPy's own numbers and arrays are taken as the lists they hold.
     assert in_words(np.array(two), np.array([OK, OK]), OK, NOT, np.array([1, 2]), np.array([False, False]),
                     np.array([0.5, 0.95], np.float32)) == [OK, OK]
