@@ -682,6 +682,27 @@ def small_digits(rng, pool):
                   "small_digits")
 
 
+FORM_OF = {7: "crossed_7", 1: "flagged_1"}  # train/digit_forms.py
+
+
+def other_writers(rng, pool):
+    """1-3 digits, at least one a 7 crossed through its stem or a 1 with a long flag, as much of the world
+    writes them (drawn on the MNIST test digit in its own stroke: train/digit_forms.py)."""
+    from train.digit_forms import written_as
+
+    count = int(rng.integers(1, 4))
+    labels = [None] * count
+    labels[int(rng.integers(count))] = int(rng.choice([1, 7]))
+    row = digit_line(pool, rng, count, rng.uniform(70, 170), labels=labels)
+    for k, g in enumerate(row):
+        if int(g.label) in FORM_OF:
+            formed = written_as(pool.x[g.index][None], FORM_OF[int(g.label)], seed=int(rng.integers(2 ** 31)))[0]
+            ys, xs = np.nonzero(formed)
+            crop = formed[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32) / 255.0
+            row[k] = replace(g, alpha=slanted(_scaled(crop, g.alpha.shape[0]), rng))
+    return render(base_look(rng), [row], rng, "other_writers")
+
+
 def multi_digit(rng, pool):
     count = int(rng.integers(2, 5))
     return render(base_look(rng), [digit_line(pool, rng, count, rng.uniform(50, 120), gap=(0.0, 0.25))], rng, "multi_digit")
@@ -733,7 +754,7 @@ Condition = Callable[[np.random.Generator, DigitPool], FieldSample]
 CONDITIONS: dict[str, Condition] = {f.__name__: f for f in (
     clean, shadows_gradients, faint_pencil, faint_pencil_extreme, thin_pen, dim_noisy, cast_shadow, tinted_note, blue_black_ink,
     ruled_paper, squared_paper, specks_dust, perspective_rotation, blur, jpeg, mixed_heights, touching_pairs,
-    multi_digit, small_digits, pages, letters_mixed, non_digit)}
+    multi_digit, small_digits, other_writers, pages, letters_mixed, non_digit)}
 DESCRIPTIONS = {
     "clean": "one digit, even light, MNIST's own stroke",
     "shadows_gradients": "1-3 digits under a strong light gradient and a soft shadow",
@@ -754,6 +775,7 @@ DESCRIPTIONS = {
     "touching_pairs": "2-3 digits whose ink overlaps by 1-5 px",
     "multi_digit": "numbers of 2-4 digits, closely spaced (not touching)",
     "small_digits": "1-3 digits 30-60 px tall in the 640x480 frame (ink under 1 % of it)",
+    "other_writers": "1-3 digits, at least one a crossed 7 or a 1 with a long flag (as written outside North America)",
     "pages": "pages of 2-6 lines, up to 40 digits, 1024x768 to 1600x1200",
     "letters_mixed": "digits with letters or symbols on the same line; only the digits count",
     "non_digit": "no digit: words (HELLO), letters, symbols (+=#), scribbles, blobs",

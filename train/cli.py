@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--negatives", type=int, default=10000, help="rendered non-digit training crops with --num-classes 11 (default: 10000)")
     parser.add_argument("--extra-crops", default=None, metavar="CROPS.npz",
                         help="labelled 28x28 crops added to training (x, y), e.g. the reader's own: `mnist-edge bench crops`")
+    parser.add_argument("--forms", type=int, default=0, metavar="N",
+                        help="add N training digits rewritten as other writers form them: crossed 7s, 1s with a long flag (default: 0)")
     parser.add_argument("--style", action="store_true",
                         help="writer-style augmentation too: stroke width, slant, elastic distortion, blur, contrast")
     parser.add_argument("--style-p", type=float, default=0.5,
@@ -58,6 +60,8 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--val-size must be >= 0, got {args.val_size}")
     if not 0 <= args.style_p <= 1:
         parser.error(f"--style-p must be in [0, 1], got {args.style_p}")
+    if args.forms < 0:
+        parser.error(f"--forms must be >= 0, got {args.forms}")
     if args.negatives <= 0:
         parser.error(f"--negatives must be positive, got {args.negatives}")
     if not (math.isfinite(args.lr) and args.lr > 0):
@@ -148,7 +152,7 @@ def _run(parser, args, verbose: int) -> int:
                   num_classes=args.num_classes, negatives=args.negatives, style=args.style,
                   style_p=args.style_p,
                   ema_momentum=args.ema, label_smoothing=args.label_smoothing, init_from=args.init_from,
-                  extra_crops=args.extra_crops)
+                  extra_crops=args.extra_crops, forms=args.forms)
     if args.all:
         from train.report import summary_rows, write_summary
 

@@ -47,6 +47,27 @@ def with_negatives(splits: Splits, n_train: int, n_val: int, seed: int) -> Split
     )
 
 
+def with_forms(splits: Splits, n_train: int, n_val: int, seed: int) -> Splits:
+    """Add digits rewritten as other writers form them (train/digit_forms.py: crossed 7s, flagged 1s), drawn from
+    each split's own digits of the form's class, in equal shares, to training and validation."""
+    from train.digit_forms import FORM_DIGITS, written_as
+
+    rng = np.random.default_rng(seed)
+    parts = {"train": ([splits.x_train], [splits.y_train]), "val": ([splits.x_val], [splits.y_val])}
+    for split, total in (("train", n_train), ("val", n_val)):
+        x, y = parts[split][0][0], parts[split][1][0]
+        for k, (form, digit) in enumerate(FORM_DIGITS.items()):
+            pool = np.nonzero(y == digit)[0]
+            count = total // len(FORM_DIGITS) + (k < total % len(FORM_DIGITS))
+            if not count or not len(pool):
+                continue
+            chosen = rng.choice(pool, count, replace=count > len(pool))
+            parts[split][0].append(written_as(x[chosen], form, seed + k + (split == "val") * 100))
+            parts[split][1].append(y[chosen])
+    (xt, yt), (xv, yv) = ((np.concatenate(a), np.concatenate(b)) for a, b in parts.values())
+    return Splits(xt, yt, xv, yv, splits.x_test, splits.y_test)
+
+
 def load_extra_crops(path: str | Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Labelled 28x28 crops from an .npz (x: uint8 (N, 28, 28), y: labels below `num_classes`), e.g. the
     reader's own crops of generated frames (`mnist-edge bench crops`); ValueError when they are not that."""

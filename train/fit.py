@@ -20,12 +20,13 @@ from runtime.mnist_data import load_mnist
 from train.augment import style_ranges
 from train.dataset import (
     eval_dataset, load_extra_crops, split_validation, steps_per_epoch, to_model_input, training_dataset, with_extra,
-    with_negatives,
+    with_forms, with_negatives,
 )
 from train.models import MODEL_ZOO, build_model
 
 LR_SCHEDULES = ("constant", "cosine")
 NEGATIVES_SEED = 1011
+FORMS_TRAIN_SEED = 4712  # the form test sets use train.digit_forms.FORMS_SEED (4711) on MNIST test digits
 
 
 @dataclass
@@ -50,6 +51,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     init_from: str | None = None  # a trained .keras model of the same architecture to start from (fine-tuning)
     extra_crops: str | None = None  # an .npz of labelled 28x28 crops added to training (`mnist-edge bench crops`)
+    forms: int = 0  # training digits rewritten as other writers form them (crossed 7s, flagged 1s; a tenth as many for validation)
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
@@ -125,6 +127,8 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"EMA momentum must be in (0, 1), got {config.ema_momentum}")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
+    if config.forms < 0:
+        raise ValueError(f"forms must be >= 0, got {config.forms}")
 
 
 def _completed_epochs(log_path: Path) -> tuple[int, float]:
@@ -216,6 +220,8 @@ def _splits(config: TrainConfig, data):
         # Negatives are rendered with a seed of their own: the same crops whatever the training seed.
         n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
         splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
+    if config.forms:
+        splits = with_forms(splits, config.forms, config.forms // 10 if val_size else 0, FORMS_TRAIN_SEED)
     extra = 0
     if config.extra_crops:
         x, y = load_extra_crops(config.extra_crops, config.num_classes)

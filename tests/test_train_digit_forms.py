@@ -1,0 +1,73 @@
+"""train/digit_forms.py (crossed 7s, flagged 1s) and train.dataset.with_forms, on real MNIST digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from train.dataset import Splits, with_forms
+from train.digit_forms import FORM_DIGITS, form_sets, written_as
+from train.style_shift import _refit
+
+
+def _plain(images):
+    """The same digits through the same 4x round trip, without a form drawn on them."""
+    import cv2
+
+    return np.stack([_refit(cv2.resize(im, (112, 112), interpolation=cv2.INTER_CUBIC)) for im in images])
+
+
+def _width(images):
+    cols = (images > 80).any(axis=1)
+    return cols.sum(axis=1)
+
+
+def test_a_crossed_seven_gets_a_bar_across_its_stem(mnist):
+    sevens = mnist.x_test[mnist.y_test == 7][:200]
+    crossed, plain = written_as(sevens, "crossed_7"), _plain(sevens)
+    np.testing.assert_array_equal(crossed, written_as(sevens, "crossed_7"))  # fixed seed
+    assert crossed.shape == sevens.shape and crossed.dtype == np.uint8
+    # The bar is drawn across the middle rows: ink pixels there grow in nearly every 7 (refitting scales a
+    # little, so compare each digit's middle-band share of its ink).
+    def middle_share(images):
+        ink = images > 80
+        return ink[:, 10:19].sum(axis=(1, 2)) / np.maximum(ink.sum(axis=(1, 2)), 1)
+
+    assert (middle_share(crossed) > middle_share(plain)).mean() > 0.9
+
+
+def test_a_flagged_one_is_wider_than_the_same_one_plain(mnist):
+    ones = mnist.x_test[mnist.y_test == 1][:200]
+    flagged, plain = written_as(ones, "flagged_1"), _plain(ones)
+    wider = _width(flagged) - _width(plain)
+    assert np.median(wider) >= 3 and (wider > 0).mean() > 0.8  # a 1 leaning left already spans its flag
+    # The flag hangs from the top to the left: the upper-left quarter holds more of the ink.
+    def upper_left_share(images):
+        ink = images > 80
+        return ink[:, :14, :14].sum(axis=(1, 2)) / np.maximum(ink.sum(axis=(1, 2)), 1)
+
+    assert (upper_left_share(flagged) > upper_left_share(plain)).mean() > 0.75
+
+
+def test_form_sets_take_each_forms_own_digits_and_unknown_forms_fail(mnist):
+    sets = form_sets(mnist.x_test[:1000], mnist.y_test[:1000])
+    assert set(sets) == set(FORM_DIGITS)
+    for form, (x, y) in sets.items():
+        assert len(x) == (mnist.y_test[:1000] == FORM_DIGITS[form]).sum() > 50
+        assert set(y.tolist()) == {FORM_DIGITS[form]}
+    with pytest.raises(ValueError, match="unknown form 'slashed_0'"):
+        written_as(mnist.x_test[:2], "slashed_0")
+
+
+def test_with_forms_adds_forms_to_training_and_validation_only(mnist):
+    x, y = mnist.x_train[:3000], mnist.y_train[:3000]
+    splits = Splits(x[:2500], y[:2500], x[2500:], y[2500:], mnist.x_test[:10], mnist.y_test[:10])
+    out = with_forms(splits, 301, 30, seed=5)
+    assert len(out.x_train) == 2500 + 301 and len(out.x_val) == 500 + 30
+    assert set(out.y_train[2500:].tolist()) == {1, 7} and set(out.y_val[500:].tolist()) == {1, 7}
+    assert abs(int((out.y_train[2500:] == 7).sum()) - int((out.y_train[2500:] == 1).sum())) <= 1
+    np.testing.assert_array_equal(out.x_test, splits.x_test)
+    np.testing.assert_array_equal(out.x_train[:2500], splits.x_train)
+    # Training forms are drawn from training digits: none equals a validation form.
+    val_forms = {im.tobytes() for im in out.x_val[500:]}
+    assert not val_forms & {im.tobytes() for im in out.x_train[2500:]}

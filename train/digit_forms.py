@@ -1,0 +1,106 @@
+"""Digits as many writers outside North America form them: a 7 crossed through its stem, a 1 with a long flag.
+
+MNIST's writers were American: its 7s are mostly uncrossed and its 1s a
+single stroke, while much of Europe, Latin America and Asia crosses the 7
+and starts the 1 with a long up-stroke (the issue's "a 1 with a long flag
+read as 7, a crossed 7 as 2 or 4"). Each form is drawn onto a real MNIST
+digit of that class with OpenCV at 4x resolution, in the digit's own stroke
+width and ink, then fitted back like any crop (runtime.preprocess.fit_to_mnist).
+The same code makes the test sets (from MNIST test digits, fixed seed) and
+the training images (from MNIST train digits, another seed).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from train.style_shift import UP, _refit
+
+FORMS_SEED = 4711
+FORM_DIGITS = {"crossed_7": 7, "flagged_1": 1}
+FORM_DESCRIPTIONS = {
+    "crossed_7": "MNIST test 7s with a bar across the stem at 40-60 % of the height, in the digit's own stroke",
+    "flagged_1": "MNIST test 1s with a flag from the top down to the left (25-50 % of the height, 30-60 degrees below level), "
+                 "a third also with a foot",
+}
+INK = 100  # at 112x112: brighter than this is the digit's ink
+
+
+def _pen(big: np.ndarray) -> tuple[int, int]:
+    """The digit's stroke width (px at 4x) and ink level, so an added stroke looks written by the same pen."""
+    ink = (big > INK).astype(np.uint8)
+    dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
+    width = int(np.clip(round(2 * np.percentile(dist[dist > 0], 90)), 4, 28)) if dist.any() else 8
+    level = int(np.percentile(big[ink > 0], 90)) if ink.any() else 255
+    return width, level
+
+
+def _stroke(big: np.ndarray, start, end, width: int, level: int) -> np.ndarray:
+    layer = np.zeros_like(big)
+    cv2.line(layer, tuple(int(round(v)) for v in start), tuple(int(round(v)) for v in end), level, width, cv2.LINE_AA)
+    return np.maximum(big, layer)
+
+
+def crossed_seven(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A bar across the stem of a 7 (4x image, white on black)."""
+    ys, xs = np.nonzero(big > INK)
+    if len(ys) == 0:
+        return big
+    top, height = ys.min(), ys.max() - ys.min() + 1
+    width, level = _pen(big)
+    for share in np.clip(rng.uniform(0.4, 0.6) + np.array([0, 0.05, -0.05, 0.1, -0.1]), 0.3, 0.7):
+        row = int(top + share * height)
+        cols = np.nonzero(big[row] > INK)[0]
+        if len(cols):
+            break
+    else:
+        return big
+    # The stem is the run of ink in that row nearest the digit's middle (a 7 with a curled foot has two).
+    runs = np.split(cols, np.nonzero(np.diff(cols) > 1)[0] + 1)
+    centre = min((r.mean() for r in runs), key=lambda c: abs(c - xs.mean()))
+    half = rng.uniform(0.16, 0.28) * height
+    tilt = np.tan(np.radians(rng.uniform(-10, 6))) * half
+    return _stroke(big, (centre - half, row + tilt), (centre + half * rng.uniform(0.7, 1.0), row - tilt), width, level)
+
+
+def flagged_one(big: np.ndarray, rng: np.random.Generator, foot_p: float = 1 / 3) -> np.ndarray:
+    """A long flag from the top of a 1 down to the left, sometimes a foot (4x image, white on black)."""
+    ys, xs = np.nonzero(big > INK)
+    if len(ys) == 0:
+        return big
+    top, bottom = ys.min(), ys.max()
+    height = bottom - top + 1
+    width, level = _pen(big)
+    tip = (xs[ys <= top + 0.05 * height].mean(), top + width / 3)
+    length, angle = rng.uniform(0.25, 0.5) * height, np.radians(rng.uniform(30, 60))
+    out = _stroke(big, tip, (tip[0] - length * np.cos(angle), tip[1] + length * np.sin(angle)), width, level)
+    if rng.random() < foot_p:
+        base = xs[ys >= bottom - 0.05 * height].mean()
+        half = rng.uniform(0.15, 0.25) * height
+        out = _stroke(out, (base - half, bottom - width / 3), (base + half, bottom - width / 3), width, level)
+    return out
+
+
+DRAW = {"crossed_7": crossed_seven, "flagged_1": flagged_one}
+
+
+def written_as(images: np.ndarray, form: str, seed: int = FORMS_SEED) -> np.ndarray:
+    """uint8 (N, 28, 28) digits (all of the form's class) rewritten in `form`, same order."""
+    if form not in DRAW:
+        raise ValueError(f"unknown form {form!r}; choose from {', '.join(DRAW)}")
+    rng = np.random.default_rng([seed, list(DRAW).index(form)])
+    out = np.empty_like(images)
+    for i, image in enumerate(images):
+        big = cv2.resize(image, (28 * UP, 28 * UP), interpolation=cv2.INTER_CUBIC)
+        out[i] = _refit(DRAW[form](big, rng))
+    return out
+
+
+def form_sets(images: np.ndarray, labels: np.ndarray, seed: int = FORMS_SEED) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each form's (images, labels), made from the digits of its class in `images`."""
+    sets = {}
+    for form, digit in FORM_DIGITS.items():
+        chosen = images[labels == digit]
+        sets[form] = (written_as(chosen, form, seed), np.full(len(chosen), digit, labels.dtype))
+    return sets
