@@ -84,3 +84,32 @@ def test_the_shipped_model_reads_crossed_sevens_and_flagged_ones(mnist):
         probs = predictor.predict(x)
         right = [s == "ok" and p[:10].argmax() == d for s, p, d in zip(predictor.statuses(probs), probs, y)]
         assert np.mean(right) >= floors[form], f"{form}: {100 * np.mean(right):.2f} % read right"
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.zeros((2, 28, 28), np.float32), "uint8 array"), (np.zeros((28, 28), np.uint8), "uint8 array"),
+    (np.zeros((2, 32, 32), np.uint8), "uint8 array"), ([[0] * 28] * 28, "uint8 array")])
+def test_written_as_refuses_what_is_not_a_batch_of_mnist_digits(images, message):
+    with pytest.raises(ValueError, match=message):
+        written_as(images, "crossed_7")
+
+
+def test_faint_blank_and_full_images_get_a_form_or_stay_what_they_are(mnist):
+    """Attack review: a digit whose ink peaks under the 4x image's ink level got no bar at all, an image all ink
+    raised OverflowError."""
+    sevens = mnist.x_test[mnist.y_test == 7][:50]
+    faint = (sevens.astype(np.float32) * 0.25).astype(np.uint8)
+    crossed = written_as(faint, "crossed_7")
+    assert (crossed > 20).sum() > (_plain(faint) > 20).sum()  # a bar was drawn on the faint 7s
+    assert not written_as(np.zeros((2, 28, 28), np.uint8), "flagged_1").any()
+    written_as(np.full((1, 28, 28), 255, np.uint8), "flagged_1")  # no error
+
+
+def test_with_forms_refuses_negative_counts_and_a_split_without_the_digit(mnist):
+    x, y = mnist.x_train[:600], mnist.y_train[:600]
+    splits = Splits(x[:500], y[:500], x[500:], y[500:], x[:1], y[:1])
+    with pytest.raises(ValueError, match=">= 0"):
+        with_forms(splits, -1, 0, seed=5)
+    no_ones = Splits(x[:500][y[:500] != 1], y[:500][y[:500] != 1], x[500:], y[500:], x[:1], y[:1])
+    with pytest.raises(ValueError, match="no 1s in the train split"):
+        with_forms(no_ones, 10, 0, seed=5)

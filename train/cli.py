@@ -11,6 +11,8 @@ from pathlib import Path
 
 from train.models import MODEL_ZOO, SHIPPED_MODEL
 
+MAX_FORMS = 200_000  # about 100 s of drawing and 160 MB; the shipped model used 6,000
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge train", description=__doc__)
@@ -60,8 +62,8 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--val-size must be >= 0, got {args.val_size}")
     if not 0 <= args.style_p <= 1:
         parser.error(f"--style-p must be in [0, 1], got {args.style_p}")
-    if args.forms < 0:
-        parser.error(f"--forms must be >= 0, got {args.forms}")
+    if not 0 <= args.forms <= MAX_FORMS:
+        parser.error(f"--forms must be between 0 and {MAX_FORMS:,}, got {args.forms}")
     if args.negatives <= 0:
         parser.error(f"--negatives must be positive, got {args.negatives}")
     if not (math.isfinite(args.lr) and args.lr > 0):

@@ -52,6 +52,8 @@ def with_forms(splits: Splits, n_train: int, n_val: int, seed: int) -> Splits:
     each split's own digits of the form's class, in equal shares, to training and validation."""
     from train.digit_forms import FORM_DIGITS, written_as
 
+    if n_train < 0 or n_val < 0:
+        raise ValueError(f"form counts must be >= 0, got {n_train} and {n_val}")
     rng = np.random.default_rng(seed)
     parts = {"train": ([splits.x_train], [splits.y_train]), "val": ([splits.x_val], [splits.y_val])}
     for split, total in (("train", n_train), ("val", n_val)):
@@ -59,8 +61,10 @@ def with_forms(splits: Splits, n_train: int, n_val: int, seed: int) -> Splits:
         for k, (form, digit) in enumerate(FORM_DIGITS.items()):
             pool = np.nonzero(y == digit)[0]
             count = total // len(FORM_DIGITS) + (k < total % len(FORM_DIGITS))
-            if not count or not len(pool):
+            if not count:
                 continue
+            if not len(pool):
+                raise ValueError(f"no {digit}s in the {split} split to write as {form}")
             chosen = rng.choice(pool, count, replace=count > len(pool))
             parts[split][0].append(written_as(x[chosen], form, seed + k + (split == "val") * 100))
             parts[split][1].append(y[chosen])

@@ -24,14 +24,20 @@ FORM_DESCRIPTIONS = {
     "flagged_1": "MNIST test 1s with a flag from the top down to the left (25-50 % of the height, 30-60 degrees below level), "
                  "a third also with a foot",
 }
-INK = 100  # at 112x112: brighter than this is the digit's ink
+INK = 100  # at 112x112: brighter than this is the digit's ink (or than 0.4 x its brightest, for a faint digit)
+FAINT_INK = 0.4
+
+
+def _ink(big: np.ndarray) -> np.ndarray:
+    return big > min(INK, FAINT_INK * int(big.max()))
 
 
 def _pen(big: np.ndarray) -> tuple[int, int]:
     """The digit's stroke width (px at 4x) and ink level, so an added stroke looks written by the same pen."""
-    ink = (big > INK).astype(np.uint8)
+    ink = _ink(big).astype(np.uint8)
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
-    width = int(np.clip(round(2 * np.percentile(dist[dist > 0], 90)), 4, 28)) if dist.any() else 8
+    inside = dist[(dist > 0) & (dist <= max(big.shape))]  # an image all ink has no edge: its distances are huge
+    width = int(np.clip(round(2 * np.percentile(inside, 90)), 4, 28)) if inside.size else 8
     level = int(np.percentile(big[ink > 0], 90)) if ink.any() else 255
     return width, level
 
@@ -44,14 +50,15 @@ def _stroke(big: np.ndarray, start, end, width: int, level: int) -> np.ndarray:
 
 def crossed_seven(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A bar across the stem of a 7 (4x image, white on black)."""
-    ys, xs = np.nonzero(big > INK)
+    ink = _ink(big)
+    ys, xs = np.nonzero(ink)
     if len(ys) == 0:
         return big
     top, height = ys.min(), ys.max() - ys.min() + 1
     width, level = _pen(big)
     for share in np.clip(rng.uniform(0.4, 0.6) + np.array([0, 0.05, -0.05, 0.1, -0.1]), 0.3, 0.7):
         row = int(top + share * height)
-        cols = np.nonzero(big[row] > INK)[0]
+        cols = np.nonzero(ink[row])[0]
         if len(cols):
             break
     else:
@@ -66,7 +73,7 @@ def crossed_seven(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def flagged_one(big: np.ndarray, rng: np.random.Generator, foot_p: float = 1 / 3) -> np.ndarray:
     """A long flag from the top of a 1 down to the left, sometimes a foot (4x image, white on black)."""
-    ys, xs = np.nonzero(big > INK)
+    ys, xs = np.nonzero(_ink(big))
     if len(ys) == 0:
         return big
     top, bottom = ys.min(), ys.max()
@@ -86,9 +93,15 @@ DRAW = {"crossed_7": crossed_seven, "flagged_1": flagged_one}
 
 
 def written_as(images: np.ndarray, form: str, seed: int = FORMS_SEED) -> np.ndarray:
-    """uint8 (N, 28, 28) digits (all of the form's class) rewritten in `form`, same order."""
+    """uint8 (N, 28, 28) digits (all of the form's class) rewritten in `form`, same order. Each image's form is
+    drawn from one random stream in order: the same image at another place in the batch gets another form."""
     if form not in DRAW:
         raise ValueError(f"unknown form {form!r}; choose from {', '.join(DRAW)}")
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        what = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        raise ValueError(f"digits must be a uint8 array (N, 28, 28) like MNIST's, got {what}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
     rng = np.random.default_rng([seed, list(DRAW).index(form)])
     out = np.empty_like(images)
     for i, image in enumerate(images):
@@ -100,6 +113,7 @@ def written_as(images: np.ndarray, form: str, seed: int = FORMS_SEED) -> np.ndar
 def form_sets(images: np.ndarray, labels: np.ndarray, seed: int = FORMS_SEED) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each form's (images, labels), made from the digits of its class in `images`."""
     sets = {}
+    labels = np.asarray(labels)
     for form, digit in FORM_DIGITS.items():
         chosen = images[labels == digit]
         sets[form] = (written_as(chosen, form, seed), np.full(len(chosen), digit, labels.dtype))

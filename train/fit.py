@@ -221,7 +221,9 @@ def _splits(config: TrainConfig, data):
         n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
         splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
     if config.forms:
-        splits = with_forms(splits, config.forms, config.forms // 10 if val_size else 0, FORMS_TRAIN_SEED)
+        # As the negatives: with --limit, at most a fifth of the training digits (else a tiny run is all forms).
+        n_forms = min(config.forms, len(splits.x_train) // 5) if config.limit else config.forms
+        splits = with_forms(splits, n_forms, n_forms // 10 if val_size else 0, FORMS_TRAIN_SEED)
     extra = 0
     if config.extra_crops:
         x, y = load_extra_crops(config.extra_crops, config.num_classes)

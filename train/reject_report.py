@@ -143,7 +143,10 @@ def style_table(before: dict, after: dict) -> str:
 
 
 def form_figures(probs: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
-    """Accuracy (argmax over the digits), read right at the threshold, and rejected, for one form's digits."""
+    """Accuracy (argmax over the digits), read right at the threshold, and rejected, for one form's digits
+    (None for a set without digits: MNIST files without that class)."""
+    if not len(labels):
+        return {"count": 0, "accuracy": None, "recall_at_threshold": None, "rejected": None, "read_as": {}}
     return {"count": int(len(labels)), "accuracy": float((probs[:, :10].argmax(axis=1) == labels).mean()),
             "recall_at_threshold": digit_recall(probs, labels, threshold),
             "rejected": float(1.0 - accepted(probs, threshold).mean()),
@@ -157,6 +160,9 @@ def form_table(before: dict, after: dict) -> str:
              "| after: rejected % | after: most often misread as |", "|---|---:|---|---:|---:|---:|---:|---|"]
     for form, desc in FORM_DESCRIPTIONS.items():
         b, a = before["forms"][form], after["forms"][form]
+        if not a["count"]:
+            lines.append(f"| {form} | 0 | {desc} | - | - | - | - | - |")
+            continue
         wrong = {d: n for d, n in a["read_as"].items() if d != FORM_DIGITS[form]}
         worst = max(wrong, key=wrong.get) if wrong else None
         lines.append(f"| {form} | {a['count']:,} | {desc} | {100 * b['accuracy']:.2f} | {100 * a['accuracy']:.2f} "
