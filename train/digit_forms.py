@@ -21,9 +21,11 @@ FORMS_SEED = 4711
 FORM_DIGITS = {"crossed_7": 7, "flagged_1": 1}
 FORM_DESCRIPTIONS = {
     "crossed_7": "MNIST test 7s with a bar across the stem at 40-60 % of the height, in the digit's own stroke",
-    "flagged_1": "MNIST test 1s with a flag from the top down to the left (25-50 % of the height, 30-60 degrees below level), "
-                 "a third also with a foot",
+    "flagged_1": "MNIST test 1s with a flag from the top down to the left (20-42 % of the height, 25-50 degrees from the "
+                 "stem), a third also with a foot",
 }
+FLAG_FROM_STEM = (25, 50)  # degrees between a 1's flag and its stem (a 7's top meets its stem at about 90-120)
+FLAG_LENGTH = (0.2, 0.42)  # x the 1's height
 INK = 100  # at 112x112: brighter than this is the digit's ink (or than 0.4 x its brightest, for a faint digit)
 FAINT_INK = 0.4
 
@@ -80,10 +82,15 @@ def flagged_one(big: np.ndarray, rng: np.random.Generator, foot_p: float = 1 / 3
     height = bottom - top + 1
     width, level = _pen(big)
     tip = (xs[ys <= top + 0.05 * height].mean(), top + width / 3)
-    length, angle = rng.uniform(0.25, 0.5) * height, np.radians(rng.uniform(30, 60))
-    out = _stroke(big, tip, (tip[0] - length * np.cos(angle), tip[1] + length * np.sin(angle)), width, level)
+    base = xs[ys >= bottom - 0.05 * height].mean()
+    # The flag leaves the stem at FLAG_FROM_STEM degrees, measured against the stem (a 1 leaning right keeps its
+    # flag's look): against the page, a long flag on an upright stem at 30 degrees below level was a 7's top.
+    length, angle = rng.uniform(*FLAG_LENGTH) * height, np.radians(rng.uniform(*FLAG_FROM_STEM))
+    down = np.array([base - tip[0], bottom - tip[1]], np.float64)
+    down /= np.linalg.norm(down)
+    flag = np.array([down[0] * np.cos(angle) - down[1] * np.sin(angle), down[0] * np.sin(angle) + down[1] * np.cos(angle)])
+    out = _stroke(big, tip, (tip[0] + length * flag[0], tip[1] + length * flag[1]), width, level)
     if rng.random() < foot_p:
-        base = xs[ys >= bottom - 0.05 * height].mean()
         half = rng.uniform(0.15, 0.25) * height
         out = _stroke(out, (base - half, bottom - width / 3), (base + half, bottom - width / 3), width, level)
     return out
