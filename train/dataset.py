@@ -50,26 +50,30 @@ def with_negatives(splits: Splits, n_train: int, n_val: int, seed: int) -> Split
 def with_forms(splits: Splits, n_train: int, n_val: int, seed: int) -> Splits:
     """Add digits rewritten as other writers form them (train/digit_forms.py: crossed 7s, flagged 1s), drawn from
     each split's own digits of the form's class, in equal shares, to training and validation."""
-    from train.digit_forms import FORM_DIGITS, written_as
-
     if n_train < 0 or n_val < 0:
         raise ValueError(f"form counts must be >= 0, got {n_train} and {n_val}")
     rng = np.random.default_rng(seed)
-    parts = {"train": ([splits.x_train], [splits.y_train]), "val": ([splits.x_val], [splits.y_val])}
-    for split, total in (("train", n_train), ("val", n_val)):
-        x, y = parts[split][0][0], parts[split][1][0]
-        for k, (form, digit) in enumerate(FORM_DIGITS.items()):
-            pool = np.nonzero(y == digit)[0]
-            count = total // len(FORM_DIGITS) + (k < total % len(FORM_DIGITS))
-            if not count:
-                continue
-            if not len(pool):
-                raise ValueError(f"no {digit}s in the {split} split to write as {form}")
-            chosen = rng.choice(pool, count, replace=count > len(pool))
-            parts[split][0].append(written_as(x[chosen], form, seed + k + (split == "val") * 100))
-            parts[split][1].append(y[chosen])
-    (xt, yt), (xv, yv) = ((np.concatenate(a), np.concatenate(b)) for a, b in parts.values())
-    return Splits(xt, yt, xv, yv, splits.x_test, splits.y_test)
+    x_train, y_train = _with_forms_of(splits.x_train, splits.y_train, n_train, rng, seed, "train")
+    x_val, y_val = _with_forms_of(splits.x_val, splits.y_val, n_val, rng, seed + 100, "val")
+    return Splits(x_train, y_train, x_val, y_val, splits.x_test, splits.y_test)
+
+
+def _with_forms_of(x: np.ndarray, y: np.ndarray, total: int, rng: np.random.Generator, seed: int, split: str):
+    """One split's images and labels with `total` forms of its own digits appended."""
+    from train.digit_forms import FORM_DIGITS, written_as
+
+    xs, ys = [x], [y]
+    for k, (form, digit) in enumerate(FORM_DIGITS.items()):
+        count = total // len(FORM_DIGITS) + (k < total % len(FORM_DIGITS))
+        if not count:
+            continue
+        pool = np.nonzero(y == digit)[0]
+        if not len(pool):
+            raise ValueError(f"no {digit}s in the {split} split to write as {form}")
+        chosen = rng.choice(pool, count, replace=count > len(pool))
+        xs.append(written_as(x[chosen], form, seed + k))
+        ys.append(y[chosen])
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def load_extra_crops(path: str | Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
