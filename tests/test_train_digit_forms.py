@@ -115,3 +115,15 @@ def test_with_forms_refuses_negative_counts_and_a_split_without_the_digit(mnist)
     no_ones = Splits(x[:500][y[:500] != 1], y[:500][y[:500] != 1], x[500:], y[500:], x[:1], y[:1])
     with pytest.raises(ValueError, match="no 1s in the train split"):
         with_forms(no_ones, 10, 0, seed=5)
+
+
+def test_form_sets_refuses_labels_that_are_not_one_integer_per_digit(mnist):
+    """Attack review: text labels gave empty sets and boolean ones a 'flagged 1' set labelled True, silently."""
+    x, y = mnist.x_test[:20], mnist.y_test[:20]
+    for labels in (y.astype(str), y == 7, y[:10], np.eye(10)[y]):
+        with pytest.raises(ValueError, match="labels must be one integer per digit"):
+            form_sets(x, labels)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        written_as(x[:2], "crossed_7", -1)
+    with pytest.raises(ValueError, match="unknown form"):
+        written_as(x[:2], ["crossed_7"])

@@ -102,13 +102,13 @@ DRAW = {"crossed_7": crossed_seven, "flagged_1": flagged_one}
 def written_as(images: np.ndarray, form: str, seed: int = FORMS_SEED) -> np.ndarray:
     """uint8 (N, 28, 28) digits (all of the form's class) rewritten in `form`, same order. Each image's form is
     drawn from one random stream in order: the same image at another place in the batch gets another form."""
-    if form not in DRAW:
+    if not isinstance(form, str) or form not in DRAW:
         raise ValueError(f"unknown form {form!r}; choose from {', '.join(DRAW)}")
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
         what = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
         raise ValueError(f"digits must be a uint8 array (N, 28, 28) like MNIST's, got {what}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     rng = np.random.default_rng([seed, list(DRAW).index(form)])
     out = np.empty_like(images)
     for i, image in enumerate(images):
@@ -119,8 +119,10 @@ def written_as(images: np.ndarray, form: str, seed: int = FORMS_SEED) -> np.ndar
 
 def form_sets(images: np.ndarray, labels: np.ndarray, seed: int = FORMS_SEED) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each form's (images, labels), made from the digits of its class in `images`."""
-    sets = {}
     labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != len(images) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be one integer per digit, got {labels.dtype} {labels.shape} for {len(images)} digits")
+    sets = {}
     for form, digit in FORM_DIGITS.items():
         chosen = images[labels == digit]
         sets[form] = (written_as(chosen, form, seed), np.full(len(chosen), digit, labels.dtype))
