@@ -682,17 +682,17 @@ def small_digits(rng, pool):
                   "small_digits")
 
 
-FORM_OF = {7: "crossed_7", 1: "flagged_1"}  # train/digit_forms.py
+FORM_OF = {7: "crossed_7", 1: "flagged_1", 0: "slashed_0"}  # train/digit_forms.py
 
 
 def other_writers(rng, pool):
-    """1-3 digits, at least one a 7 crossed through its stem or a 1 with a long flag, as much of the world
-    writes them (drawn on the MNIST test digit in its own stroke: train/digit_forms.py)."""
+    """1-3 digits, at least one a 7 crossed through its stem, a 1 with a long flag or a slashed 0, as much of
+    the world writes them (drawn on the MNIST test digit in its own stroke: train/digit_forms.py)."""
     from train.digit_forms import written_as
 
     count = int(rng.integers(1, 4))
     labels = [None] * count
-    labels[int(rng.integers(count))] = int(rng.choice([1, 7]))
+    labels[int(rng.integers(count))] = int(rng.choice(list(FORM_OF)))
     row = digit_line(pool, rng, count, rng.uniform(70, 170), labels=labels)
     for k, g in enumerate(row):
         if int(g.label) in FORM_OF:
@@ -775,7 +775,8 @@ DESCRIPTIONS = {
     "touching_pairs": "2-3 digits whose ink overlaps by 1-5 px",
     "multi_digit": "numbers of 2-4 digits, closely spaced (not touching)",
     "small_digits": "1-3 digits 30-60 px tall in the 640x480 frame (ink under 1 % of it)",
-    "other_writers": "1-3 digits, at least one a crossed 7 or a 1 with a long flag (as written outside North America)",
+    "other_writers": "1-3 digits, at least one a crossed 7, a 1 with a long flag (as written outside North America) or a "
+                     "slashed 0",
     "pages": "pages of 2-6 lines, up to 40 digits, 1024x768 to 1600x1200",
     "letters_mixed": "digits with letters or symbols on the same line; only the digits count",
     "non_digit": "no digit: words (HELLO), letters, symbols (+=#), scribbles, blobs",

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extra-crops", default=None, metavar="CROPS.npz",
                         help="labelled 28x28 crops added to training (x, y), e.g. the reader's own: `mnist-edge bench crops`")
     parser.add_argument("--forms", type=int, default=0, metavar="N",
-                        help="add N training digits rewritten as other writers form them: crossed 7s, 1s with a long flag; with --limit "
+                        help="add N training digits rewritten as other writers form them: crossed 7s, 1s with a long flag, slashed 0s; with --limit "
                              "at most a fifth of the training digits, as --negatives (default: 0)")
     parser.add_argument("--style", action="store_true",
                         help="writer-style augmentation too: stroke width, slant, elastic distortion, blur, contrast")

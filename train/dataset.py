@@ -48,7 +48,7 @@ def with_negatives(splits: Splits, n_train: int, n_val: int, seed: int) -> Split
 
 
 def with_forms(splits: Splits, n_train: int, n_val: int, seed: int) -> Splits:
-    """Add digits rewritten as other writers form them (train/digit_forms.py: crossed 7s, flagged 1s), drawn from
+    """Add digits rewritten as other writers form them (train/digit_forms.py: crossed 7s, flagged 1s, slashed 0s), drawn from
     each split's own digits of the form's class, in equal shares, to training and validation."""
     if n_train < 0 or n_val < 0:
         raise ValueError(f"form counts must be >= 0, got {n_train} and {n_val}")

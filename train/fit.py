@@ -51,7 +51,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     init_from: str | None = None  # a trained .keras model of the same architecture to start from (fine-tuning)
     extra_crops: str | None = None  # an .npz of labelled 28x28 crops added to training (`mnist-edge bench crops`)
-    forms: int = 0  # training digits rewritten as other writers form them (crossed 7s, flagged 1s; a tenth as many for validation)
+    forms: int = 0  # training digits rewritten as other writers form them (crossed 7s, flagged 1s, slashed 0s; a tenth as many for validation)
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment

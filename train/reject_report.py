@@ -1,7 +1,7 @@
 """`mnist-edge reject-report`: "not a digit" and writer-style figures of a model, before and after.
 
 Digits: MNIST test, its style-shifted copies (train/style_shift.py) and its 7s
-and 1s written as other writers form them (train/digit_forms.py: crossed, flagged).
+1s and 0s written as other writers form them (train/digit_forms.py: crossed, flagged, slashed).
 Non-digits: a held-out set rendered with fonts, seed and source digits that
 training never used (train/negatives.py: HELD_OUT_FONTS, HELD_OUT_SEED,
 fragments cut from MNIST *test* digits). A crop is rejected when the model's
@@ -272,9 +272,9 @@ def main(argv: list[str] | None = None) -> int:
           + (f"its own operating point, {before['threshold']:.2f}.\n\n" if before_outputs == 11 else
              f"the runtime's old \"low confidence\" cut, {LEGACY_MIN_CONFIDENCE:.2f}.\n\n") +
           f"## Style-shifted MNIST test (10,000 digits each, seed {STYLE_SEED})\n\n{style_table(before, after)}\n"
-          f"## Other ways of writing a digit (MNIST test 7s and 1s, seed {FORMS_SEED})\n\n"
-          "Much of Europe, Latin America and Asia crosses the 7 and starts the 1 with a long flag; MNIST's writers "
-          "rarely did. Each form is drawn on the real test digit in its own stroke (train/digit_forms.py). Accuracy: "
+          f"## Other ways of writing a digit (MNIST test 7s, 1s and 0s, seed {FORMS_SEED})\n\n"
+          "Much of Europe, Latin America and Asia crosses the 7 and starts the 1 with a long flag, and programmers, "
+          "engineers and Scandinavians slash the 0; MNIST's writers rarely did. Each form is drawn on the real test digit in its own stroke (train/digit_forms.py). Accuracy: "
           "the best of the ten digits (the table above also counts an argmax of \"not a digit\" as wrong); read right "
           "and rejected: at the operating point.\n\n"
           f"{form_table(before, after)}\n"
