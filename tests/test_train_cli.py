@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -74,6 +75,11 @@ def test_ctrl_c_is_one_line_and_130(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(train.cli, "run_one", interrupted)
     assert main(["--model", "linear_l2", "--out", str(tmp_path / "run")]) == 130
     err = capsys.readouterr().err
+    assert err == "mnist-edge train: interrupted; no epoch was saved yet: start it again\n"
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "last.keras").write_bytes(b"a checkpoint")
+    assert main(["--model", "linear_l2", "--out", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err
     assert err == f"mnist-edge train: interrupted; continue with --resume {tmp_path / 'run'}\n"
 
 
@@ -91,7 +97,26 @@ def test_sigterm_is_one_line_and_143(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(train.cli, "run_one", stopped)
     assert main(["--model", "linear_l2", "--out", str(tmp_path / "run")]) == 128 + signal.SIGTERM
     err = capsys.readouterr().err
-    assert err == f"mnist-edge train: stopped by SIGTERM; continue with --resume {tmp_path / 'run'}\n"
+    assert err == "mnist-edge train: stopped by SIGTERM; no epoch was saved yet: start it again\n"
+
+
+def test_sigterm_while_tensorflow_loads_is_one_line_and_143(tmp_path, mnist_path):
+    """TensorFlow's import takes seconds; a stop then ended the process by the signal itself, silently (exit -15:
+    the attack review). Half a second in, the command is importing it."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    env = {**os.environ, "MNIST_NPZ": str(mnist_path)}
+    process = subprocess.Popen([sys.executable, "-m", "train", "--model", "linear_l2", "--epochs", "1", "--limit", "200",
+                                "--out", str(tmp_path / "run")], stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == "mnist-edge train: stopped by SIGTERM; no epoch was saved yet: start it again"
+    assert "Traceback" not in err
 
 
 def test_a_resumed_config_with_a_nan_learning_rate_is_refused():

@@ -115,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.mnist_data import MnistDataError
     from export.tf_quiet import quiet_tensorflow
 
-    quiet_tensorflow(False)
     verbose = 2 if args.quiet or not sys.stderr.isatty() else 1  # a log file gets lines, not redrawn bars
     if not args.all and not args.resume:
         args.out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -123,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with stops_as_interrupts():  # SIGTERM and SIGHUP (timeout, systemctl, a lost SSH session) end it as Ctrl-C does
+            quiet_tensorflow(False)  # inside: TensorFlow's import takes seconds, and a stop then is a stop too
             return _run(parser, args, verbose)
     except (MnistDataError, FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f"mnist-edge train: error: {exc}", file=sys.stderr)
@@ -132,11 +132,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mnist-edge train: error: cannot write the run: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # checkpoints are written atomically: the run folder holds whole files only
-        how = (f"finished runs in {args.out or 'runs/zoo'} are reused by --all; continue the one in progress with "
-               "--resume RUN_DIR" if args.all else f"continue with --resume {args.resume or args.out}")
+        run_dir = args.resume or args.out
+        if args.all:
+            how = (f"finished runs in {args.out or 'runs/zoo'} are reused by --all; continue the one in progress with "
+                   "--resume RUN_DIR")
+        elif _has_checkpoint(run_dir):
+            how = f"continue with --resume {run_dir}"
+        else:
+            how = "no epoch was saved yet: start it again"
         stopped, code = stop_report(exc)
         print(f"mnist-edge train: {stopped}; {how}", file=sys.stderr)
         return code
+
+
+def _has_checkpoint(run_dir) -> bool:
+    """Does the run folder hold the checkpoint --resume continues from (train.fit: checkpoints/last.keras)?"""
+    return bool(run_dir) and (Path(run_dir) / "checkpoints" / "last.keras").is_file()
 
 
 def _run(parser, args, verbose: int) -> int:
