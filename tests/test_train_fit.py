@@ -201,3 +201,18 @@ def test_a_refused_extra_crops_file_leaves_no_run_folder(mnist_path, tmp_path, c
     assert main(argv + [str(bad)]) == 2
     assert "one integer label per image" in capsys.readouterr().err
     assert not run.exists()
+
+
+def test_metrics_count_the_forms_that_joined_training(mnist_path, tmp_path, capsys):
+    """--forms under --limit is capped at a fifth of the training digits; metrics.json says how many joined (the
+    config keeps the count asked: the fresh-clone review could not tell from the run folder)."""
+    import json
+
+    from train.cli import main
+
+    run = tmp_path / "run"
+    assert main(["--model", "linear_l2", "--forms", "1000", "--limit", "500", "--val-size", "0", "--epochs", "1",
+                 "--data", str(mnist_path), "--out", str(run), "--quiet"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["forms"] == 1000
+    assert metrics["train_forms"] == 500 // 5 and metrics["train_images"] == 500 + 100

@@ -212,14 +212,16 @@ def _resume_state(run_dir: Path, resume: bool) -> tuple[bool, int, float]:
 
 
 def _splits(config: TrainConfig, data):
-    """Train / validation / test, with the rendered negatives of an 11-output model and the extra crops; the
-    hold-out size; and how many extra crops joined training."""
+    """Train / validation / test, with the rendered negatives of an 11-output model, the other writers' forms and the
+    extra crops; the hold-out size; and how many forms and extra crops joined training ({"train_forms": n,
+    "extra_crops": n}: with --limit, fewer forms than asked)."""
     val_size = min(config.val_size, len(data.x_train) // 10) if config.limit else config.val_size
     splits = split_validation(data, val_size)
     if config.num_classes == 11:
         # Negatives are rendered with a seed of their own: the same crops whatever the training seed.
         n_neg = min(config.negatives, len(splits.x_train) // 5) if config.limit else config.negatives
         splits = with_negatives(splits, n_neg, n_neg // 10 if val_size else 0, NEGATIVES_SEED)
+    n_forms = 0
     if config.forms:
         # As the negatives: with --limit, at most a fifth of the training digits (else a tiny run is all forms).
         n_forms = min(config.forms, len(splits.x_train) // 5) if config.limit else config.forms
@@ -228,11 +230,11 @@ def _splits(config: TrainConfig, data):
     if config.extra_crops:
         x, y = load_extra_crops(config.extra_crops, config.num_classes)
         splits, extra = with_extra(splits, x, y), len(y)
-    return splits, val_size, extra
+    return splits, val_size, {"train_forms": n_forms, "extra_crops": extra}
 
 
 def _metrics(config: TrainConfig, model, splits, data, chosen: Path, run_dir: Path, seconds: float,
-             resume: bool, one_hot: int | None, extra: int = 0) -> tuple[dict, np.ndarray]:
+             resume: bool, one_hot: int | None, added: dict | None = None) -> tuple[dict, np.ndarray]:
     """The run's metrics.json content, and the test set's probabilities (for the report's pictures)."""
     train_loss, train_acc = model.evaluate(eval_dataset(splits.x_train, splits.y_train, one_hot=one_hot), verbose=0)
     # One pass over the test set gives the metrics and the report's pictures alike.
@@ -261,7 +263,8 @@ def _metrics(config: TrainConfig, model, splits, data, chosen: Path, run_dir: Pa
         "style": asdict(style_ranges(config.style_p)) if config.style else None,
         "num_classes": config.num_classes,
         "train_negatives": int((splits.y_train == 10).sum()),
-        "extra_crops": extra,
+        "train_forms": (added or {}).get("train_forms", 0),
+        "extra_crops": (added or {}).get("extra_crops", 0),
         "data": data.source,
         "versions": versions(),
     }, test_probs
@@ -286,7 +289,7 @@ def train(
         model = build_model(config.model, config.num_classes)
         if config.init_from:  # checked before anything is written, like the data
             _copy_weights(Path(config.init_from), model)
-    splits, val_size, extra = _splits(config, data)  # a bad --extra-crops file is refused before the run folder exists
+    splits, val_size, added = _splits(config, data)  # a bad --extra-crops file is refused before the run folder exists
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
 
@@ -326,6 +329,6 @@ def train(
     tmp = run_dir / ".model.tmp.keras"
     model.save(tmp)
     os.replace(tmp, model_path)
-    metrics, test_probs = _metrics(config, model, splits, data, chosen, run_dir, seconds, resume, one_hot, extra)
+    metrics, test_probs = _metrics(config, model, splits, data, chosen, run_dir, seconds, resume, one_hot, added)
     atomic_write_json(run_dir / "metrics.json", metrics, overwrite=True)
     return RunResult(run_dir, model_path, metrics, splits.x_test, splits.y_test, test_probs)
