@@ -102,14 +102,19 @@ def run(name: str, argv: list[str], label: str | None = None) -> int:
 
     `python -m export` and the other package entry points come through here too (label: how the user called it).
     """
+    from runtime.stops import stops_as_interrupts  # signal and contextlib only
+
     module_name, _, function = SUBCOMMANDS[name][0].partition(":")
     entry = None
     try:
-        module = importlib.import_module(module_name)
-        if label and hasattr(module, "PROG"):  # its usage and errors name the command as the user typed it
-            module.PROG = label
-        entry = getattr(module, function or "main")
-        return entry(argv)
+        # From here on SIGTERM and SIGHUP end the command as Ctrl-C does, also while its libraries load (they
+        # killed it silently then, by the signal itself); subcommands install their own handler as well.
+        with stops_as_interrupts():
+            module = importlib.import_module(module_name)
+            if label and hasattr(module, "PROG"):  # its usage and errors name the command as the user typed it
+                module.PROG = label
+            entry = getattr(module, function or "main")
+            return entry(argv)
     except KeyboardInterrupt as stop:
         # Ctrl-C (or a stop signal raised as one) that the subcommand did not end itself: while NumPy, OpenCV or
         # TensorFlow were still loading, or in argument checks before its own handler; `finally` blocks have run.

@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     from runtime.stops import stop_report, stops_as_interrupts
 
+    # An --out that already holds something is refused unless resumed: a stop before that check leaves it as it was.
+    theirs = not args.all and not args.resume and _holds_files(args.out)
     try:
         with stops_as_interrupts():  # SIGTERM and SIGHUP (timeout, systemctl, a lost SSH session) end it as Ctrl-C does
             quiet_tensorflow(False)  # inside: TensorFlow's import takes seconds, and a stop then is a stop too
@@ -136,18 +138,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.all:
             how = (f"finished runs in {args.out or 'runs/zoo'} are reused by --all; continue the one in progress with "
                    "--resume RUN_DIR")
-        elif _has_checkpoint(run_dir):
+        elif theirs:
+            how = f"nothing was written ({run_dir} held files before and is left as it was)"
+        elif (Path(run_dir) / "checkpoints" / "last.keras").is_file():  # train.fit's checkpoint
             how = f"continue with --resume {run_dir}"
+        elif (Path(run_dir) / "config.json").is_file():
+            how = f"no epoch was saved yet: start it again with --resume {run_dir}"
         else:
-            how = "no epoch was saved yet: start it again"
+            how = "nothing was written: start it again"
         stopped, code = stop_report(exc)
         print(f"mnist-edge train: {stopped}; {how}", file=sys.stderr)
         return code
 
 
-def _has_checkpoint(run_dir) -> bool:
-    """Does the run folder hold the checkpoint --resume continues from (train.fit: checkpoints/last.keras)?"""
-    return bool(run_dir) and (Path(run_dir) / "checkpoints" / "last.keras").is_file()
+def _holds_files(folder) -> bool:
+    return bool(folder) and Path(folder).is_dir() and any(Path(folder).iterdir())
 
 
 def _run(parser, args, verbose: int) -> int:
