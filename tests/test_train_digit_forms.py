@@ -148,3 +148,5 @@ def test_form_sets_refuses_labels_that_are_not_one_integer_per_digit(mnist):
         written_as(x[:2], "crossed_7", -1)
     with pytest.raises(ValueError, match="unknown form"):
         written_as(x[:2], ["crossed_7"])
+    with pytest.raises(ValueError, match="uint8 array"):  # a list of images raised a TypeError (attack review)
+        form_sets(list(x), y)

@@ -4,7 +4,7 @@ MNIST's writers were American: its 7s are mostly uncrossed and its 1s a
 single stroke, while much of Europe, Latin America and Asia crosses the 7
 and starts the 1 with a long up-stroke; a model trained on MNIST alone reads
 such a 1 as a 7 and such a 7 as a 4 or 9. Programmers, engineers and much of
-Scandinavia slash the 0 (a model trained without it rejected 41 % of such 0s).
+Scandinavia slash the 0 (the shipped model, not trained on it, rejects a third of such 0s).
 Each form is drawn onto a real MNIST
 digit of that class with OpenCV at 4x resolution, in the digit's own stroke
 width and ink, then fitted back like any crop (runtime.preprocess.fit_to_mnist).
@@ -117,14 +117,18 @@ def slashed_zero(big: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 DRAW = {"crossed_7": crossed_seven, "flagged_1": flagged_one, "slashed_0": slashed_zero}
 
 
+def _check_digits(images) -> None:
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        what = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        raise ValueError(f"digits must be a uint8 array (N, 28, 28) like MNIST's, got {what}")
+
+
 def written_as(images: np.ndarray, form: str, seed: int = FORMS_SEED) -> np.ndarray:
     """uint8 (N, 28, 28) digits (all of the form's class) rewritten in `form`, same order. Each image's form is
     drawn from one random stream in order: the same image at another place in the batch gets another form."""
     if not isinstance(form, str) or form not in DRAW:
         raise ValueError(f"unknown form {form!r}; choose from {', '.join(DRAW)}")
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        what = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
-        raise ValueError(f"digits must be a uint8 array (N, 28, 28) like MNIST's, got {what}")
+    _check_digits(images)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     rng = np.random.default_rng([seed, list(DRAW).index(form)])
@@ -137,6 +141,7 @@ def written_as(images: np.ndarray, form: str, seed: int = FORMS_SEED) -> np.ndar
 
 def form_sets(images: np.ndarray, labels: np.ndarray, seed: int = FORMS_SEED) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each form's (images, labels), made from the digits of its class in `images`."""
+    _check_digits(images)
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(labels) != len(images) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be one integer per digit, got {labels.dtype} {labels.shape} for {len(images)} digits")
