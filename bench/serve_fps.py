@@ -248,8 +248,8 @@ def plot(result: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mnist-edge bench serve", description=__doc__.splitlines()[0])
-    parser.add_argument("--passes", type=int, default=3)
-    parser.add_argument("--model", default=DEFAULT_FORMAT)
+    parser.add_argument("--passes", type=int, default=3, help="measured runs of each setting; the median is reported (default 3)")
+    parser.add_argument("--model", default=DEFAULT_FORMAT, help=f"format in models/manifest.json (default {DEFAULT_FORMAT})")
     parser.add_argument("--out", default="benchmarks", help="folder for camera_serve.{md,json,png}")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # one measured run, in its own process
     args = parser.parse_args(argv)

@@ -114,7 +114,8 @@ def operating_point(model_path: Path, num_classes: int, min_confidence: float | 
         if min_confidence is not None:
             return float(min_confidence), None
         raise ExportError(f"{model_path} has a \"not a digit\" output but {path} is missing; run "
-                          f"`mnist-edge reject-report --model {model_path} --out {path.parent}` or pass --min-confidence")
+                          f"`mnist-edge reject-report --model {model_path} --baseline BEFORE.keras --out {path.parent}` "
+                          "(BEFORE: the model it replaces, for the before/after columns) or pass --min-confidence")
     point = json.loads(path.read_text())
     if point.get("model_sha256") != sha256_of(model_path):
         raise ExportError(f"{path} was made for another model than {model_path} (sha256 differs); rerun reject-report")

@@ -30,6 +30,8 @@ from train.cli import main
         (["--out", "/dev/full"], "--out /dev/full: not a folder"),
         (["--init-from", "models/cnn_aug.keras", "--all"], "cannot be combined with --all"),
         (["--init-from", "models/cnn_aug.keras", "--resume", "runs/x"], "--init-from starts a new one"),
+        (["--resume", "runs/x", "--epochs", "3"], "--epochs would not be used"),  # was ignored silently
+        (["--resume=runs/x", "--lr=0.1", "--quiet"], "--lr would not be used"),
         (["--init-from", "models"], "--init-from models: a folder"),
         (["--init-from", "models/none.keras"], "--init-from models/none.keras: no such file"),
         (["--extra-crops", "models/none.npz"], "--extra-crops models/none.npz: no such file"),

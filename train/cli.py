@@ -111,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _positive(parser, args)
+    ignored = [t.split("=")[0] for t in (sys.argv[1:] if argv is None else argv)
+               if t.startswith("--") and t.split("=")[0] not in ("--resume", "--quiet")]
+    if args.resume and ignored:  # the run's own config.json says how it trains (--epochs was dropped silently)
+        parser.error(f"--resume continues a run with the options it was started with ({args.resume}/config.json); "
+                     f"{', '.join(ignored)} would not be used: leave them out, or start a new run from its model "
+                     f"(--init-from {args.resume}/model.keras)")
 
     from runtime.mnist_data import MnistDataError
     from export.tf_quiet import quiet_tensorflow
