@@ -216,3 +216,6 @@ def test_metrics_count_the_forms_that_joined_training(mnist_path, tmp_path, caps
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["config"]["forms"] == 1000
     assert metrics["train_forms"] == 500 // 5 and metrics["train_images"] == 500 + 100
+    # ...and the console says so (it trained on 100 forms without a word: fresh-clone review)
+    assert ("mnist-edge train: --forms 1000: 100 joined training (at most a fifth of the training digits under --limit)"
+            in capsys.readouterr().err)

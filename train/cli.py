@@ -102,6 +102,12 @@ def run_one(config, run_dir: Path, resume: bool, verbose: int) -> dict:
         result = train(config, run_dir, resume=resume, verbose=verbose)
     write_run_report(result.run_dir, result.test_images, result.test_labels, result.test_probs)
     m = result.metrics
+    capped = [f"--{name} {asked}: {m[key]:,} joined training" for name, asked, key in (
+        ("forms", config.forms, "train_forms"), ("negatives", config.negatives if config.num_classes == 11 else 0,
+                                                 "train_negatives")) if 0 <= m.get(key, asked) < asked]
+    if capped:  # --limit caps them at a fifth of the training digits (the config keeps the count asked)
+        print(f"mnist-edge train: {'; '.join(capped)} (at most a fifth of the training digits under --limit)",
+              file=sys.stderr)
     print(f"{m['model']}: test accuracy {100 * m['test_accuracy']:.2f} % ({m['test_errors']} errors), "
           f"train accuracy {100 * m['train_accuracy']:.2f} %, {m['train_seconds']:.0f} s -> {result.run_dir}")
     return m
