@@ -78,3 +78,16 @@ def test_ctrl_c_while_a_subcommand_loads_is_one_line_and_exit_130(monkeypatch, c
     monkeypatch.setattr(mnist_edge.importlib, "import_module", lambda name: Loaded)
     assert mnist_edge.run("train", []) == 128 + signal.SIGTERM
     assert capsys.readouterr().err.strip() == "mnist-edge train: stopped by SIGTERM"
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_stop_while_a_subcommand_is_imported_is_one_line(tmp_path, signame):
+    """The dispatcher catches SIGTERM and SIGHUP before it imports the subcommand: a stop while its modules load
+    (NumPy, OpenCV, TensorFlow: up to seconds) killed the process by the signal itself, silently (attack review)."""
+    (tmp_path / "slow_subcommand.py").write_text(
+        f"import os, signal, time\nos.kill(os.getpid(), signal.{signame})\ntime.sleep(30)\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import mnist_edge; "
+            "mnist_edge.SUBCOMMANDS['slow'] = ('slow_subcommand', 'a test'); sys.exit(mnist_edge.run('slow', []))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + getattr(signal, signame), done.stderr
+    assert done.stderr == f"mnist-edge slow: stopped by {signame} while starting\n"
