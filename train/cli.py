@@ -102,9 +102,9 @@ def run_one(config, run_dir: Path, resume: bool, verbose: int) -> dict:
         result = train(config, run_dir, resume=resume, verbose=verbose)
     write_run_report(result.run_dir, result.test_images, result.test_labels, result.test_probs)
     m = result.metrics
-    capped = [f"--{name} {asked}: {m[key]:,} joined training" for name, asked, key in (
-        ("forms", config.forms, "train_forms"), ("negatives", config.negatives if config.num_classes == 11 else 0,
-                                                 "train_negatives")) if 0 <= m.get(key, asked) < asked]
+    asked = {"forms": (config.forms, m["train_forms"]),
+             "negatives": (config.negatives if config.num_classes == 11 else 0, m["train_negatives"])}
+    capped = [f"--{name} {want}: {got:,} joined training" for name, (want, got) in asked.items() if got < want]
     if capped:  # --limit caps them at a fifth of the training digits (the config keeps the count asked)
         print(f"mnist-edge train: {'; '.join(capped)} (at most a fifth of the training digits under --limit)",
               file=sys.stderr)
@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _positive(parser, args)
-    ignored = [t.split("=")[0] for t in (sys.argv[1:] if argv is None else argv)
-               if t.startswith("--") and t.split("=")[0] not in ("--resume", "--quiet")]
+    options = [t.split("=")[0] for t in (sys.argv[1:] if argv is None else argv) if t.startswith("--")]
+    ignored = [o for o in options if o not in ("--resume", "--quiet")]
     if args.resume and ignored:  # the run's own config.json says how it trains (--epochs was dropped silently)
         parser.error(f"--resume continues a run with the options it was started with ({args.resume}/config.json); "
                      f"{', '.join(ignored)} would not be used: leave them out, or start a new run from its model "
