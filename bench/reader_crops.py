@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import cv2
 
+    from export.tf_quiet import quiet_tensorflow
+
+    quiet_tensorflow(False)  # train.dataset below imports TensorFlow: no start-up lines on the terminal
     from bench import field_scenes as fs
     from runtime.files import atomic_write_bytes
     from runtime.mnist_data import load_mnist

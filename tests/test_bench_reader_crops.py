@@ -168,3 +168,16 @@ def test_writers_racing_to_a_new_file_leave_one_winner_and_its_whole_payload(tmp
             t.join()
         assert len(won) == 1 and len(refused) == 3
         assert path.read_bytes() == bytes([won[0]]) * 1_000_000 and [p.name for p in path.parent.iterdir()] == ["a.bin"]
+
+
+def test_the_command_keeps_tensorflows_start_up_lines_off_the_terminal(tmp_path):
+    """`bench crops` imports TensorFlow (the training runs' split): its "I0000 ... oneDNN" lines reached stderr."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GLOG", "GRPC"))}
+    done = subprocess.run([sys.executable, "-m", "mnist_edge", "bench", "crops", "--frames", "1", "--marks", "1",
+                           "--out", str(tmp_path / "c.npz")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "oneDNN" not in done.stderr and "I0000" not in done.stderr and "absl" not in done.stderr, done.stderr

@@ -45,11 +45,13 @@ def test_short_real_training_beats_90_percent(mnist_path, tmp_path):
     assert reloaded.count_params() == 342_522
 
 
-def test_resume_continues_an_interrupted_run(mnist_path, tmp_path):
+def test_resume_continues_an_interrupted_run(mnist_path, tmp_path, capsys):
     run = tmp_path / "run"
     config = TrainConfig(model="linear_l2", epochs=3, limit=2000, data=str(mnist_path), lr_schedule="cosine")
-    first = train(config, run, verbose=0, extra_callbacks=[_StopAfterFirstEpoch()])
+    first = train(config, run, extra_callbacks=[_StopAfterFirstEpoch()])
+    assert capsys.readouterr().out == ""  # the library is quiet by default (Keras's bar went to stdout)
     assert first.metrics["epochs"] == 1
+    (run / "metrics.json").unlink()  # as a stop (Ctrl-C, SIGTERM) leaves it: the first epoch's time is in the log
     steps = -(-1800 // 32)
     last = keras.models.load_model(run / "checkpoints" / "last.keras")
     assert int(last.optimizer.iterations) == steps
@@ -59,7 +61,11 @@ def test_resume_continues_an_interrupted_run(mnist_path, tmp_path):
     resumed = train(config, run, resume=True, verbose=0)
     assert resumed.metrics["epochs"] == 3
     with (run / "log.csv").open() as handle:
-        assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [0, 1, 2]
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    seconds = [float(r["seconds"]) for r in rows]
+    assert seconds[0] == pytest.approx(first.metrics["train_seconds"], abs=0.5)  # the first session's epoch
+    assert resumed.metrics["train_seconds"] == pytest.approx(sum(seconds))  # counted after the resume too
     last = keras.models.load_model(run / "checkpoints" / "last.keras")
     assert int(last.optimizer.iterations) == 3 * steps
 

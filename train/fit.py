@@ -87,6 +87,18 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             self._save("best")
 
 
+class EpochSeconds(keras.callbacks.Callback):
+    """Each epoch's wall time as the log's `seconds` column (before CSVLogger): a run stopped and resumed still
+    adds up all its epochs (metrics.json's train_seconds)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["seconds"] = time.perf_counter() - self._start
+
+
 def versions() -> dict:
     return {
         "python": platform.python_version(),
@@ -149,6 +161,25 @@ def _completed_epochs(log_path: Path) -> tuple[int, float]:
     except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"{log_path}: corrupt training log ({exc}); restore it or start a new run") from exc
     return len(rows), best
+
+
+def _logged_seconds(log_path: Path) -> float | None:
+    """The sum of the log's per-epoch `seconds`, or None when a row lacks it (a log written before the column)."""
+    if not log_path.exists():
+        return None
+    with log_path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    try:
+        return float(sum(float(r["seconds"]) for r in rows)) if rows else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _log_header(log_path: Path) -> list[str]:
+    if not log_path.exists():
+        return []
+    with log_path.open(newline="") as handle:
+        return next(csv.reader(handle), [])
 
 
 def load_config(run_dir: Path) -> TrainConfig:
@@ -257,7 +288,8 @@ def _metrics(config: TrainConfig, model, splits, data, chosen: Path, run_dir: Pa
         "train_images": len(splits.x_train),
         "val_images": len(splits.x_val),
         "test_images": len(splits.x_test),
-        "train_seconds": seconds + previous.get("train_seconds", 0.0),
+        "train_seconds": logged if (logged := _logged_seconds(run_dir / "log.csv")) is not None
+        else seconds + previous.get("train_seconds", 0.0),
         "config": asdict(config),
         "augment": config.resolved_augment(),
         "style": asdict(style_ranges(config.style_p)) if config.style else None,
@@ -271,9 +303,11 @@ def _metrics(config: TrainConfig, model, splits, data, chosen: Path, run_dir: Pa
 
 
 def train(
-    config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 1, extra_callbacks: list | None = None
+    config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 0, extra_callbacks: list | None = None
 ) -> RunResult:
-    """Train `config.model` into `run_dir` and evaluate it; returns the chosen model and metrics.
+    """Train `config.model` into `run_dir` and evaluate it; returns the chosen model and metrics. Quiet unless
+    `verbose` is 1 (a progress bar) or 2 (a line per epoch): Keras writes them to stdout, which the command line
+    sends to stderr.
 
     The chosen model is the best epoch on the validation hold-out (never the
     test set); with no hold-out it is the last epoch.
@@ -312,6 +346,8 @@ def train(
         # (so best.keras holds them); the raw ones while it trains.
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),
         AtomicCheckpoint(ckpt_dir, monitor=monitor, best_so_far=best_val),
+        # The CSV's columns are fixed by its first header: an older log without `seconds` is continued without it.
+        *([EpochSeconds()] if not resume or "seconds" in _log_header(run_dir / "log.csv") else []),
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=resume),
         *(extra_callbacks or []),
     ]
