@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--forms", type=int, default=0, metavar="N",
                         help="add N training digits rewritten as other writers form them: crossed 7s, 1s with a long flag, slashed 0s; with --limit "
                              "at most a fifth of the training digits, as --negatives (default: 0)")
+    parser.add_argument("--teacher", default=None, metavar="MODEL.keras",
+                        help="distil from this trained model (10 or 11 outputs): a digit it reads right is taught "
+                             "its softened probabilities too (train/distill.py)")
+    parser.add_argument("--teacher-weight", type=float, default=0.5,
+                        help="with --teacher: the teacher's share of a digit's target, in (0, 1] (default: 0.5)")
+    parser.add_argument("--teacher-temperature", type=float, default=2.0,
+                        help="with --teacher: the temperature softening its probabilities (default: 2)")
     parser.add_argument("--style", action="store_true",
                         help="writer-style augmentation too: stroke width, slant, elastic distortion, blur, contrast")
     parser.add_argument("--style-p", type=float, default=0.5,
@@ -83,6 +90,17 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--init-from {args.init_from}: a folder; give the trained model's .keras file")
     if args.init_from is not None and not Path(args.init_from).is_file():
         parser.error(f"--init-from {args.init_from}: no such file")
+    for name, path in (("--teacher", args.teacher),):
+        if path is not None and Path(path).is_dir():
+            parser.error(f"{name} {path}: a folder; give the trained model's .keras file")
+        if path is not None and not Path(path).is_file():
+            parser.error(f"{name} {path}: no such file")
+    if args.teacher is not None and args.all:
+        parser.error("--teacher distils into one model; it cannot be combined with --all")
+    if not (math.isfinite(args.teacher_weight) and 0 < args.teacher_weight <= 1):
+        parser.error(f"--teacher-weight must be in (0, 1], got {args.teacher_weight}")
+    if not (math.isfinite(args.teacher_temperature) and args.teacher_temperature > 0):
+        parser.error(f"--teacher-temperature must be a positive number, got {args.teacher_temperature}")
     if args.extra_crops is not None and Path(args.extra_crops).is_dir():
         parser.error(f"--extra-crops {args.extra_crops}: a folder; give the .npz file")
     if args.extra_crops is not None and not Path(args.extra_crops).is_file():
@@ -183,7 +201,8 @@ def _run(parser, args, verbose: int) -> int:
                   num_classes=args.num_classes, negatives=args.negatives, style=args.style,
                   style_p=args.style_p,
                   ema_momentum=args.ema, label_smoothing=args.label_smoothing, init_from=args.init_from,
-                  extra_crops=args.extra_crops, forms=args.forms)
+                  extra_crops=args.extra_crops, forms=args.forms, teacher=args.teacher,
+                  teacher_weight=args.teacher_weight, teacher_temperature=args.teacher_temperature)
     if args.all:
         from train.report import summary_rows, write_summary
 

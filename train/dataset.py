@@ -145,12 +145,15 @@ def training_dataset(
     first_step: int = 0,
     style: StyleRanges | None = None,
     one_hot: int | None = None,
+    targets=None,
 ) -> tf.data.Dataset:
     """An endless, shuffled, batched stream; batch k is augmented with seed (seed, k).
 
     `first_step` continues the augmentation stream where a resumed run left off.
     `style` (with augment) adds writer-style changes before the affine map;
-    `one_hot` (a class count) gives one-hot labels, for label smoothing.
+    `one_hot` (a class count) gives one-hot labels, for label smoothing;
+    `targets` maps each augmented batch's (images, int labels) to (images, targets): a teacher's
+    (train.distill.soft_targets; `one_hot` None).
     """
 
     def augmented(step, batch):
@@ -165,6 +168,8 @@ def training_dataset(
         ds = ds.map(augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     else:
         ds = ds.map(lambda step, batch: batch)
+    if targets is not None:
+        ds = ds.map(targets)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

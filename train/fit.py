@@ -18,6 +18,7 @@ import tensorflow as tf
 from runtime.files import atomic_write_json
 from runtime.mnist_data import load_mnist
 from train.augment import style_ranges
+from train.distill import load_teacher, soft_targets
 from train.dataset import (
     eval_dataset, load_extra_crops, split_validation, steps_per_epoch, to_model_input, training_dataset, with_extra,
     with_forms, with_negatives,
@@ -52,6 +53,9 @@ class TrainConfig:
     init_from: str | None = None  # a trained .keras model of the same architecture to start from (fine-tuning)
     extra_crops: str | None = None  # an .npz of labelled 28x28 crops added to training (`mnist-edge bench crops`)
     forms: int = 0  # training digits rewritten as other writers form them (crossed 7s, flagged 1s, slashed 0s; a tenth as many for validation)
+    teacher: str | None = None  # a trained .keras model whose soft digit targets are blended in (train.distill)
+    teacher_weight: float = 0.5  # the teacher's share of a digit's target
+    teacher_temperature: float = 2.0  # softens the teacher's probabilities (softmax(logits / T))
 
     def resolved_augment(self) -> bool:
         return MODEL_ZOO[self.model].augment if self.augment is None else self.augment
@@ -121,8 +125,9 @@ def _optimizer(config: TrainConfig, steps: int) -> keras.optimizers.Optimizer:
 
 
 def _loss(config: TrainConfig) -> keras.losses.Loss:
-    """Cross-entropy; with label smoothing it takes one-hot labels (see `one_hot` in train.dataset)."""
-    if config.label_smoothing:
+    """Cross-entropy; with label smoothing or a teacher it takes one-hot (or soft) targets (see `one_hot` in
+    train.dataset)."""
+    if config.label_smoothing or config.teacher:
         return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     return keras.losses.SparseCategoricalCrossentropy()
 
@@ -141,6 +146,9 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
     if config.forms < 0:
         raise ValueError(f"forms must be >= 0, got {config.forms}")
+    if not (0 < config.teacher_weight <= 1 and config.teacher_temperature > 0):
+        raise ValueError(f"teacher weight must be in (0, 1] and temperature > 0, got {config.teacher_weight} and "
+                         f"{config.teacher_temperature}")
 
 
 def _completed_epochs(log_path: Path) -> tuple[int, float]:
@@ -323,6 +331,7 @@ def train(
         model = build_model(config.model, config.num_classes)
         if config.init_from:  # checked before anything is written, like the data
             _copy_weights(Path(config.init_from), model)
+    teacher = load_teacher(config.teacher) if config.teacher else None  # a bad teacher is refused before writing
     splits, val_size, added = _splits(config, data)  # a bad --extra-crops file is refused before the run folder exists
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     steps = steps_per_epoch(len(splits.x_train), config.batch_size)
@@ -332,11 +341,12 @@ def train(
     else:
         atomic_write_json(run_dir / "config.json", asdict(config), overwrite=True)
         model.compile(optimizer=_optimizer(config, steps * config.epochs), loss=_loss(config), metrics=["accuracy"])
-    one_hot = int(model.output_shape[-1]) if config.label_smoothing else None
+    one_hot = int(model.output_shape[-1]) if config.label_smoothing or teacher is not None else None
+    targets = None if teacher is None else soft_targets(teacher, one_hot, config.teacher_weight, config.teacher_temperature)
 
     train_ds = training_dataset(
         splits.x_train, splits.y_train, config.batch_size, config.seed,
-        config.resolved_augment(), first_step=initial_epoch * steps, one_hot=one_hot,
+        config.resolved_augment(), first_step=initial_epoch * steps, one_hot=None if targets else one_hot, targets=targets,
         style=style_ranges(config.style_p) if config.style else None,
     )
     val_ds = eval_dataset(splits.x_val, splits.y_val, one_hot=one_hot) if val_size else None

@@ -1,0 +1,86 @@
+"""Knowledge distillation (train/distill.py): which targets a teacher softens, and a teacher that cannot teach."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from train.distill import load_teacher, soft_targets
+
+
+def _fixed_teacher(probs: np.ndarray) -> keras.Model:
+    """A model reading any 28x28x1 batch of len(probs) images into these probabilities, row by row (the image's
+    first pixel holds its row index)."""
+    table = tf.constant(probs, tf.float32)
+    inputs = keras.Input((28, 28, 1))
+    rows = keras.layers.Lambda(lambda x: tf.gather(table, tf.cast(x[:, 0, 0, 0], tf.int32)))(inputs)
+    return keras.Model(inputs, rows)
+
+
+def test_only_digits_the_teacher_reads_right_get_its_softened_probabilities():
+    probs = np.full((4, 11), 0.01, np.float32)
+    probs[0, 3], probs[1, 5], probs[2, 7], probs[3, 10] = 0.88, 0.88, 0.88, 0.88
+    teacher = _fixed_teacher(probs)
+    images = np.zeros((4, 28, 28, 1), np.float32)
+    images[:, 0, 0, 0] = np.arange(4)
+    labels = np.array([3, 6, 10, 10])  # read right; misread (a 6 read as 5); a non-digit read as 7; one read right
+    _, targets = soft_targets(teacher, 11, weight=0.5, temperature=2.0)(tf.constant(images), tf.constant(labels))
+    targets = targets.numpy()
+    np.testing.assert_allclose(targets.sum(1), 1.0, atol=1e-6)
+    digits = probs[0, :10] / probs[0, :10].sum()
+    softened = np.sqrt(digits) / np.sqrt(digits).sum()  # T = 2
+    expected = 0.5 * np.eye(11)[3] + 0.5 * np.append(softened, 0.0)
+    np.testing.assert_allclose(targets[0], expected, atol=1e-5)
+    assert targets[0, 3] < 1 and targets[0, 10] == 0  # taught that a 3 can look a little like the others
+    for row, label in ((1, 6), (2, 10), (3, 10)):  # the teacher's guesses are never taught
+        np.testing.assert_array_equal(targets[row], np.eye(11)[label])
+
+
+def test_a_teacher_that_cannot_teach_is_refused_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_teacher(tmp_path / "missing.keras")
+    (tmp_path / "junk.keras").write_bytes(b"PK\x03\x04 not a keras archive")
+    with pytest.raises(ValueError, match="not a readable .keras model"):
+        load_teacher(tmp_path / "junk.keras")
+    wrong = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    wrong.save(tmp_path / "cifar.keras")
+    with pytest.raises(ValueError, match=r"reads \(32, 32, 3\) into 10 outputs"):
+        load_teacher(tmp_path / "cifar.keras")
+    with pytest.raises(ValueError, match="teacher weight"):
+        soft_targets(_fixed_teacher(np.eye(10, dtype=np.float32)), 10, weight=0.0, temperature=2.0)
+
+
+def test_a_distilled_run_records_its_teacher_and_resumes_with_it(mnist_path, tmp_path):
+    from train.cli import main
+
+    teacher = tmp_path / "teacher"
+    common = ["--model", "linear_l2", "--limit", "600", "--quiet", "--data", str(mnist_path)]
+    assert main([*common, "--epochs", "1", "--out", str(teacher)]) == 0
+    student = tmp_path / "student"
+    assert main([*common, "--epochs", "2", "--teacher", str(teacher / "model.keras"), "--teacher-weight", "0.7",
+                 "--out", str(student)]) == 0
+    config = json.loads((student / "config.json").read_text())
+    assert (config["teacher"], config["teacher_weight"], config["teacher_temperature"]) == \
+        (str(teacher / "model.keras"), 0.7, 2.0)
+    assert json.loads((student / "metrics.json").read_text())["epochs"] == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--teacher", "{tmp}/missing.keras"], "no such file"),
+    (["--teacher", "{tmp}"], "a folder"),
+    (["--teacher-weight", "0"], "--teacher-weight must be in (0, 1]"),
+    (["--teacher-weight", "nan"], "--teacher-weight must be in (0, 1]"),
+    (["--teacher-temperature", "-1"], "--teacher-temperature must be a positive number"),
+])
+def test_bad_teacher_options_are_refused_before_training(tmp_path, capsys, argv, message):
+    from train.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--model", "mlp", "--out", str(tmp_path / "run"), *[a.replace("{tmp}", str(tmp_path)) for a in argv]])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
