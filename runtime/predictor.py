@@ -210,6 +210,7 @@ class Predictor:
             for i, p in zip(todo, self.predict(np.stack([crops[i].image for i in todo]))):
                 known[i] = p
         probs = np.stack(known)
+        images = self._slashes_taken_out(crops, probs, min_confidence)
         statuses = self.statuses(probs, min_confidence)
         if self.rejects_non_digits:
             read_as = [int(p[:NOT_A_DIGIT_CLASS].argmax()) for p in probs]
@@ -221,13 +222,29 @@ class Predictor:
             statuses = self._in_words(crops, statuses, read_as, letters,
                                       [float(p[d]) for p, d in zip(probs, read_as)])
         digits, lines = [], {}
-        for crop, p, status in zip(crops, probs, statuses):
+        for crop, image, p, status in zip(crops, images, probs, statuses):
             best = int(p[:NOT_A_DIGIT_CLASS].argmax())
             digit = DigitPrediction(status, best if status == OK else None, float(p[best]), best, p,
-                                    crop.box, crop.image)
+                                    crop.box, image)
             digits.append(digit)
             lines.setdefault(getattr(crop, "line", 0), []).append(digit)
         return Reading(digits, [lines[k] for k in sorted(lines)])
+
+    def _slashes_taken_out(self, crops: list, probs: np.ndarray, min_confidence: float | None) -> list[np.ndarray]:
+        """Each crop's model input: a crop not read surely that is a slashed 0 (runtime/slashed.py) is read again
+        without its slash, and that reading (`probs`, in place) and image kept when it is a sure 0."""
+        from runtime.slashed import without_slash  # OpenCV: loaded only by what reads frames
+
+        images = [crop.image for crop in crops]
+        unsure = [i for i, status in enumerate(self.statuses(probs, min_confidence)) if status != OK]
+        rings = [(i, ring) for i in unsure if (ring := without_slash(images[i])) is not None]
+        if not rings:
+            return images
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        for (i, ring), p in zip(rings, self.predict(np.stack([ring for _, ring in rings]))):
+            if int(p.argmax()) == 0 and float(p[0]) >= threshold:
+                probs[i], images[i] = p, ring
+        return images
 
     @staticmethod
     def _in_words(crops: list, statuses: list[str], digits: list[int], letters: list[bool],
