@@ -275,7 +275,7 @@ def test_bad_frames_still_give_their_named_errors(frame, message, int8):
 @pytest.mark.parametrize("condition, floor_digits, floor_lines", [
     ("faint_pencil", 93, 90), ("faint_pencil_extreme", 55, 45), ("jpeg", 92, 90), ("tinted_note", 90, 85),
     ("cast_shadow", 89, 84), ("letters_mixed", 75, 70), ("mixed_heights", 85, 65), ("specks_dust", 88, 78),
-    ("perspective_rotation", 93, 88), ("other_writers", 89, 82)])
+    ("perspective_rotation", 93, 88), ("other_writers", 91, 86)])
 def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines, mnist, int8):
     """The field generator's hardest inks, papers and lines (bench/field_scenes.py, 40 frames, another seed
     than the benchmark's): pencil at 10-40 % contrast on grainy paper, and a lighter lead at 3-13 % (12 % of
@@ -296,7 +296,8 @@ def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines,
     (runtime/lines.py): 95.4 / 90.0. A crossed 7 or a 1 with a long flag among the digits (train/digit_forms.py):
     86.4 / 77.5 with the model shipped before they were in its training, 89.4 / 82.5 since (2026-11-29; with the
     flag drawn against the page, not the stem: 87.9 / 82.5 and 92.4 / 90.0). With slashed 0s among them too
-    (2026-11-30): 83.3 / 72.5 and 90.9 / 85.0; a fine-tune with slashed 0s, not shipped (MNIST 99.43 %): 93.9 / 90.0."""
+    (2026-11-30): 83.3 / 72.5 and 90.9 / 85.0; a fine-tune with slashed 0s, not shipped (MNIST 99.43 %): 93.9 / 90.0;
+    the shipped model with slashed 0s read again without their slash (runtime/slashed.py): 92.4 / 87.5."""
     from bench.field_scenes import DigitPool, generate
     from bench.field_test import align, reading_lines
 
