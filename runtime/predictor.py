@@ -210,6 +210,7 @@ class Predictor:
             for i, p in zip(todo, self.predict(np.stack([crops[i].image for i in todo]))):
                 known[i] = p
         probs = np.stack(known)
+        read_first = probs.copy()
         images = self._slashes_taken_out(crops, probs, min_confidence)
         statuses = self.statuses(probs, min_confidence)
         if self.rejects_non_digits:
@@ -221,6 +222,9 @@ class Predictor:
             letters = [d or int(p.argmax()) == NOT_A_DIGIT_CLASS for d, p in zip(dotted, probs)]
             statuses = self._in_words(crops, statuses, read_as, letters,
                                       [float(p[d]) for p, d in zip(probs, read_as)])
+        for i, status in enumerate(statuses):
+            if status != OK and images[i] is not crops[i].image:  # a 0 read without its slash, overruled (its word)
+                images[i], probs[i] = crops[i].image, read_first[i]
         digits, lines = [], {}
         for crop, image, p, status in zip(crops, images, probs, statuses):
             best = int(p[:NOT_A_DIGIT_CLASS].argmax())
@@ -232,11 +236,15 @@ class Predictor:
 
     def _slashes_taken_out(self, crops: list, probs: np.ndarray, min_confidence: float | None) -> list[np.ndarray]:
         """Each crop's model input: a crop not read surely that is a slashed 0 (runtime/slashed.py) is read again
-        without its slash, and that reading (`probs`, in place) and image kept when it is a sure 0."""
+        without its slash, and that reading (`probs`, in place) and image kept when it is a sure 0. Only crops
+        the model reads under its own operating point (or as "not a digit") are looked at: a stricter
+        `min_confidence` makes a surely read 8 unsure, not a candidate 0."""
         from runtime.slashed import without_slash  # OpenCV: loaded only by what reads frames
 
         images = [crop.image for crop in crops]
-        unsure = [i for i, status in enumerate(self.statuses(probs, min_confidence)) if status != OK]
+        own = self.statuses(probs, self.min_confidence)
+        unsure = [i for i, status in enumerate(self.statuses(probs, min_confidence)) if status != OK and own[i] != OK
+                  and np.shape(images[i]) == (28, 28) and np.asarray(images[i]).dtype == np.uint8]
         rings = [(i, ring) for i in unsure if (ring := without_slash(images[i])) is not None]
         if not rings:
             return images

@@ -3,7 +3,7 @@
 The model never learned slashed 0s (a model trained on them fell under the
 99.5 % MNIST floor: models/train_report/README.md), and reads a third of them as
 no digit. A slashed 0 has a shape no digit has: a ring whose hole a straight
-stroke cuts in two, the stroke leaning 30-89 degrees from level and running on
+stroke cuts in two, the stroke leaning 30-82 degrees from level and running on
 out of the ring along its own line, nowhere else. `without_slash` finds that
 shape in a 28x28 crop and returns the crop with the stroke erased (the ring alone,
 fitted again as MNIST digits are), or None; the reader reads it again and keeps a
@@ -22,7 +22,7 @@ from runtime.mnist_style import fit_to_mnist
 INK = 90  # of 255 in the crop: brighter is ink
 MIN_HOLE = 3  # px: each half of the ring's hole is at least this big
 OTHER_HOLES = 0.2  # x the two halves' area: more hole elsewhere than this is not one slashed ring
-SLASH_ANGLE = (30.0, 89.0)  # degrees from level (either way): an upright stroke is a 0's seam, a level one a theta
+SLASH_ANGLE = (30.0, 82.0)  # degrees from level (either way): an upright stroke makes a Phi, a level one a theta
 MAX_SLASH_WIDTH = 4.2  # px at 28x28: a wider "separator" is a blot, not a pen's stroke
 RING_REACH = 1.5  # x the slash's width (+1 px): how far outside its hole the ring's own ink reaches
 ON_THE_LINE = 2.5  # px: ink outside the ring this close to the slash's line is the slash running on
@@ -42,6 +42,7 @@ def without_slash(image: np.ndarray) -> np.ndarray | None:
     image = np.asarray(image)
     if image.shape != (28, 28) or image.dtype != np.uint8:
         raise ValueError(f"without_slash reads a 28x28 uint8 crop, got {image.dtype} {image.shape}")
+    image = np.ascontiguousarray(image)  # OpenCV writes row-major arrays only (a transposed crop is column-major)
     ink = (image > INK).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(_holes(ink), connectivity=4)
     order = sorted(range(1, n), key=lambda k: -stats[k, cv2.CC_STAT_AREA])

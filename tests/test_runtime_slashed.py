@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from runtime.mnist_style import fit_to_mnist
 from runtime.predictor import load_predictor
 from runtime.preprocess import DigitCrop
 from runtime.slashed import without_slash
@@ -26,6 +27,12 @@ def _read_plainly(predictor, images: np.ndarray) -> list[int | None]:
     """The model's sure digits for the same crops, without the reader."""
     probs = predictor.predict(images)
     return [int(p[:10].argmax()) if s == "ok" else None for p, s in zip(probs, predictor.statuses(probs))]
+
+
+def written_as_slashed(mnist, count: int = 400) -> np.ndarray:
+    from train.digit_forms import written_as
+
+    return written_as(mnist.x_test[mnist.y_test == 0][:count], "slashed_0")
 
 
 def _drawn(*shapes) -> np.ndarray:
@@ -72,3 +79,42 @@ def test_the_reader_reads_slashed_0s_and_no_more_non_digits_or_8s_as_0s(mnist, i
                                     digit_labels=mnist.y_test)
     made = [a == 0 and b != 0 for a, b in zip(_read(int8, negatives), _read_plainly(int8, negatives))]
     assert sum(made) <= 6, f"{sum(made)} of 1,500 non-digits read as 0 by having a 'slash' taken out"
+
+
+def test_odd_crops_phi_and_a_stricter_bar_make_no_0s(mnist, int8):
+    """Attack review: a transposed (column-major) crop made OpenCV's flood fill raise; a Phi (an upright bar
+    through a ring: 87.9 degrees measured) was read as 0 in 48 of 48 Hershey renderings; with min_confidence 0.9
+    or 0.99 MNIST test 8s read surely at 0.98-0.99 (266, 2107) and a 6 at 0.84 (4571) became sure 0s."""
+    zeros = written_as_slashed(mnist)
+    for image in zeros[:50]:
+        cleaned = without_slash(np.asfortranarray(image))
+        assert (cleaned is None) == (without_slash(image) is None)
+    int8.read_crops([DigitCrop((0, 0, 28, 28), np.asfortranarray(image), line=k) for k, image in enumerate(zeros[:50])])
+    phis = []
+    for font in range(8):
+        big = np.zeros((200, 200), np.uint8)
+        cv2.putText(big, "\u03a6", (40, 150), font, 3, 255, 2)
+        ys, xs = np.nonzero(big)
+        phis.append(fit_to_mnist(big[ys.min():ys.max() + 1, xs.min():xs.max() + 1]))
+    assert [without_slash(phi) for phi in phis] == [None] * 8
+    for bar in (0.9, 0.99):
+        images = mnist.x_test[[266, 2107, 4571]]
+        reading = int8.read_crops([DigitCrop((0, 0, 28, 28), image, line=k) for k, image in enumerate(images)], bar)
+        assert [d.digit for d in reading.digits].count(0) == 0, bar
+
+
+def test_a_0_read_without_its_slash_but_overruled_by_its_word_keeps_its_own_crop(mnist, int8):
+    """A slashed 0 beside a letter of its size on a line with no other digit is an O ("OK"): its status is "not a
+    digit", and its input_28x28 and probabilities are the crop as found, not the crop without its slash."""
+    zeros = written_as_slashed(mnist)
+    found = [k for k, d in enumerate(_read(int8, zeros)) if d == 0 and _read_plainly(int8, zeros[k:k + 1]) == [None]]
+    big = np.zeros((112, 112), np.uint8)
+    cv2.putText(big, "K", (14, 100), cv2.FONT_HERSHEY_SIMPLEX, 3.5, 255, 8)
+    ys, xs = np.nonzero(big)
+    letter = fit_to_mnist(big[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+    zero = zeros[found[0]]
+    reading = int8.read_crops([DigitCrop((0, 0, 40, 40), zero), DigitCrop((46, 0, 40, 40), letter)])
+    first = reading.digits[0]
+    assert first.status == "not a digit"
+    np.testing.assert_array_equal(first.input_28x28, zero)
+    np.testing.assert_allclose(first.probabilities, int8.predict(zero[None])[0])

@@ -84,3 +84,53 @@ def test_bad_teacher_options_are_refused_before_training(tmp_path, capsys, argv,
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_teachers_that_are_not_one_probability_output_are_refused(tmp_path):
+    """Attack review: a two-output teacher raised a TypeError (exit 1); a teacher of raw scores (no softmax) was
+    taken and taught nonsense."""
+    inputs = keras.Input((28, 28, 1))
+    flat = keras.layers.Flatten()(inputs)
+    keras.Model(inputs, [keras.layers.Dense(10, activation="softmax")(flat),
+                         keras.layers.Dense(10, activation="softmax")(flat)]).save(tmp_path / "two.keras")
+    with pytest.raises(ValueError, match="1 inputs and 2 outputs"):
+        load_teacher(tmp_path / "two.keras")
+    keras.Model(inputs, keras.layers.Dense(10)(flat)).save(tmp_path / "scores.keras")
+    with pytest.raises(ValueError, match="not probabilities"):
+        load_teacher(tmp_path / "scores.keras")
+
+
+def test_a_low_temperature_teaches_the_argmax_not_nan():
+    """Attack review: probabilities ** (1 / T) underflowed to 0 for every class at T 0.01 (0 / 0: NaN targets, a
+    NaN loss and a run that still reported success)."""
+    probs = np.full((1, 10), 0.1, np.float32)
+    probs[0, 4] = 0.1001
+    images = np.zeros((1, 28, 28, 1), np.float32)
+    for temperature in (1e-2, 1e-9):
+        _, targets = soft_targets(_fixed_teacher(probs / probs.sum()), 11, 1.0, temperature)(tf.constant(images),
+                                                                                            tf.constant([4]))
+        assert np.isfinite(targets.numpy()).all() and int(targets.numpy().argmax()) == 4
+
+
+def test_an_11_output_teacher_reads_right_only_when_not_a_digit_is_not_its_answer():
+    probs = np.zeros((1, 11), np.float32)
+    probs[0, 3], probs[0, 10] = 0.2, 0.8  # its best digit is the label, but it says "not a digit"
+    _, targets = soft_targets(_fixed_teacher(probs), 11, 0.5, 2.0)(tf.constant(np.zeros((1, 28, 28, 1), np.float32)),
+                                                                  tf.constant([3]))
+    np.testing.assert_array_equal(targets.numpy()[0], np.eye(11)[3])
+
+
+@pytest.mark.parametrize("edit", [{"teacher_weight": "0.5"}, {"teacher_weight": None},
+                                  {"teacher_temperature": "x"}, {"teacher_temperature": float("inf")},
+                                  {"teacher": 5}, {"teacher": ["a"]}])
+def test_a_hand_edited_run_config_with_bad_teacher_fields_is_one_line_and_exit_2(mnist_path, tmp_path, capsys, edit):
+    from train.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    config = {"model": "linear_l2", "epochs": 1, "limit": 600, "data": str(mnist_path), **edit}
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["--resume", str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "teacher" in err and "Traceback" not in err
+    assert sorted(p.name for p in run.iterdir()) == ["config.json"]

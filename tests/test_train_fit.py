@@ -225,3 +225,23 @@ def test_metrics_count_the_forms_that_joined_training(mnist_path, tmp_path, caps
     # ...and the console says so (it trained on 100 forms without a word: fresh-clone review)
     assert ("mnist-edge train: --forms 1000: 100 joined training (at most a fifth of the training digits under --limit)"
             in capsys.readouterr().err)
+
+
+def test_a_corrupt_seconds_column_is_a_corrupt_log_and_a_nan_loss_ends_the_run(mnist_path, tmp_path):
+    """Attack review: a log row's seconds edited to nan, inf or -1e6 reached metrics.json (NaN is not JSON); a
+    --teacher-temperature near 0 gave a NaN loss and a run that reported success with an 8.8 % model."""
+    run = tmp_path / "run"
+    config = TrainConfig(model="linear_l2", epochs=2, limit=600, data=str(mnist_path))
+    train(config, run, extra_callbacks=[_StopAfterFirstEpoch()])
+    good = (run / "log.csv").read_text()
+    header, row = good.splitlines()[:2]
+    at = header.split(",").index("seconds")
+    for value in ("nan", "inf", "-1000000", "abc", ""):
+        cells = row.split(",")
+        cells[at] = value
+        (run / "log.csv").write_text(header + "\n" + ",".join(cells) + "\n")
+        with pytest.raises(ValueError, match="corrupt training log"):
+            train(config, run, resume=True)
+    diverging = TrainConfig(model="linear_l2", epochs=2, limit=600, data=str(mnist_path), learning_rate=1e38)
+    with pytest.raises(ValueError, match="training diverged"):
+        train(diverging, tmp_path / "nan")

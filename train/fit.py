@@ -91,6 +91,17 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             self._save("best")
 
 
+class DivergedStops(keras.callbacks.Callback):
+    """A loss that is no longer a number ends the run with a named error (the checkpoints before it are kept):
+    a model trained on NaN is not a result."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise ValueError(f"training diverged: the loss is {loss} after epoch {epoch + 1}; lower --lr (or a "
+                             "--teacher-temperature near 0), or resume from checkpoints/best.keras with --init-from")
+
+
 class EpochSeconds(keras.callbacks.Callback):
     """Each epoch's wall time as the log's `seconds` column (before CSVLogger): a run stopped and resumed still
     adds up all its epochs (metrics.json's train_seconds)."""
@@ -146,9 +157,13 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
     if config.forms < 0:
         raise ValueError(f"forms must be >= 0, got {config.forms}")
-    if not (0 < config.teacher_weight <= 1 and config.teacher_temperature > 0):
-        raise ValueError(f"teacher weight must be in (0, 1] and temperature > 0, got {config.teacher_weight} and "
-                         f"{config.teacher_temperature}")
+    if config.teacher is not None and not isinstance(config.teacher, str):
+        raise ValueError(f"teacher must be the path of a .keras model, got {config.teacher!r}")
+    numbers = (config.teacher_weight, config.teacher_temperature)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in numbers) \
+            or not (0 < config.teacher_weight <= 1 and config.teacher_temperature > 0):
+        raise ValueError(f"teacher weight must be a number in (0, 1] and temperature a positive number, got "
+                         f"{config.teacher_weight!r} and {config.teacher_temperature!r}")
 
 
 def _completed_epochs(log_path: Path) -> tuple[int, float]:
@@ -166,6 +181,10 @@ def _completed_epochs(log_path: Path) -> tuple[int, float]:
             raise ValueError(f"epochs {epochs[:5]}... are not 0, 1, 2...")
         values = [r.get("val_accuracy") for r in rows if r.get("val_accuracy") not in (None, "", "NA")]
         best = max((float(v) for v in values), default=-np.inf)
+        if "seconds" in reader.fieldnames:
+            bad = [r["seconds"] for r in rows if not (math.isfinite(float(r["seconds"])) and float(r["seconds"]) >= 0)]
+            if bad:
+                raise ValueError(f"seconds {bad[0]!r} is not a time")
     except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"{log_path}: corrupt training log ({exc}); restore it or start a new run") from exc
     return len(rows), best
@@ -355,9 +374,11 @@ def train(
         # The EMA weights are in the model while it is validated and checkpointed
         # (so best.keras holds them); the raw ones while it trains.
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum else []),
+        DivergedStops(),  # before the checkpoint: last.keras keeps the epoch before a NaN
         AtomicCheckpoint(ckpt_dir, monitor=monitor, best_so_far=best_val),
         # The CSV's columns are fixed by its first header: an older log without `seconds` is continued without it.
-        *([EpochSeconds()] if not resume or "seconds" in _log_header(run_dir / "log.csv") else []),
+        *([EpochSeconds()] if not resume or not (run_dir / "log.csv").exists()
+          or "seconds" in _log_header(run_dir / "log.csv") else []),
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=resume),
         *(extra_callbacks or []),
     ]
