@@ -54,19 +54,24 @@ def test_a_teacher_that_cannot_teach_is_refused_clearly(tmp_path):
         soft_targets(_fixed_teacher(np.eye(10, dtype=np.float32)), 10, weight=0.0, temperature=2.0)
 
 
-def test_a_distilled_run_records_its_teacher_and_resumes_with_it(mnist_path, tmp_path):
+def test_a_distilled_run_records_its_teacher_and_resumes_with_it_from_anywhere(mnist_path, tmp_path, monkeypatch):
+    """The teacher (and the data) are saved as absolute paths: --resume reads them again, maybe from another
+    folder (a relative --teacher was "no such file" there: fresh-clone review)."""
     from train.cli import main
 
-    teacher = tmp_path / "teacher"
+    monkeypatch.chdir(tmp_path)
     common = ["--model", "linear_l2", "--limit", "600", "--quiet", "--data", str(mnist_path)]
-    assert main([*common, "--epochs", "1", "--out", str(teacher)]) == 0
-    student = tmp_path / "student"
-    assert main([*common, "--epochs", "2", "--teacher", str(teacher / "model.keras"), "--teacher-weight", "0.7",
-                 "--out", str(student)]) == 0
-    config = json.loads((student / "config.json").read_text())
+    assert main([*common, "--epochs", "1", "--out", "teacher"]) == 0
+    assert main([*common, "--epochs", "2", "--teacher", "teacher/model.keras", "--teacher-weight", "0.7",
+                 "--out", "student"]) == 0
+    config = json.loads((tmp_path / "student" / "config.json").read_text())
     assert (config["teacher"], config["teacher_weight"], config["teacher_temperature"]) == \
-        (str(teacher / "model.keras"), 0.7, 2.0)
-    assert json.loads((student / "metrics.json").read_text())["epochs"] == 2
+        (str(tmp_path / "teacher" / "model.keras"), 0.7, 2.0)
+    assert json.loads((tmp_path / "student" / "metrics.json").read_text())["epochs"] == 2
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["--resume", str(tmp_path / "student"), "--quiet"]) == 0
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -75,12 +80,15 @@ def test_a_distilled_run_records_its_teacher_and_resumes_with_it(mnist_path, tmp
     (["--teacher-weight", "0"], "--teacher-weight must be in (0, 1]"),
     (["--teacher-weight", "nan"], "--teacher-weight must be in (0, 1]"),
     (["--teacher-temperature", "-1"], "--teacher-temperature must be a positive number"),
+    (["--teacher-weight", "0.3"], "only work with --teacher"),  # recorded and unused, before (fresh-clone review)
+    (["--teacher-temp=1"], "only work with --teacher"),
 ])
 def test_bad_teacher_options_are_refused_before_training(tmp_path, capsys, argv, message):
     from train.cli import main
 
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     with pytest.raises(SystemExit) as stop:
-        main(["--model", "mlp", "--out", str(tmp_path / "run"), *[a.replace("{tmp}", str(tmp_path)) for a in argv]])
+        main(["--model", "mlp", "--out", str(tmp_path / "run"), *argv])
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()

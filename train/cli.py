@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     _positive(parser, args)
     options = [t.split("=")[0] for t in (sys.argv[1:] if argv is None else argv) if t.startswith("--")]
     ignored = [o for o in options if o not in ("--resume", "--quiet")]
+    teacherless = [o for o in options if o.startswith("--teacher-")] if args.teacher is None else []
+    if teacherless and not args.resume:  # they would be recorded in config.json and do nothing
+        parser.error(f"{', '.join(teacherless)} only work with --teacher MODEL.keras")
     if args.resume and ignored:  # the run's own config.json says how it trains (--epochs was dropped silently)
         parser.error(f"--resume continues a run with the options it was started with ({args.resume}/config.json); "
                      f"{', '.join(ignored)} would not be used: leave them out, or start a new run from its model "
@@ -195,13 +198,17 @@ def _run(parser, args, verbose: int) -> int:
             parser.error(f"--resume {run_dir}: no config.json there, not a run folder")
         run_one(load_config(run_dir), run_dir, resume=True, verbose=verbose)
         return 0
+    # Files as absolute paths: --resume reads them again from config.json, maybe from another folder.
+    def absolute(path):
+        return None if path is None else str(Path(path).absolute())
+
     common = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                   lr_schedule=args.lr_schedule, seed=args.seed, limit=args.limit,
-                  val_size=args.val_size, augment=args.augment, data=args.data,
+                  val_size=args.val_size, augment=args.augment, data=absolute(args.data),
                   num_classes=args.num_classes, negatives=args.negatives, style=args.style,
                   style_p=args.style_p,
-                  ema_momentum=args.ema, label_smoothing=args.label_smoothing, init_from=args.init_from,
-                  extra_crops=args.extra_crops, forms=args.forms, teacher=args.teacher,
+                  ema_momentum=args.ema, label_smoothing=args.label_smoothing, init_from=absolute(args.init_from),
+                  extra_crops=absolute(args.extra_crops), forms=args.forms, teacher=absolute(args.teacher),
                   teacher_weight=args.teacher_weight, teacher_temperature=args.teacher_temperature)
     if args.all:
         from train.report import summary_rows, write_summary
