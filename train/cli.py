@@ -90,11 +90,10 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--init-from {args.init_from}: a folder; give the trained model's .keras file")
     if args.init_from is not None and not Path(args.init_from).is_file():
         parser.error(f"--init-from {args.init_from}: no such file")
-    for name, path in (("--teacher", args.teacher),):
-        if path is not None and Path(path).is_dir():
-            parser.error(f"{name} {path}: a folder; give the trained model's .keras file")
-        if path is not None and not Path(path).is_file():
-            parser.error(f"{name} {path}: no such file")
+    if args.teacher is not None and Path(args.teacher).is_dir():
+        parser.error(f"--teacher {args.teacher}: a folder; give the trained model's .keras file")
+    if args.teacher is not None and not Path(args.teacher).is_file():
+        parser.error(f"--teacher {args.teacher}: no such file")
     if args.teacher is not None and args.all:
         parser.error("--teacher distils into one model; it cannot be combined with --all")
     if not (math.isfinite(args.teacher_weight) and 0 < args.teacher_weight <= 1):
