@@ -1,6 +1,6 @@
 """`mnist-edge reject-report`: "not a digit" and writer-style figures of a model, before and after.
 
-Digits: MNIST test, its style-shifted copies (train/style_shift.py) and its 7s
+Digits: MNIST test, its style-shifted copies (train/style_shift.py) and its 7s,
 1s and 0s written as other writers form them (train/digit_forms.py: crossed, flagged, slashed).
 Non-digits: a held-out set rendered with fonts, seed and source digits that
 training never used (train/negatives.py: HELD_OUT_FONTS, HELD_OUT_SEED,
