@@ -57,6 +57,15 @@ def check_images(images) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
+def _crop_batch(images: list) -> np.ndarray:
+    """Crops as one batch: stacked as they are when all are uint8 28x28 (the reader's), else each made float
+    (N, 28, 28, 1) on its own (a uint8 crop stacked with a float one would be read as floats of 0-255)."""
+    if all(isinstance(im, np.ndarray) and im.dtype == np.uint8 and im.shape == (28, 28) for im in images):
+        return np.stack(images)
+    one = [np.asarray(im)[..., 0] if np.ndim(im) == 3 and np.shape(im)[-1] == 1 else im for im in images]
+    return np.concatenate([as_float_batch(im) for im in one])
+
+
 def as_float_batch(images) -> np.ndarray:
     """Any accepted batch -> float32 (N, 28, 28, 1) in [0, 1], the float models' input."""
     x = check_images(images)
@@ -207,7 +216,7 @@ class Predictor:
         known = [getattr(c, "probabilities", None) for c in crops]
         todo = [i for i, p in enumerate(known) if p is None]
         if todo:
-            for i, p in zip(todo, self.predict(np.stack([crops[i].image for i in todo]))):
+            for i, p in zip(todo, self.predict(_crop_batch([crops[i].image for i in todo]))):
                 known[i] = p
         probs = np.stack(known)
         read_first = probs.copy()
@@ -242,6 +251,8 @@ class Predictor:
         from runtime.slashed import without_slash  # OpenCV: loaded only by what reads frames
 
         images = [crop.image for crop in crops]
+        if not self.rejects_non_digits:  # measured on the 11-output model only (a 10-output one made an 8 a 0)
+            return images
         own = self.statuses(probs, self.min_confidence)
         unsure = [i for i, status in enumerate(self.statuses(probs, min_confidence)) if status != OK and own[i] != OK
                   and np.shape(images[i]) == (28, 28) and np.asarray(images[i]).dtype == np.uint8]

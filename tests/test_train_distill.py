@@ -80,8 +80,8 @@ def test_a_distilled_run_records_its_teacher_and_resumes_with_it_from_anywhere(m
     (["--teacher-weight", "0"], "--teacher-weight must be in (0, 1]"),
     (["--teacher-weight", "nan"], "--teacher-weight must be in (0, 1]"),
     (["--teacher-temperature", "-1"], "--teacher-temperature must be a positive number"),
-    (["--teacher-weight", "0.3"], "only work with --teacher"),  # recorded and unused, before (fresh-clone review)
-    (["--teacher-temp=1"], "only work with --teacher"),
+    (["--teacher-weight", "0.3"], "needs --teacher"),  # recorded and unused, before (fresh-clone review)
+    (["--teacher-temp=1"], "needs --teacher"),
 ])
 def test_bad_teacher_options_are_refused_before_training(tmp_path, capsys, argv, message):
     from train.cli import main

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ignored = [o for o in options if o not in ("--resume", "--quiet")]
     teacherless = [o for o in options if o.startswith("--teacher-")] if args.teacher is None else []
     if teacherless and not args.resume:  # they would be recorded in config.json and do nothing
-        parser.error(f"{', '.join(teacherless)} only work with --teacher MODEL.keras")
+        parser.error(f"{', '.join(teacherless)}: needs --teacher MODEL.keras")
     if args.resume and ignored:  # the run's own config.json says how it trains (--epochs was dropped silently)
         parser.error(f"--resume continues a run with the options it was started with ({args.resume}/config.json); "
                      f"{', '.join(ignored)} would not be used: leave them out, or start a new run from its model "

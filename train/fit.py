@@ -98,8 +98,8 @@ class DivergedStops(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            raise ValueError(f"training diverged: the loss is {loss} after epoch {epoch + 1}; lower --lr (or a "
-                             "--teacher-temperature near 0), or resume from checkpoints/best.keras with --init-from")
+            raise ValueError(f"training diverged: the loss is {loss} after epoch {epoch + 1}; start again with a "
+                             "lower --lr (the checkpoints of the epochs before, if any, are kept)")
 
 
 class EpochSeconds(keras.callbacks.Callback):
