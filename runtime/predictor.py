@@ -231,6 +231,7 @@ class Predictor:
             letters = [d or int(p.argmax()) == NOT_A_DIGIT_CLASS for d, p in zip(dotted, probs)]
             statuses = self._in_words(crops, statuses, read_as, letters,
                                       [float(p[d]) for p, d in zip(probs, read_as)])
+            statuses = self._in_numbers(crops, statuses, probs, dotted, min_confidence)
         for i, status in enumerate(statuses):
             if status != OK and images[i] is not crops[i].image:  # a 0 read without its slash, overruled (its word)
                 images[i], probs[i] = crops[i].image, read_first[i]
@@ -264,6 +265,28 @@ class Predictor:
             if int(p.argmax()) == 0 and float(p[0]) >= threshold:
                 probs[i], images[i] = p, ring
         return images
+
+    def _in_numbers(self, crops: list, statuses: list[str], probs: np.ndarray, dotted: list[bool],
+                    min_confidence: float | None) -> list[str]:
+        """Statuses with a glyph read as "not a digit" inside a long number read as its best digit
+        (runtime/numbers.py; not an i or j); only at the model's own operating point or a laxer one: a stricter
+        `min_confidence` is the caller's to keep."""
+        from runtime.numbers import in_numbers
+
+        if min_confidence is not None and min_confidence > self.min_confidence:
+            return statuses
+        by_line: dict[int, list[int]] = {}
+        for i, crop in enumerate(crops):
+            by_line.setdefault(getattr(crop, "line", 0), []).append(i)
+        out = list(statuses)
+        for members in by_line.values():
+            taken = in_numbers([crops[i].box for i in members], [statuses[i] == OK for i in members],
+                               [statuses[i] != OK and not dotted[i] for i in members],
+                               [float(probs[i][:NOT_A_DIGIT_CLASS].max()) for i in members])
+            for i, take in zip(members, taken):
+                if take:
+                    out[i] = OK
+        return out
 
     @staticmethod
     def _in_words(crops: list, statuses: list[str], digits: list[int], letters: list[bool],
