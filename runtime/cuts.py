@@ -14,6 +14,8 @@ ONE_DIGIT_WIDTH = 1.2  # up to this x its height, a box no cut could split in on
 CUT_COST = 1.5  # per stroke crossed beyond the first (two touching digits meet in one stroke, a digit cut in half in two)
 MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is about 0.15)
 SLANTS = (-0.5, -0.35, -0.2, 0.2, 0.35)  # x per y (< 0: the top leans right): cuts tried when a run is read again
+PATH_REACH = 0.35  # x the line height: how far a cut path may wander either side of the valley it starts from
+PATH_STEP = 0.3  # the cost of a path's step sideways (a pixel of ink crossed costs 1)
 
 
 def pieces_in(labels: np.ndarray, ids) -> np.ndarray:
@@ -33,14 +35,24 @@ class Bound(NamedTuple):
     y_mid: float = 0.0
     inside: bool = False  # a cut inside a box (not the edge of one)
     pieces: frozenset | None = None  # or, parting a box's pieces of ink (not columns): those on its left
+    path: tuple | None = None  # or, a path: its column in each row of the box from row `top` (above and below: its ends')
+    top: int = 0
 
     @property
     def family(self):
         """Cuts of one box in one family may bound one span (an upright and a slanted cut cross)."""
-        return "pieces" if self.pieces is not None else self.slope
+        return "pieces" if self.pieces is not None else "path" if self.path is not None else self.slope
+
+    @property
+    def bends(self) -> bool:
+        """Does the cut's column change from row to row (slanted, or a path)?"""
+        return bool(self.slope) or self.path is not None
 
     def at(self, rows: np.ndarray) -> np.ndarray:
         """The cut's column in each of `rows`."""
+        if self.path is not None:
+            where = np.clip(rows.astype(np.int32) - self.top, 0, len(self.path) - 1)
+            return np.asarray(self.path, np.float32)[where]
         return self.x + self.slope * (rows - self.y_mid)
 
 
@@ -93,7 +105,7 @@ class LineInk:
             return None, None
         lab = self.labels[y0:y1, x0:x1]
         mask = pieces_in(lab, ids)
-        if (a_cuts and a.slope) or (b_cuts and b.slope):
+        if (a_cuts and a.bends) or (b_cuts and b.bends):
             cols = np.arange(x0, x1, dtype=np.int32)[None, :]
             mask &= (cols >= left[:, None]) & (cols < right[:, None])
         rows_in, cols_in = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
@@ -161,6 +173,28 @@ class LineInk:
                     for c, strokes in self._valleys(upright.view(bool), x1 - x0) if strokes <= 1 or slope == nearest]
         return out
 
+    def path_cuts(self, k: int) -> list[Bound]:
+        """Cuts inside box k along the cheapest path from its top to its bottom, one from each valley of its
+        column profile, wandering at most PATH_REACH x the line height from it (and never nearer the box's edge than
+        a valley is): where two digits overlap in x,
+        neither an upright nor a straight slanted cut parts them (a 1 under a 4's arm, a 5's bar over a 9)."""
+        ink = self._ink(k)
+        h, w = ink.shape
+        x0, y0 = self.boxes[k][0], self.boxes[k][1]
+        reach = max(2, int(PATH_REACH * self.height))
+        margin = max(2, int(MIN_CUT_PIECE * self.height))  # as for a valley: no path along the box's own edge
+        out = []
+        for c, _ in self._valleys(ink, w):
+            lo, hi = max(margin, c - reach), min(w - margin, c + reach + 1)
+            if hi <= lo:
+                continue
+            path = cheapest_path(ink[:, lo:hi]) + lo
+            on_ink = ink[np.arange(h), path]
+            strokes = int(on_ink[0]) + int((on_ink[1:] & ~on_ink[:-1]).sum())
+            out.append(Bound(x0 + int(round(float(path.mean()))), k, k, CUT_COST * max(0, strokes - 1), inside=True,
+                             path=tuple(int(x0 + v) for v in path), top=y0))
+        return out
+
     def _find_cuts(self, k: int) -> list[tuple[int, int]]:
         x0 = self.boxes[k][0]
         return [(x0 + c, strokes) for c, strokes in self._valleys(self._ink(k), self.boxes[k][2] - x0)]
@@ -182,6 +216,28 @@ class LineInk:
             if len(chosen) >= 2 * int(np.ceil(width / self.height)) + 1:
                 break
         return sorted((c, int(crossings[c])) for c in chosen)
+
+
+def cheapest_path(ink: np.ndarray) -> np.ndarray:
+    """The column, row by row, of the top-to-bottom path through a mask that crosses the fewest ink pixels
+    (a step sideways, one column a row at most, costs PATH_STEP; ties go straight down)."""
+    h, w = ink.shape
+    cost = ink.astype(np.float32)
+    total = cost[0].copy()
+    came = np.zeros((h, w), np.int8)  # -1: from the column on the left, 0: above, 1: from the right
+    inf = np.array([np.inf], np.float32)
+    columns = np.arange(w)
+    for y in range(1, h):
+        options = np.stack([total, np.concatenate((inf, total[:-1])) + PATH_STEP,
+                            np.concatenate((total[1:], inf)) + PATH_STEP])
+        choice = options.argmin(axis=0)
+        total = options[choice, columns] + cost[y]
+        came[y] = np.array([0, -1, 1], np.int8)[choice]
+    path = np.empty(h, np.int32)
+    path[-1] = int(total.argmin())
+    for y in range(h - 1, 0, -1):
+        path[y - 1] = path[y] + came[y, path[y]]
+    return path
 
 
 def crossing(a: Bound, b: Bound) -> bool:

@@ -8,9 +8,10 @@ the ink's column profile, every digit-wide span between cuts is classified in
 one batch, and the cuts with the best joint score win (segmentation by
 recognition). A lone box read whole as a sure digit is not tried in pieces (most
 are one slanted or round digit). A run with a pair-tall span read as no digit is
-read again with cuts along a few slants and its boxes' pieces parted (only the
-boxes under that span, within a budget of new spans per frame): digits written
-leaning overlap in x, and no upright cut parts them. Without a
+read again with cuts along a few slants and along the cheapest paths through
+little ink, and its boxes' pieces parted (only the boxes under that span, within a
+budget of new spans per frame): digits written leaning or touching overlap in x,
+and no upright cut parts them. Without a
 classifier a wide box is cut at its deepest valleys.
 """
 
@@ -115,6 +116,7 @@ class _Run:
             if line.boxes[k][2] - line.boxes[k][0] > RUN_WIDTH * box_h:
                 bounds += [Bound(c, k, k, CUT_COST * max(0, strokes - 1), inside=True) for c, strokes in line.cuts(k)]
                 bounds += line.slanted_cuts(k) if k in leaning else []
+                bounds += line.path_cuts(k) if k in leaning else []
             bounds += line.piece_partings(k) if k in leaning else []
             if k < last:
                 bounds.append(Bound(line.boxes[k][2], k, k + 1, 0.0))
@@ -439,8 +441,8 @@ def _failing_boxes(run: _Run) -> frozenset:
 
 def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
     """Runs with a span as tall as a pair read as no digit are read again: the boxes under it also cut along
-    slants (runtime/cuts.py; digits written leaning that touch overlap in x: no upright cut parts them) and
-    parted into their pieces of ink (leaning digits written apart whose x-ranges overlap were joined), and a
+    slants and along the cheapest paths through little ink (runtime/cuts.py; digits written leaning that touch
+    overlap in x: no upright cut parts them) and parted into their pieces of ink (leaning digits written apart whose x-ranges overlap were joined), and a
     span over two boxes read only as a digit (a letter is one box). Spans already read are not rendered or
     read again; runs partly read as digits go first, then those needing fewest new spans, and one needing more
     than is left of `budget` keeps its upright reading (a frame of leaning scrawl costs a bounded time).
