@@ -183,16 +183,20 @@ class LineInk:
         x0, y0 = self.boxes[k][0], self.boxes[k][1]
         reach = max(2, int(PATH_REACH * self.height))
         margin = max(2, int(MIN_CUT_PIECE * self.height))  # as for a valley: no path along the box's own edge
-        out = []
+        out, seen = [], set()
         for c, _ in self._valleys(ink, w):
             lo, hi = max(margin, c - reach), min(w - margin, c + reach + 1)
             if hi <= lo:
                 continue
             path = cheapest_path(ink[:, lo:hi]) + lo
+            key = tuple(path.tolist())
+            if path.min() == path.max() or key in seen:  # an upright cut (the valleys' own are tried), or one already
+                continue
+            seen.add(key)
             on_ink = ink[np.arange(h), path]
             strokes = int(on_ink[0]) + int((on_ink[1:] & ~on_ink[:-1]).sum())
             out.append(Bound(x0 + int(round(float(path.mean()))), k, k, CUT_COST * max(0, strokes - 1), inside=True,
-                             path=tuple(int(x0 + v) for v in path), top=y0))
+                             path=tuple(x0 + v for v in key), top=y0))
         return out
 
     def _find_cuts(self, k: int) -> list[tuple[int, int]]:
