@@ -45,7 +45,7 @@ def in_numbers(boxes: list[tuple[int, int, int, int]], read: list[bool], candida
     chosen = []
     for place, i in enumerate(order):
         x, _, w, h = boxes[i]
-        if read[i] or not candidates[i] or weights[i] < DIGIT_WEIGHT:
+        if read[i] or not candidates[i] or not weights[i] >= DIGIT_WEIGHT:  # (a NaN weight is no weight)
             continue
         if not (SHORTEST * height <= h <= TALLEST * height and w <= WIDEST * height):
             continue

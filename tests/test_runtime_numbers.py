@@ -56,9 +56,10 @@ def test_a_glyph_set_apart_from_the_number_is_not_taken():
     assert not any(in_numbers(line(xs), read, [not r for r in read], [1, 1, 1, 1, 0.3]))
 
 
-def test_a_glyph_the_model_gives_almost_no_digit_is_not_taken():
+@pytest.mark.parametrize("weight", [DIGIT_WEIGHT / 2, float("nan")])
+def test_a_glyph_the_model_gives_almost_no_digit_is_not_taken(weight):
     read = [True, True, False, True, True]
-    weights = [1, 1, DIGIT_WEIGHT / 2, 1, 1]
+    weights = [1, 1, weight, 1, 1]
     assert not any(in_numbers(line(XS), read, [not r for r in read], weights))
 
 
