@@ -16,6 +16,7 @@ MIN_CUT_PIECE = 0.12  # no piece narrower than this x the line height (a 1 is ab
 SLANTS = (-0.5, -0.35, -0.2, 0.2, 0.35)  # x per y (< 0: the top leans right): cuts tried when a run is read again
 PATH_REACH = 0.35  # x the line height: how far a cut path may wander either side of the valley it starts from
 PATH_STEP = 0.3  # the cost of a path's step sideways (a pixel of ink crossed costs 1)
+PATH_WIDEST = 2.5  # x the line height: a wider box (not two or three touching digits: hatching, a scribble) gets no path cuts
 
 
 def pieces_in(labels: np.ndarray, ids) -> np.ndarray:
@@ -175,22 +176,23 @@ class LineInk:
 
     def path_cuts(self, k: int) -> list[Bound]:
         """Cuts inside box k along the cheapest path from its top to its bottom, one from each valley of its
-        column profile, wandering at most PATH_REACH x the line height from it (and never nearer the box's edge than
-        a valley is): where two digits overlap in x,
-        neither an upright nor a straight slanted cut parts them (a 1 under a 4's arm, a 5's bar over a 9)."""
+        column profile, wandering at most PATH_REACH x the line height from it (and never nearer the box's edge
+        than a valley is): where two digits overlap in x, neither an upright nor a straight slanted cut parts
+        them (a 1 under a 4's arm, a 5's bar over a 9). A path that is an upright cut, or repeats another, is
+        left out; a box wider than PATH_WIDEST x the line height gets none (its cost: hatching, scribbles)."""
+        x0, y0, x1, _ = self.boxes[k]
+        if x1 - x0 > PATH_WIDEST * self.height:
+            return []
         ink = self._ink(k)
         h, w = ink.shape
-        x0, y0 = self.boxes[k][0], self.boxes[k][1]
         reach = max(2, int(PATH_REACH * self.height))
         margin = max(2, int(MIN_CUT_PIECE * self.height))  # as for a valley: no path along the box's own edge
+        bands = [(max(margin, c - reach), min(w - margin, c + reach + 1)) for c, _ in self._valleys(ink, w)]
+        bands = [(lo, hi) for lo, hi in bands if hi > lo]
         out, seen = [], set()
-        for c, _ in self._valleys(ink, w):
-            lo, hi = max(margin, c - reach), min(w - margin, c + reach + 1)
-            if hi <= lo:
-                continue
-            path = cheapest_path(ink[:, lo:hi]) + lo
+        for path in cheapest_paths(ink, bands):
             key = tuple(path.tolist())
-            if path.min() == path.max() or key in seen:  # an upright cut (the valleys' own are tried), or one already
+            if path.min() == path.max() or key in seen:
                 continue
             seen.add(key)
             on_ink = ink[np.arange(h), path]
@@ -223,25 +225,50 @@ class LineInk:
 
 
 def cheapest_path(ink: np.ndarray) -> np.ndarray:
-    """The column, row by row, of the top-to-bottom path through a mask that crosses the fewest ink pixels
-    (a step sideways, one column a row at most, costs PATH_STEP; ties go straight down)."""
-    h, w = ink.shape
-    cost = ink.astype(np.float32)
-    total = cost[0].copy()
-    came = np.zeros((h, w), np.int8)  # -1: from the column on the left, 0: above, 1: from the right
-    inf = np.array([np.inf], np.float32)
-    columns = np.arange(w)
+    """The column, row by row, of the top-to-bottom path through a mask (any nonzero pixel is ink) that crosses
+    the fewest ink pixels (see `cheapest_paths`)."""
+    ink = np.asarray(ink)
+    if ink.ndim != 2 or not ink.size:
+        raise ValueError(f"cheapest_path needs a 2-D mask with rows and columns, got shape {ink.shape}")
+    return cheapest_paths(ink, [(0, ink.shape[1])])[0]
+
+
+def cheapest_paths(ink: np.ndarray, bands: list[tuple[int, int]]) -> list[np.ndarray]:
+    """For each band of columns [lo, hi) of a mask (any nonzero pixel is ink), the top-to-bottom path within
+    it that crosses the fewest ink pixels, as its column in each row: one step sideways a row at most, costing
+    PATH_STEP and the ink of the pixel it passes (so it does not slip between the pixels of a thin diagonal
+    stroke); ties go straight down. All bands in one pass over the rows."""
+    if not bands:
+        return []
+    ink = np.asarray(ink) != 0
+    h = ink.shape[0]
+    width = max(hi - lo for lo, hi in bands)
+    cost = np.full((len(bands), h, width + 2), np.inf, np.float32)  # a wall column on each side
+    for n, (lo, hi) in enumerate(bands):
+        cost[n, :, 1:1 + hi - lo] = ink[:, lo:hi]
+    total = cost[:, 0].copy()
+    came = np.zeros((h, len(bands), width + 2), np.int8)  # -1: from the column on the left, 0: above, 1: right
+    from_left = np.full_like(total, np.inf)
+    from_right = np.full_like(total, np.inf)
     for y in range(1, h):
-        options = np.stack([total, np.concatenate((inf, total[:-1])) + PATH_STEP,
-                            np.concatenate((total[1:], inf)) + PATH_STEP])
-        choice = options.argmin(axis=0)
-        total = options[choice, columns] + cost[y]
-        came[y] = np.array([0, -1, 1], np.int8)[choice]
-    path = np.empty(h, np.int32)
-    path[-1] = int(total.argmin())
-    for y in range(h - 1, 0, -1):
-        path[y - 1] = path[y] + came[y, path[y]]
-    return path
+        row = cost[:, y]
+        np.add(total[:, :-1], row[:, :-1], out=from_left[:, 1:])
+        np.add(total[:, 1:], row[:, 1:], out=from_right[:, :-1])
+        from_left[:, 1:] += PATH_STEP
+        from_right[:, :-1] += PATH_STEP
+        left = from_left < total  # ties go straight down, then to the left
+        best = np.where(left, from_left, total)
+        right = from_right < best
+        total = np.where(right, from_right, best) + row
+        came[y] = right.view(np.int8) - (left & ~right).view(np.int8)
+    paths = []
+    for n, (lo, _) in enumerate(bands):
+        path = np.empty(h, np.int32)
+        path[-1] = int(total[n].argmin())
+        for y in range(h - 1, 0, -1):
+            path[y - 1] = path[y] + came[y, n, path[y]]
+        paths.append(path - 1 + lo)
+    return paths
 
 
 def crossing(a: Bound, b: Bound) -> bool:

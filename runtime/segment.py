@@ -50,8 +50,8 @@ MAX_STROKE_VS_HEIGHT = 0.4  # a blob whose "strokes" are this thick for its heig
 WHOLE_CONFIDENCE = 0.98  # a lone box read whole this surely as one digit is not tried in pieces
 PAIR_HEIGHT = 0.85  # x the line height: a span read as "not a digit" this tall may be a touching pair...
 PAIR_CONFIDENCE = 0.99  # ...split when both its halves read as digits this surely
-LEG_HEIGHT = 0.6  # x its box's height: a 1 cut from a letter's ink this tall is one of its legs (M, N; a spiral's outer arc:
-# 0.8 until 2026-11-30, when a spiral read as "not a digit" but for a 1 cut from its side, 0.67 of its height, showed a 1)
+LEG_HEIGHT = 0.8  # x its box's height: a 1 cut from a letter's ink this tall is one of its legs (M, N; 0.6 took a real
+# 1 touching a digit read "not a digit" for a leg: "101" read as one glyph, attack review 2026-11-30)
 MAX_CANDIDATES = 400  # more boxes than this in a 320x240 working frame (pro rata) is texture, not writing
 RETRY_BELOW = 0.55  # a run with a span PAIR_HEIGHT tall read as "not a digit" or as no digit this sure (the
 # shipped operating point) is read again with cuts leaning (runtime/cuts.py, SLANTS)...

@@ -87,7 +87,7 @@ def _grouped(order: list[int], gaps: list[int], joined) -> list[list[int]]:
 
 def words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     """Indices of one line's glyph boxes (x, y, w, h), left to right, grouped into words by their gaps."""
-    boxes = [_box(b) for b in boxes]
+    boxes = [glyph_box(b) for b in boxes]
     if not boxes:
         return []
     gap = WORD_GAP * _height(boxes)
@@ -159,7 +159,7 @@ def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
 
     boxes, statuses, digits, letters, confidences = (listed(n, v) for n, v in zip(
         ("boxes", "statuses", "digits", "letters", "confidences"), (boxes, statuses, digits, letters, confidences)))
-    boxes = [_box(b) for b in boxes]
+    boxes = [glyph_box(b) for b in boxes]
     if not all(isinstance(s, str) for s in statuses):
         raise ValueError(f"statuses are strings, got {reprlib.repr(statuses)}")
     if digits is not None and not all(d is None or (_integral(d) and 0 <= int(d) <= 9) for d in digits):
@@ -168,7 +168,7 @@ def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
                                        for v in letters):
         raise ValueError(f"letters are True or False, got {reprlib.repr(letters)}")
     if confidences is not None:
-        confidences = _probabilities(confidences)
+        confidences = glyph_probabilities(confidences)
     extras = {"digits": digits, "letters": letters, "confidences": confidences}
     if len(statuses) != len(boxes) or any(v is not None and len(v) != len(boxes) for v in extras.values()):
         raise ValueError(f"in_words needs one status{'' if digits is None else ' and one digit'} per box: "
@@ -178,7 +178,7 @@ def _checked(boxes, statuses, digits, letters, confidences) -> tuple:
             None if letters is None else [bool(v) for v in letters], confidences)
 
 
-def _probabilities(values: list) -> list[float]:
+def glyph_probabilities(values: list) -> list[float]:
     """Each value as a float from 0 to 1 (not text, not NaN), or a clear ValueError."""
     try:
         if any(isinstance(v, (str, bytes, bool, np.bool_, complex, np.complexfloating)) for v in values):
@@ -195,7 +195,7 @@ def _integral(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _box(box) -> tuple[int, int, int, int]:
+def glyph_box(box) -> tuple[int, int, int, int]:
     """A glyph box as four ints (x, y, w, h), or a clear error."""
     try:
         if isinstance(box, (str, bytes)):
@@ -211,7 +211,7 @@ def _box(box) -> tuple[int, int, int, int]:
 def spaced_words(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     """Words of letters written far apart (h e l l o): glyphs split where a gap is much wider than the line's
     usual one (and wider than WORD_GAP x its height)."""
-    boxes = [_box(b) for b in boxes]
+    boxes = [glyph_box(b) for b in boxes]
     if not boxes:
         return []
     order, gaps = _in_reading_order(boxes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.cuts import MIN_CUT_PIECE, PATH_STEP, Bound, LineInk, cheapest_path
+from runtime.cuts import MIN_CUT_PIECE, PATH_STEP, Bound, LineInk, cheapest_path, cheapest_paths
 
 
 def two_overlapping_strokes() -> np.ndarray:
@@ -66,3 +66,34 @@ def test_path_cuts_keep_off_the_boxs_edges(height):
     assert cuts
     for cut in cuts:
         assert len(cut.path) == height and min(cut.path) >= margin and max(cut.path) < 2 * height - margin
+
+
+def test_a_mask_of_0_and_255_gives_the_paths_of_its_bool_mask():
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        ink = rng.random((20, 9)) < 0.25
+        assert (cheapest_path(ink * np.uint8(255)) == cheapest_path(ink)).all()
+
+
+def test_a_path_does_not_slip_through_a_thin_diagonal_stroke():
+    """A 1-px diagonal stroke across the whole mask: every path crosses it. Stepping sideways between two of its
+    8-connected pixels crossed it for free (attack review), so a cut through a stroke counted no stroke."""
+    ink = np.eye(12, dtype=bool)
+    path = cheapest_path(ink)
+    assert ink[np.arange(12), path].sum() >= 1
+
+
+def test_paths_for_several_bands_are_each_bands_own():
+    rng = np.random.default_rng(6)
+    ink = rng.random((30, 40)) < 0.3
+    bands = [(0, 12), (5, 20), (28, 40)]
+    for (lo, hi), path in zip(bands, cheapest_paths(ink, bands)):
+        alone = cheapest_path(ink[:, lo:hi]) + lo
+        assert (path >= lo).all() and (path < hi).all()
+        assert (path == alone).all()
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (5,)])
+def test_a_mask_without_rows_or_columns_is_refused(shape):
+    with pytest.raises(ValueError, match="2-D mask"):
+        cheapest_path(np.zeros(shape, bool))

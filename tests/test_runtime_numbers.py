@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from runtime.numbers import DIGIT_WEIGHT, DIGITS_PER_TAKEN, LONG_NUMBER, in_numbers
@@ -21,9 +22,18 @@ def test_an_unread_glyph_among_four_sure_digits_is_taken():
         [False, False, True, False, False]
 
 
-def test_an_unread_glyph_ending_the_number_is_taken():
-    read = [False, True, True, True, True]
-    assert in_numbers(line(XS), read, [not r for r in read], [0.3, 1, 1, 1, 1])[0]
+@pytest.mark.parametrize("place", [0, 4])
+def test_a_mark_before_or_after_the_number_is_left_alone(place):
+    """"?1234", "1234?": taken, it made an unsure number look sure (attack review, 2026-11-30)."""
+    read = [k != place for k in range(5)]
+    assert not any(in_numbers(line(XS), read, [not r for r in read], [0.9 if not r else 1.0 for r in read]))
+
+
+def test_a_glyph_on_another_line_is_not_taken():
+    read = [True, True, False, True, True]
+    boxes = line(XS)
+    boxes[2] = (120, 160, 40, 100)  # below the number (crops read without their line)
+    assert not any(in_numbers(boxes, read, [not r for r in read], [1, 1, 0.3, 1, 1]))
 
 
 def test_a_short_number_keeps_its_unread_glyph_unread():
@@ -56,10 +66,9 @@ def test_a_glyph_set_apart_from_the_number_is_not_taken():
     assert not any(in_numbers(line(xs), read, [not r for r in read], [1, 1, 1, 1, 0.3]))
 
 
-@pytest.mark.parametrize("weight", [DIGIT_WEIGHT / 2, float("nan")])
-def test_a_glyph_the_model_gives_almost_no_digit_is_not_taken(weight):
+def test_a_glyph_the_model_gives_almost_no_digit_is_not_taken():
     read = [True, True, False, True, True]
-    weights = [1, 1, weight, 1, 1]
+    weights = [1, 1, DIGIT_WEIGHT / 2, 1, 1]
     assert not any(in_numbers(line(XS), read, [not r for r in read], weights))
 
 
@@ -78,3 +87,27 @@ def test_a_number_with_too_many_unread_glyphs_keeps_them_all():
 def test_arguments_of_different_lengths_are_refused():
     with pytest.raises(ValueError, match="one of each per glyph"):
         in_numbers(line(XS), [True] * 5, [False] * 4, [1.0] * 5)
+
+
+READ = [True, True, False, True, True]
+
+
+@pytest.mark.parametrize("boxes, read, candidates, weights, message", [
+    (line(XS)[:4] + [(240, 0, 40)], READ, [False] * 5, [1.0] * 5, "four numbers"),
+    (line(XS)[:4] + [(240, 0, -40, 100)], READ, [False] * 5, [1.0] * 5, "no negative"),
+    (line(XS)[:4] + [None], READ, [False] * 5, [1.0] * 5, "four numbers"),
+    (line(XS), READ, [False] * 5, [1, 1, float("nan"), 1, 1], "probabilities from 0 to 1"),
+    (line(XS), READ, [False] * 5, [1, 1, 7.0, 1, 1], "probabilities from 0 to 1"),
+    (line(XS), READ, [False] * 5, [1, 1, None, 1, 1], "probabilities from 0 to 1"),
+    (line(XS), [1, 1, 2, 1, 1], [False] * 5, [1.0] * 5, "True or False"),
+    (line(XS), READ, [True] * 5, [1.0] * 5, "not a candidate too"),
+    ("boxes", READ, [False] * 5, [1.0] * 5, "are a list"),
+])
+def test_bad_arguments_get_a_clear_error(boxes, read, candidates, weights, message):
+    with pytest.raises(ValueError, match=message):
+        in_numbers(boxes, read, candidates, weights)
+
+
+def test_any_sequence_is_accepted():
+    got = in_numbers(iter(line(XS)), np.array(READ), tuple(not r for r in READ), np.array([1, 1, 0.3, 1, 1]))
+    assert got == [False, False, True, False, False]

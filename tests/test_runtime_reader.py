@@ -857,14 +857,14 @@ def test_a_digit_read_as_not_a_digit_inside_a_long_number_is_kept(mnist, int8, m
     """Field pages (bench/field_scenes.py, seed 7, 40 frames): the model says "not a digit" to some odd digits of
     a page, and a glyph so read inside a line of four or more sure digits is read as its best digit
     (runtime/numbers.py). Measured when written (2026-11-30): 801 -> 808 of 837 digits hit (insertions count against),
-    18 -> 19 frames exact."""
+    18 -> 19 frames exact; 801 -> 806 and 18 since a glyph ending a line is left alone (attack review)."""
     import runtime.numbers
 
     samples = _field_pages(mnist)
     with_rule = _digits_hit(int8, samples)
     monkeypatch.setattr(runtime.numbers, "in_numbers", lambda boxes, read, candidates, weights: [False] * len(boxes))
     without_rule = _digits_hit(int8, samples)
-    assert with_rule[0] >= without_rule[0] + 4 and with_rule[1] >= without_rule[1], (with_rule, without_rule)
+    assert with_rule[0] >= without_rule[0] + 3 and with_rule[1] >= without_rule[1], (with_rule, without_rule)
 
 
 def test_a_stricter_bar_than_the_models_own_keeps_unsure_digits_out_of_numbers(mnist, int8, monkeypatch):
