@@ -1,5 +1,5 @@
-"""A text line's ink: where a run of its boxes may be cut (upright, along a slant, between a box's pieces) and
-the image of any span between two cuts (runtime/segment.py reads the spans)."""
+"""A text line's ink: where a run of its boxes may be cut (upright, along a slant, along the cheapest path through
+little ink, between a box's pieces) and the image of any span between two cuts (runtime/segment.py reads the spans)."""
 
 from __future__ import annotations
 
