@@ -5,9 +5,9 @@ digits (field test pages, seed 0: 53 of 2,014 digits, most in lines of four or
 more digits read surely), and the number loses a digit. A glyph is taken for
 its best digit when its line holds at least LONG_NUMBER digits read surely,
 it is of their size (not a comma, a dash or a wide scribble), it sits between
-two of them (beside each on the line, level with both) as close to them as
-they sit to each other, and the model gives its best digit at least
-DIGIT_WEIGHT. A mark before or after a number ("1234?", "A1234") is left
+two of them (beside each on the line, level with both) no further from them
+than NEAR x their usual gap, and the model gives its best digit at least
+DIGIT_WEIGHT; at most one glyph per DIGITS_PER_TAKEN sure digits (or none). A mark before or after a number ("1234?", "A1234") is left
 alone: taken, it made an unsure number look sure. A letter or symbol inside a
 long number ("12A45") can be read as a digit so.
 """

@@ -275,11 +275,8 @@ class Predictor:
 
         if min_confidence is not None and min_confidence > self.min_confidence:
             return statuses
-        by_line: dict[int, list[int]] = {}
-        for i, crop in enumerate(crops):
-            by_line.setdefault(getattr(crop, "line", 0), []).append(i)
         out = list(statuses)
-        for members in by_line.values():
+        for members in _by_line(crops):
             taken = in_numbers([crops[i].box for i in members], [statuses[i] == OK for i in members],
                                [statuses[i] != OK and not dotted[i] for i in members],
                                [float(probs[i][:NOT_A_DIGIT_CLASS].max()) for i in members])
@@ -294,11 +291,8 @@ class Predictor:
         """Statuses with the digits read among the letters of a word set to "not a digit" (runtime/words.py)."""
         from runtime.words import in_words
 
-        by_line: dict[int, list[int]] = {}
-        for i, crop in enumerate(crops):
-            by_line.setdefault(getattr(crop, "line", 0), []).append(i)
         out = list(statuses)
-        for members in by_line.values():
+        for members in _by_line(crops):
             for i, status in zip(members, in_words([crops[i].box for i in members], [statuses[i] for i in members],
                                                    OK, NOT_A_DIGIT, [digits[i] for i in members],
                                                    [letters[i] for i in members],
@@ -323,6 +317,14 @@ class Predictor:
         if not reading.digits:
             return DigitPrediction(NO_DIGIT)
         return max(reading.digits, key=lambda d: d.box[2] * d.box[3])
+
+
+def _by_line(crops: list) -> list[list[int]]:
+    """The crops' indices grouped by text line (a crop without one is on line 0), lines in order of first crop."""
+    by_line: dict[int, list[int]] = {}
+    for i, crop in enumerate(crops):
+        by_line.setdefault(getattr(crop, "line", 0), []).append(i)
+    return list(by_line.values())
 
 
 def _backend_for(path: Path, backend: str) -> str:

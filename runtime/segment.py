@@ -443,8 +443,8 @@ def _failing_boxes(run: _Run) -> frozenset:
 def _read_leaning(runs: list[_Run], classify: Classify, budget: int) -> None:
     """Runs with a span as tall as a pair read as no digit are read again: the boxes under it also cut along
     slants and along the cheapest paths through little ink (runtime/cuts.py; digits written leaning that touch
-    overlap in x: no upright cut parts them) and parted into their pieces of ink (leaning digits written apart whose x-ranges overlap were joined), and a
-    span over two boxes read only as a digit (a letter is one box). Spans already read are not rendered or
+    overlap in x: no upright cut parts them) and parted into their pieces of ink (leaning digits written apart
+    whose x-ranges overlap were joined), and a span over two boxes read only as a digit (a letter is one box). Spans already read are not rendered or
     read again; runs partly read as digits go first, then those needing fewest new spans, and one needing more
     than is left of `budget` keeps its upright reading (a frame of leaning scrawl costs a bounded time).
     The new reading is kept when it is all sure digits, and holds no 1 where the upright one held a letter
