@@ -721,7 +721,8 @@ def test_reading_leaning_digits_again_classifies_only_new_spans_near_the_unread_
     spans it has not read, cuts only the boxes under the span left unread: at every valley along the slant
     nearest their ink's lean, along the other slants only where one stroke is crossed (runtime/cuts.py).
     Touching 57.5 -> 35.0, apart 66.2 -> 40.1 (24.4 and 32.9 before any reading again). Cut along paths too
-    (2026-11-30): 35.5 -> 38.8 and 36.9 -> 38.3 (41.6 touching before a path that is an upright cut was left out)."""
+    (2026-11-30): 35.5 -> 37.0 and 36.9 -> 37.9 (41.6 touching before a path that is an upright cut was left out,
+    38.8 before boxes wider than 2.5 x the line height got none)."""
     from bench.field_scenes import DigitPool
     from tests.hard_scenes import leaning_touching
 
