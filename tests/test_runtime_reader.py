@@ -298,19 +298,9 @@ def test_hard_conditions_of_the_field_test(condition, floor_digits, floor_lines,
     flag drawn against the page, not the stem: 87.9 / 82.5 and 92.4 / 90.0). With slashed 0s among them too
     (2026-11-30): 83.3 / 72.5 and 90.9 / 85.0; a fine-tune with slashed 0s, not shipped (MNIST 99.43 %): 93.9 / 90.0;
     the shipped model with slashed 0s read again without their slash (runtime/slashed.py): 92.4 / 87.5."""
-    from bench.field_scenes import DigitPool, generate
-    from bench.field_test import align, reading_lines
-
-    pool = DigitPool(mnist.x_test, mnist.y_test)
-    hits = total = exact = 0
-    for i in range(40):
-        sample = generate(condition, i, pool, seed=7)
-        read = reading_lines(int8.read_digits(sample.image, int8.min_confidence))
-        truth = "".join(sample.lines)
-        a = align(truth, "".join(read))
-        hits, total = hits + len(truth) - a.substitutions - a.deletions - a.insertions, total + len(truth)
-        exact += int(read == list(sample.lines))
-    digits, lines = 100 * hits / total, 100 * exact / 40
+    samples = _field_frames(mnist, condition, 7, 40)
+    hits, exact = _digits_hit(int8, samples)
+    digits, lines = 100 * hits / sum(len("".join(s.lines)) for s in samples), 100 * exact / 40
     assert digits >= floor_digits and lines >= floor_lines, f"{condition}: {digits:.1f} % digits, {lines:.1f} % lines"
 
 
@@ -835,11 +825,11 @@ def test_a_short_stroke_among_specks_below_the_writing_is_not_a_line(mnist, int8
     assert read >= 9, f"{read} of 10 numbers read without a line for the hair"
 
 
-def _field_pages(mnist, count: int = 40):
+def _field_frames(mnist, condition: str, seed: int, count: int) -> list:
     from bench.field_scenes import DigitPool, generate
 
     pool = DigitPool(mnist.x_test, mnist.y_test)
-    return [generate("pages", i, pool, seed=7) for i in range(count)]
+    return [generate(condition, i, pool, seed=seed) for i in range(count)]
 
 
 def _digits_hit(predictor, samples, min_confidence=None) -> tuple[int, int]:
@@ -861,7 +851,7 @@ def test_a_digit_read_as_not_a_digit_inside_a_long_number_is_kept(mnist, int8, m
     18 -> 19 frames exact; 801 -> 806 and 18 since a glyph ending a line is left alone (attack review)."""
     import runtime.numbers
 
-    samples = _field_pages(mnist)
+    samples = _field_frames(mnist, "pages", 7, 40)
     with_rule = _digits_hit(int8, samples)
     monkeypatch.setattr(runtime.numbers, "in_numbers", lambda boxes, read, candidates, weights: [False] * len(boxes))
     without_rule = _digits_hit(int8, samples)
@@ -873,7 +863,7 @@ def test_a_stricter_bar_than_the_models_own_keeps_unsure_digits_out_of_numbers(m
     for the number around it; at the model's own bar they are."""
     import runtime.numbers
 
-    samples = _field_pages(mnist, 6)
+    samples = _field_frames(mnist, "pages", 7, 6)
     calls = []
     real = runtime.numbers.in_numbers
     monkeypatch.setattr(runtime.numbers, "in_numbers", lambda *args: calls.append(1) or real(*args))
@@ -886,18 +876,12 @@ def test_a_stricter_bar_than_the_models_own_keeps_unsure_digits_out_of_numbers(m
 def test_touching_digits_no_straight_cut_parts_are_cut_along_a_path(mnist, int8, monkeypatch):
     """Field touching pairs (bench/field_scenes.py, seed 11, 150 frames; 1-5 px of ink overlap): a run read again
     is also cut along the cheapest paths through little ink (runtime/cuts.py). Measured when written
-    (2026-11-30): 93 -> 96 frames exact (seeds 0 and 7, 100 frames each: 62 -> 63, 68 -> 69; no frame lost)."""
-    from bench.field_scenes import DigitPool, generate
-    from bench.field_test import reading_lines
+    (2026-11-30): 93 -> 96 frames exact (seeds 0 and 7, 100 frames each: 62 -> 63, 68 -> 69; no frame lost); 93 -> 97
+    with the attack review's fixes."""
     from runtime.cuts import LineInk
 
-    pool = DigitPool(mnist.x_test, mnist.y_test)
-    samples = [generate("touching_pairs", i, pool, seed=11) for i in range(150)]
-
-    def exact() -> int:
-        return sum(reading_lines(int8.read_digits(s.image, int8.min_confidence)) == list(s.lines) for s in samples)
-
-    with_paths = exact()
+    samples = _field_frames(mnist, "touching_pairs", 11, 150)
+    with_paths = _digits_hit(int8, samples)[1]
     monkeypatch.setattr(LineInk, "path_cuts", lambda self, k: [])
-    without_paths = exact()
+    without_paths = _digits_hit(int8, samples)[1]
     assert with_paths >= without_paths + 2, (with_paths, without_paths)
