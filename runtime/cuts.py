@@ -228,19 +228,26 @@ def cheapest_path(ink: np.ndarray) -> np.ndarray:
     """The column, row by row, of the top-to-bottom path through a mask (any nonzero pixel is ink) that crosses
     the fewest ink pixels (see `cheapest_paths`)."""
     ink = np.asarray(ink)
-    if ink.ndim != 2 or not ink.size:
-        raise ValueError(f"cheapest_path needs a 2-D mask with rows and columns, got shape {ink.shape}")
-    return cheapest_paths(ink, [(0, ink.shape[1])])[0]
+    return cheapest_paths(ink, [(0, ink.shape[1] if ink.ndim == 2 else 0)])[0]
 
 
 def cheapest_paths(ink: np.ndarray, bands: list[tuple[int, int]]) -> list[np.ndarray]:
     """For each band of columns [lo, hi) of a mask (any nonzero pixel is ink), the top-to-bottom path within
     it that crosses the fewest ink pixels, as its column in each row: one step sideways a row at most, costing
     PATH_STEP and the ink of the pixel it passes (so it does not slip between the pixels of a thin diagonal
-    stroke); ties go straight down. All bands in one pass over the rows."""
+    stroke); ties go straight down. All bands in one pass over the rows. A mask without rows or columns, or a band
+    that is not whole columns of it (0 <= lo < hi <= its width), is a ValueError."""
+    ink = np.asarray(ink)
+    if ink.ndim != 2 or not ink.size:
+        raise ValueError(f"cheapest_path needs a 2-D mask with rows and columns, got shape {ink.shape}")
+    for band in bands:
+        if len(band) != 2 or not all(isinstance(v, (int, np.integer)) for v in band) \
+                or not 0 <= band[0] < band[1] <= ink.shape[1]:
+            raise ValueError(f"cheapest_paths: a band is two whole column numbers lo < hi within the mask's "
+                             f"{ink.shape[1]} columns, got {band!r}")
     if not bands:
         return []
-    ink = np.asarray(ink) != 0
+    ink = ink != 0
     h = ink.shape[0]
     width = max(hi - lo for lo, hi in bands)
     cost = np.full((len(bands), h, width + 2), np.inf, np.float32)  # a wall column on each side

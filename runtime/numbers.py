@@ -24,7 +24,7 @@ LONG_NUMBER = 4  # digits read surely on the line that make it a number
 DIGIT_WEIGHT = 0.1  # the glyph's best digit probability at least this
 SHORTEST, TALLEST = 0.75, 1.3  # its height x the number's median digit height
 WIDEST = 1.3  # its width at most this x that height
-NEAR = 2.0  # its gap to the nearer digit at most this x the number's usual gap (at least NEAR_FLOOR x its height)
+NEAR = 2.0  # its gap to each of the two digits at most this x the number's usual gap (at least NEAR_FLOOR x its height)
 NEAR_FLOOR = 0.3
 LEVEL = 0.5  # it shares at least this x its height with each neighbour's rows (one line, not one above the other)
 DIGITS_PER_TAKEN = 4  # at most one glyph taken per this many digits read surely on the line
@@ -54,7 +54,7 @@ def in_numbers(boxes, read, candidates, weights) -> list[bool]:
         left, right = order[place - 1], order[place + 1]
         if not (read[left] and read[right] and _level(boxes[i], boxes[left]) and _level(boxes[i], boxes[right])):
             continue
-        gap = min(x - (boxes[left][0] + boxes[left][2]), boxes[right][0] - (x + w))
+        gap = max(x - (boxes[left][0] + boxes[left][2]), boxes[right][0] - (x + w))  # near both: not a mark set apart
         if gap <= near:
             chosen.append(i)
     if chosen and len(chosen) * DIGITS_PER_TAKEN <= len(digits):
@@ -84,9 +84,17 @@ def _checked(boxes, read, candidates, weights) -> tuple[list, list, list, list]:
             raise ValueError(f"in_numbers: {name} are True or False, one per glyph, got {reprlib.repr(values)}")
         return [bool(v) for v in values]
 
-    boxes = [glyph_box(b) for b in listed("boxes", boxes)]
+    boxes = listed("boxes", boxes)
+    try:
+        boxes = [glyph_box(b) for b in boxes]
+    except ValueError as error:
+        raise ValueError(f"in_numbers: boxes: {error}") from None
     read, candidates = flags("read", read), flags("candidates", candidates)
-    weights = glyph_probabilities(listed("weights", weights))
+    weights = listed("weights", weights)
+    try:
+        weights = glyph_probabilities(weights)
+    except ValueError as error:
+        raise ValueError(f"in_numbers: weights: {error}") from None
     if not len(boxes) == len(read) == len(candidates) == len(weights):
         raise ValueError(f"in_numbers needs one of each per glyph: {len(boxes)} boxes, {len(read)} read, "
                          f"{len(candidates)} candidates, {len(weights)} weights")

@@ -97,3 +97,9 @@ def test_paths_for_several_bands_are_each_bands_own():
 def test_a_mask_without_rows_or_columns_is_refused(shape):
     with pytest.raises(ValueError, match="2-D mask"):
         cheapest_path(np.zeros(shape, bool))
+
+
+@pytest.mark.parametrize("band", [(2, 2), (4, 2), (-2, 3), (3, 10), (0.5, 3), (1, 2, 3)])
+def test_a_band_that_is_not_whole_columns_of_the_mask_is_refused(band):
+    with pytest.raises(ValueError, match="a band is two whole column numbers"):
+        cheapest_paths(np.zeros((5, 6), bool), [band])

@@ -29,6 +29,14 @@ def test_a_mark_before_or_after_the_number_is_left_alone(place):
     assert not any(in_numbers(line(XS), read, [not r for r in read], [0.9 if not r else 1.0 for r in read]))
 
 
+def test_a_mark_set_apart_from_the_digits_on_one_side_is_not_taken():
+    """"1234 A5678": near the 5, far from the 4 (second attack review)."""
+    read = [True] * 4 + [False] + [True] * 4
+    xs = [30 * k for k in range(4)] + [180 + 30 * k for k in range(5)]
+    boxes = [(x, 0, 20, 28) for x in xs]
+    assert not any(in_numbers(boxes, read, [not r for r in read], [1.0] * 4 + [0.5] + [1.0] * 4))
+
+
 def test_a_glyph_on_another_line_is_not_taken():
     read = [True, True, False, True, True]
     boxes = line(XS)
@@ -93,10 +101,10 @@ READ = [True, True, False, True, True]
 
 
 @pytest.mark.parametrize("boxes, read, candidates, weights, message", [
-    (line(XS)[:4] + [(240, 0, 40)], READ, [False] * 5, [1.0] * 5, "four numbers"),
+    (line(XS)[:4] + [(240, 0, 40)], READ, [False] * 5, [1.0] * 5, "in_numbers: boxes: .*four numbers"),
     (line(XS)[:4] + [(240, 0, -40, 100)], READ, [False] * 5, [1.0] * 5, "no negative"),
     (line(XS)[:4] + [None], READ, [False] * 5, [1.0] * 5, "four numbers"),
-    (line(XS), READ, [False] * 5, [1, 1, float("nan"), 1, 1], "probabilities from 0 to 1"),
+    (line(XS), READ, [False] * 5, [1, 1, float("nan"), 1, 1], "in_numbers: weights: .*probabilities from 0 to 1"),
     (line(XS), READ, [False] * 5, [1, 1, 7.0, 1, 1], "probabilities from 0 to 1"),
     (line(XS), READ, [False] * 5, [1, 1, None, 1, 1], "probabilities from 0 to 1"),
     (line(XS), [1, 1, 2, 1, 1], [False] * 5, [1.0] * 5, "True or False"),
