@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from runtime.backends import BACKENDS, SUFFIX_BACKEND, ModelLoadError, check_threads, read_model_bytes
-from runtime.dots import is_dotted
 from runtime.manifest import DEFAULT_FORMAT, MANIFEST_NAME, SWAP_JOURNAL, Artifact, ManifestError, load_manifest
 from runtime.quant import Int8Params
 
@@ -223,6 +222,8 @@ class Predictor:
         images = self._slashes_taken_out(crops, probs, min_confidence)
         statuses = self.statuses(probs, min_confidence)
         if self.rejects_non_digits:
+            from runtime.dots import is_dotted  # OpenCV: loaded only by what reads frames
+
             read_as = [int(p[:NOT_A_DIGIT_CLASS].argmax()) for p in probs]
             # An i, j, ! or ? (a 1 or 7 with a dot of its own: runtime/dots.py) is a letter, as is what the model
             # reads as "not a digit" (a digit read unsure is not).

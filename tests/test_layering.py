@@ -115,3 +115,15 @@ def test_reading_the_format_registry_imports_no_converter():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_predicting_28x28_images_loads_no_opencv():
+    """OpenCV (about 17 MB of a fresh process) is loaded only by what reads frames: a classifier-only user, such
+    as `mnist-edge predict` on MNIST, does not pay for it (a top-level import in the predictor once did)."""
+    import subprocess
+
+    code = ("import sys, numpy as np; from runtime.predictor import load_predictor; "
+            "p = load_predictor('tflite-int8'); p.statuses(p.predict(np.zeros((2, 28, 28), np.uint8))); "
+            "print('cv2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
