@@ -19,6 +19,8 @@ import numpy as np
 FRAME_SIZE = (480, 640)  # (h, w) of a camera frame
 PAGE_SIZES = ((768, 1024), (960, 1280), (1200, 1600))
 MAX_PAGE_DIGITS = 40
+# Phone photos of a page (rows x columns): 2, 3, 5 and 12 megapixels, landscape and portrait.
+PHOTO_SIZES = ((1200, 1600), (1600, 1200), (2016, 1512), (2268, 3024), (4032, 3024))
 GRAPHITE_MEAN = 0.44  # mean of render()'s graphite grain multiplier (pencil ink is this much lighter on average)
 
 # Letters that a careful reader could not tell from a digit (O/0, l/1, S/5, Z/2, B/8, g/9, b/6...)
@@ -725,6 +727,20 @@ def pages(rng, pool):
     return render(look, lines, rng, "pages", pitch=rng.uniform(1.5, 1.9))
 
 
+def page_photos(rng, pool):
+    """A phone photo of a page of small writing: 4-8 lines of 3-8 digits, each 2-4.5 % of the photo's shorter
+    side tall (5-8 mm writing on a page that fills the photo)."""
+    size = PHOTO_SIZES[int(rng.integers(len(PHOTO_SIZES)))]
+    height = min(size) * rng.uniform(0.02, 0.045)
+    lines = []
+    for _ in range(int(rng.integers(4, 9))):
+        row = digit_line(pool, rng, int(rng.integers(3, 9)), height, gap=(0.15, 0.5))
+        lines.append([replace(row[0], gap=height * rng.uniform(0, 3))] + row[1:])
+    look = base_look(rng, size=size, pen_width=None if rng.random() < 0.4 else height * rng.uniform(0.08, 0.14),
+                     light=rng.uniform(0.2, 0.5))
+    return render(look, lines, rng, "page_photos", pitch=rng.uniform(1.5, 2.2))
+
+
 def letters_mixed(rng, pool):
     """Digits with letters and symbols on the same line ("A12", "3+4=7"): only the digits count."""
     height = rng.uniform(70, 130)
@@ -754,7 +770,7 @@ Condition = Callable[[np.random.Generator, DigitPool], FieldSample]
 CONDITIONS: dict[str, Condition] = {f.__name__: f for f in (
     clean, shadows_gradients, faint_pencil, faint_pencil_extreme, thin_pen, dim_noisy, cast_shadow, tinted_note, blue_black_ink,
     ruled_paper, squared_paper, specks_dust, perspective_rotation, blur, jpeg, mixed_heights, touching_pairs,
-    multi_digit, small_digits, other_writers, pages, letters_mixed, non_digit)}
+    multi_digit, small_digits, other_writers, pages, page_photos, letters_mixed, non_digit)}
 DESCRIPTIONS = {
     "clean": "one digit, even light, MNIST's own stroke",
     "shadows_gradients": "1-3 digits under a strong light gradient and a soft shadow",
@@ -778,6 +794,8 @@ DESCRIPTIONS = {
     "other_writers": "1-3 digits, at least one a crossed 7, a 1 with a long flag (as written outside North America) or a "
                      "slashed 0",
     "pages": "pages of 2-6 lines, up to 40 digits, 1024x768 to 1600x1200",
+    "page_photos": "phone photos (2-12 MP) of a page of small writing: 4-8 lines of 3-8 digits, 2-4.5 % of the "
+                   "photo's shorter side tall",
     "letters_mixed": "digits with letters or symbols on the same line; only the digits count",
     "non_digit": "no digit: words (HELLO), letters, symbols (+=#), scribbles, blobs",
 }

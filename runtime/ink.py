@@ -48,12 +48,12 @@ BLOCKY_STROKE_EDGE = 0.4  # there, weak ink must reach this of the strongest ink
 BLOCKY_NEIGHBOURHOOD = 15  # ...within this many px at working size (a block beside a stroke is its artefact)
 
 
-def working_gray(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    """Gray frame at working size, and the factor from working to frame pixels."""
+def working_gray(gray: np.ndarray, work_side: float = WORK_SIDE) -> tuple[np.ndarray, float]:
+    """Gray frame with its shorter side at most `work_side`, and the factor from working to frame pixels."""
     side = min(gray.shape)
-    if side <= WORK_SIDE:
+    if side <= work_side:
         return gray, 1.0
-    factor = side / WORK_SIDE
+    factor = side / work_side
     size = (max(1, round(gray.shape[1] / factor)), max(1, round(gray.shape[0] / factor)))
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), factor
 

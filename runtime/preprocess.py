@@ -29,6 +29,10 @@ __all__ = ["FrameError", "DigitCrop", "to_gray", "working_gray", "ink_signal", "
            "fit_to_mnist", "find_digits", "to_mnist_28x28", "WORK_SIDE"]
 
 MIN_FRAME_SIDE = 16  # below this there is nothing to read
+SMALL_WRITING_PX = 14  # writing shorter than this at working size (`writing_height`) is read at a finer scale...
+WRITING_INK = 0.75  # (the height under which this share of the ink lies)
+WRITING_PX = 32  # ...at which it is this tall...
+MAX_WORK_AREA = 16 * 320 * 240  # ...within this many working pixels (a 12 MP photo: 1280x960)
 
 
 class FrameError(ValueError):
@@ -116,35 +120,68 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 
 def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
                seed_sigmas: float = SEED_SIGMAS, plain: np.ndarray | None = None, blocky: bool = False,
-               counts: np.ndarray | None = None, relative: np.ndarray | None = None):
-    """Digits in one signal: hysteresis masks, ruled lines out. `plain`: for the faint pass, its plain line
-    average (seeds by `runtime.ink.faint_seeds`); `blocky`: a heavily JPEG-compressed frame, whose weak ink is
-    judged against the strokes of its whole block; `counts`: the signal's sample_counts, when already taken;
-    `relative`: the signal in its paper's terms (`runtime.ink.in_paper_terms`), for the tests that weigh ink
-    against other ink and for the digits' images."""
+               counts: np.ndarray | None = None, relative: np.ndarray | None = None, finer: bool = False):
+    """Digits in one signal: hysteresis masks, ruled lines out. With `finer` (a finer scale exists) also the
+    writing's height (`writing_height`, else None), and no digits (None) when it is under SMALL_WRITING_PX.
+    `plain`: for the faint pass, its plain line average (seeds by `runtime.ink.faint_seeds`); `blocky`: a heavily
+    JPEG-compressed frame, whose weak ink is judged against the strokes of its whole block; `counts`: the
+    signal's sample_counts, when already taken; `relative`: the signal in its paper's terms
+    (`runtime.ink.in_paper_terms`), for the tests that weigh ink against other ink and for the digits' images."""
     edge, reach = (BLOCKY_STROKE_EDGE, BLOCKY_NEIGHBOURHOOD) if blocky else (STROKE_EDGE, STROKE_NEIGHBOURHOOD)
     weak, strong, above = ink_masks(signal, sigma, seed_sigmas, edge, reach, counts, relative)
     if plain is not None:
         strong = faint_seeds(signal, plain, sigma, strong)
     mask, labels, stats = hysteresis(remove_rules(weak, above), strong)
     if crop:  # an MNIST-style crop of one digit: all its ink is that digit
-        return one_digit_in_mask(mask, labels, stats, signal)
-    return find_in_mask(mask, labels, stats, signal if relative is None else relative, classify)
+        return one_digit_in_mask(mask, labels, stats, signal), None
+    height = writing_height(stats) if finer else None
+    if height is not None and height < SMALL_WRITING_PX:
+        return None, height  # to be read at a finer scale
+    return find_in_mask(mask, labels, stats, signal if relative is None else relative, classify), height
 
 
-def _found(frame, classify: Classify | None):
-    full = to_gray(frame)
-    gray, factor = _working_gray(full)
+def writing_height(stats: np.ndarray) -> float | None:
+    """The height of the frame's writing in working pixels: of its pieces of ink (cv2 stats rows, label 0 the
+    background; a dropped piece has area 0), the height under which three quarters of the ink lies (weighted by
+    area), None without ink. Specks and hairs beside a digit weigh little (as a median by ink they made a third
+    of the field's dusty frames "small writing"); a page of small writing is all small pieces."""
+    area, height = stats[1:, 4], stats[1:, 3]
+    kept = area > 0
+    if not kept.any():
+        return None
+    order = np.argsort(height[kept], kind="stable")
+    cumulative = np.cumsum(area[kept][order])
+    return float(height[kept][order][np.searchsorted(cumulative, WRITING_INK * cumulative[-1])])
+
+
+def _found_at(full: np.ndarray, work_side: float, classify: Classify | None, finer: bool):
+    """Digits of the gray frame analysed with its shorter side at most `work_side`: (found, factor, writing
+    height in working pixels or None); with `finer`, found is None when the writing is too small to read there."""
+    gray, factor = _working_gray(full, work_side)
     signal, sigma, paper = flatten_with_paper(gray)
     crop = min(gray.shape) < SMALL_FRAME_SIDE
     counts = sample_counts(signal)
     if not crop and is_faint(signal, sigma, counts):  # nothing stands out pixel by pixel: look along strokes (pencil)
         ridge, plain, along_sigma = along_strokes(signal)
         ridge[light_steps(gray, signal, counts).view(bool)] = 0
-        return _in_signal(ridge, along_sigma, classify, False, LINE_SEED_SIGMAS, plain=plain), factor
+        found, height = _in_signal(ridge, along_sigma, classify, False, LINE_SEED_SIGMAS, plain=plain, finer=finer)
+        return found, factor, height
     relative = None if paper is None else in_paper_terms(signal, paper)
-    return _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY, counts=counts,
-                      relative=relative), factor
+    found, height = _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY, counts=counts,
+                               relative=relative, finer=finer)
+    return found, factor, height
+
+
+def _found(frame, classify: Classify | None):
+    """Digits of the frame at working size; writing too small there (a page of small digits in a large photo)
+    is read again at the scale that makes it WRITING_PX tall, or at the frame's own, within MAX_WORK_AREA."""
+    full = to_gray(frame)
+    side = min(full.shape)
+    finest = min(side, np.sqrt(MAX_WORK_AREA * side / max(full.shape)))  # a long strip may have no finer scale
+    found, factor, height = _found_at(full, WORK_SIDE, classify, finer=finest > WORK_SIDE)
+    if found is None:
+        found, factor, _ = _found_at(full, min(finest, WORK_SIDE * WRITING_PX / height), classify, finer=False)
+    return found, factor
 
 
 def find_digits(frame, classify: Classify | None = None) -> list[DigitCrop]:

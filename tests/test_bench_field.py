@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.field_cli import OUTPUTS, main
-from bench.field_scenes import CONDITIONS, FRAME_SIZE, PAGE_SIZES, DigitPool, generate
+from bench.field_scenes import CONDITIONS, FRAME_SIZE, PAGE_SIZES, PHOTO_SIZES, DigitPool, generate
 from bench.field_test import Alignment, align, reading_lines, score_frame, summarize
 
 
@@ -33,7 +33,8 @@ def test_every_condition_gives_a_frame_and_its_truth(pool, mnist, condition):
         image = sample.image
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
         h, w = image.shape[:2]
-        assert (h, w) in PAGE_SIZES if condition == "pages" else (h, w) == FRAME_SIZE
+        sizes = {"pages": PAGE_SIZES, "page_photos": PHOTO_SIZES}.get(condition, (FRAME_SIZE,))
+        assert (h, w) in sizes
         assert image.std() > 3  # a picture, not a flat fill
         digits = "".join(sample.lines)
         if condition == "non_digit":
@@ -47,6 +48,8 @@ def test_every_condition_gives_a_frame_and_its_truth(pool, mnist, condition):
             assert 0 <= x and 0 <= y and x + bw <= w and y + bh <= h and bw > 0 and bh > 0
         if condition == "pages":
             assert 2 <= len(sample.lines) <= 6 and len(digits) <= 40
+        elif condition == "page_photos":  # small writing: every digit under 5 % of the photo's shorter side
+            assert 4 <= len(sample.lines) <= 8 and max(bh for _, _, _, bh in sample.boxes) < 0.05 * min(h, w)
         elif condition == "multi_digit":
             assert len(sample.lines) == 1 and 2 <= len(digits) <= 4
         elif condition == "touching_pairs":

@@ -199,3 +199,36 @@ def test_writing_on_a_transparent_background_is_read(ink, ground, int8):
     frame[..., :3] = ground
     cv2.putText(frame, "42", (60, 190), cv2.FONT_HERSHEY_SIMPLEX, 5, (ink, ink, ink, 255), 12)
     assert int8.read_digits(frame).number == "42"
+
+
+def test_writing_height_is_the_height_under_which_three_quarters_of_the_ink_lie():
+    from runtime.preprocess import writing_height
+
+    def stats(*pieces):  # (height, area) per piece, after the background row
+        return np.array([[0, 0, 640, 480, 300000]] + [[0, 0, 5, h, a] for h, a in pieces], np.int32)
+
+    assert writing_height(stats((60, 900), (3, 9), (4, 12), (2, 4))) == 60  # a digit among specks
+    assert writing_height(stats((60, 900), *[(4, 20)] * 60)) == 60  # dust outweighing it (a median said 4)
+    assert writing_height(stats(*[(9, 40)] * 30, (3, 5))) == 9  # a page of small writing
+    assert writing_height(stats((60, 0), (3, 0))) is None  # every piece dropped: no ink
+    assert writing_height(stats()) is None
+
+
+def test_small_writing_is_read_again_finer_within_the_work_area_and_never_coarser(monkeypatch):
+    """The second reading's working side: the scale that makes the writing WRITING_PX tall, at most the frame's
+    own and MAX_WORK_AREA; a frame with no finer scale (at working size already, or a long strip) is read once."""
+    import runtime.preprocess as pp
+
+    calls = []
+
+    def found_at(full, work_side, classify, finer):
+        calls.append((full.shape, round(work_side, 1), finer))
+        return (None if finer else []), max(1.0, min(full.shape) / work_side), 8.0
+
+    monkeypatch.setattr(pp, "_found_at", found_at)
+    for shape in [(3024, 4032), (480, 640), (240, 320), (480, 120000)]:
+        pp.find_digits(np.full(shape, 200, np.uint8))
+    finest_12mp = (pp.MAX_WORK_AREA * 3 / 4) ** 0.5
+    assert calls == [((3024, 4032), 240, True), ((3024, 4032), round(min(finest_12mp, 240 * pp.WRITING_PX / 8), 1), False),
+                     ((480, 640), 240, True), ((480, 640), 480, False),
+                     ((240, 320), 240, False), ((480, 120000), 240, False)]
