@@ -37,6 +37,28 @@ def damage_of(path: str, decoder_log: str) -> str | None:
     return first[0] if warnings(again[0]) else None
 
 
+# PNG, WebP (RIFF) and TIFF files may hold an alpha channel; JPEG, a phone's photo, does not.
+MAY_HOLD_ALPHA = (b"\x89PNG", b"RIFF", b"II*\x00", b"MM\x00*")
+
+
+def decode_image(path: str):
+    """An image file as stored (8 or 16 bits, gray or colour, an alpha channel kept), turned upright as its EXIF
+    orientation says: a phone stores a portrait photo sideways with a tag saying so, which OpenCV's
+    IMREAD_UNCHANGED ignores (the writing was read lying on its side). None if OpenCV cannot decode it."""
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)  # applies the EXIF orientation
+    if image is None:
+        return None
+    with open(path, "rb") as file:
+        head = file.read(4)
+    if head in MAY_HOLD_ALPHA:
+        with_alpha = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if with_alpha is not None and with_alpha.ndim == 3 and with_alpha.shape[2] == 4:
+            return with_alpha
+    return image
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-edge predict", description=__doc__)
     parser.add_argument("images", nargs="*", help="image files to read digits from (default: the MNIST test set)")
@@ -84,7 +106,7 @@ def read_image_files(predictor, paths: list[str]) -> int:
             continue
         try:
             with native_stderr_captured() as decoder_log:  # OpenCV's "[ WARN] imread_(...)", libjpeg's warnings
-                image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+                image = decode_image(path)
         except cv2.error as exc:  # e.g. a header claiming more pixels than OpenCV decodes (CV_IO_MAX_IMAGE_PIXELS)
             reason = "too many pixels to decode" if "MAX_IMAGE_PIXELS" in str(exc) else "OpenCV could not decode it"
             print(f"{path}: error: not a readable image file ({reason})", file=sys.stderr)

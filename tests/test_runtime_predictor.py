@@ -463,3 +463,25 @@ def test_a_stop_turned_into_a_load_error_is_still_a_stop(monkeypatch, capsys):
     monkeypatch.setattr("runtime.predictor.load_predictor", stopped_while_loading)
     assert cli.main(["--limit", "10"]) == 128 + signal.SIGTERM
     assert capsys.readouterr().err.strip().splitlines()[-1] == "mnist-edge predict: stopped (SIGTERM)"
+
+
+@pytest.mark.parametrize("orientation, quarter_turns", [(6, 1), (8, -1), (3, 2), (1, 0)])  # counter-clockwise
+def test_predict_cli_turns_a_phone_photo_upright_by_its_exif_orientation(tmp_path, mnist, capsys, orientation,
+                                                                        quarter_turns):
+    """A phone stores a portrait photo sideways with an EXIF tag saying how to turn it; OpenCV's IMREAD_UNCHANGED
+    ignored the tag, so the writing was read lying on its side ("72" read as nothing or as other digits)."""
+    import cv2
+    from PIL import Image
+
+    from camera_demo.synthetic import render
+    from runtime.cli import main
+
+    upright = render([mnist.x_test[0], mnist.x_test[1]], [7, 2], np.random.default_rng(0)).image
+    stored = np.rot90(upright, quarter_turns)  # as the sensor's rows lie
+    image = Image.fromarray(cv2.cvtColor(stored, cv2.COLOR_BGR2RGB))
+    exif = image.getexif()
+    exif[0x0112] = orientation  # the EXIF Orientation tag
+    photo = tmp_path / f"portrait_{orientation}.jpg"
+    image.save(photo, quality=95, exif=exif)
+    assert main([str(photo)]) == 0
+    assert f"{photo}: 72  [7 (" in capsys.readouterr().out
