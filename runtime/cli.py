@@ -32,31 +32,13 @@ def damage_of(path: str, decoder_log: str) -> str | None:
     first = warnings(decoder_log)
     if not first:
         return None
+    try:
+        data = Path(path).read_bytes()
+    except OSError:  # gone since it was decoded: as damaged as the decoder said
+        return first[0]
     with native_stderr_captured() as again:
-        cv2.imdecode(np.frombuffer(Path(path).read_bytes() + END_OF_IMAGE, np.uint8), cv2.IMREAD_UNCHANGED)
+        cv2.imdecode(np.frombuffer(data + END_OF_IMAGE, np.uint8), cv2.IMREAD_UNCHANGED)
     return first[0] if warnings(again[0]) else None
-
-
-# PNG, WebP (RIFF) and TIFF files may hold an alpha channel; JPEG, a phone's photo, does not.
-MAY_HOLD_ALPHA = (b"\x89PNG", b"RIFF", b"II*\x00", b"MM\x00*")
-
-
-def decode_image(path: str):
-    """An image file as stored (8 or 16 bits, gray or colour, an alpha channel kept), turned upright as its EXIF
-    orientation says: a phone stores a portrait photo sideways with a tag saying so, which OpenCV's
-    IMREAD_UNCHANGED ignores (the writing was read lying on its side). None if OpenCV cannot decode it."""
-    import cv2
-
-    image = cv2.imread(path, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)  # applies the EXIF orientation
-    if image is None:
-        return None
-    with open(path, "rb") as file:
-        head = file.read(4)
-    if head in MAY_HOLD_ALPHA:
-        with_alpha = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if with_alpha is not None and with_alpha.ndim == 3 and with_alpha.shape[2] == 4:
-            return with_alpha
-    return image
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +75,7 @@ def read_image_files(predictor, paths: list[str]) -> int:
     """Read the digits in each image file (photos of writing, or 28x28 MNIST-style images); one line each."""
     import cv2
 
+    from runtime.image_files import decode_image
     from runtime.preprocess import FrameError
     from runtime.quiet import native_stderr_captured
 
@@ -106,7 +89,7 @@ def read_image_files(predictor, paths: list[str]) -> int:
             continue
         try:
             with native_stderr_captured() as decoder_log:  # OpenCV's "[ WARN] imread_(...)", libjpeg's warnings
-                image = decode_image(path)
+                image = decode_image(path)  # upright by its EXIF orientation (runtime/image_files.py)
         except cv2.error as exc:  # e.g. a header claiming more pixels than OpenCV decodes (CV_IO_MAX_IMAGE_PIXELS)
             reason = "too many pixels to decode" if "MAX_IMAGE_PIXELS" in str(exc) else "OpenCV could not decode it"
             print(f"{path}: error: not a readable image file ({reason})", file=sys.stderr)
@@ -127,9 +110,13 @@ def read_image_files(predictor, paths: list[str]) -> int:
         if not reading.digits:
             print(f"{path}: no digit")
             continue
-        parts = [f"{d.digit} ({100 * d.confidence:.1f} %)" if d.status == "ok"
-                 else f"? ({d.status}: {d.best_guess} at {100 * d.confidence:.1f} %)" for d in reading.digits]
-        print(f"{path}: {reading.number or 'uncertain'}  [{', '.join(parts)}]")
+        # One text line: its number; a page: each line's, top to bottom, " / " between them ("uncertain" for a
+        # line with a mark that is not a sure digit); then every mark with its confidence, line by line.
+        numbers = " / ".join(number or "uncertain" for number in reading.numbers)
+        marks = " / ".join(", ".join(f"{d.digit} ({100 * d.confidence:.1f} %)" if d.status == "ok"
+                                     else f"? ({d.status}: {d.best_guess} at {100 * d.confidence:.1f} %)" for d in line)
+                           for line in reading.lines)
+        print(f"{path}: {numbers}  [{marks}]")
     return status
 
 

@@ -34,6 +34,10 @@ MIN_FRAME_SIDE = 16  # below this there is nothing to read
 # digits and pages 16 more frames exact, 2 fewer; 14 px: none either way)...
 SMALL_WRITING_PX = 22
 WRITING_INK = 0.75  # (the height under which this share of the ink lies)
+MIN_WRITING_PX = 5  # ...if at least this tall (dust on a blank page measures 3-4 px)...
+WRITING_SHARE = 0.95  # ...and this share of the ink is in pieces 0.6-1.6 x that tall (writing: 0.99-1; dust: 0.84-0.93)
+MIN_WRITING_PIECES = 5  # ...and at least this many (a blank page's 3-4 hairs read surely as 1s when enlarged)...
+MAX_WRITING_PIECES = 150  # ...and at most this many (a page of small print: its letters, read enlarged, cost seconds)
 WRITING_PX = 32  # ...at which it is this tall...
 MAX_WORK_AREA = 16 * 320 * 240  # ...within this many working pixels (a 12 MP photo: 1280x960)
 
@@ -87,13 +91,17 @@ def to_gray(frame) -> np.ndarray:
 
 
 def _to_8_bits(frame: np.ndarray) -> np.ndarray:
-    """uint16 -> uint8 by the bit depth the colour (not an alpha channel) uses: its 99.9th percentile's bits,
-    so one hot pixel does not darken a 10-bit frame; brighter values saturate."""
+    """uint16 -> uint8 by the bit depth the colour uses: its 99.9th percentile's bits, so one hot pixel does not
+    darken a 10-bit frame; brighter values saturate. An alpha channel keeps its top 8 bits (writing drawn only in
+    the alpha of a black 16-bit picture saturated to opaque)."""
     colour = frame[..., :3] if frame.ndim == 3 else frame
     step = max(1, int(np.sqrt(colour.size / 100_000)))
     top = int(np.percentile(colour[::step, ::step], 99.9))
     shift = max(0, top.bit_length() - 8)
-    return np.minimum(frame >> shift, 255).astype(np.uint8)
+    out = np.minimum(frame >> shift, 255).astype(np.uint8)
+    if frame.ndim == 3 and frame.shape[2] == 4:  # a 16-bit alpha channel uses all 16 bits, whatever the colour's
+        out[..., 3] = frame[..., 3] >> 8
+    return out
 
 
 def _flattened_alpha(bgra: np.ndarray) -> np.ndarray:
@@ -123,9 +131,11 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 
 def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop: bool,
                seed_sigmas: float = SEED_SIGMAS, plain: np.ndarray | None = None, blocky: bool = False,
-               counts: np.ndarray | None = None, relative: np.ndarray | None = None, finer: bool = False):
+               counts: np.ndarray | None = None, relative: np.ndarray | None = None, finer: bool = False,
+               area: float | None = None):
     """Digits in one signal: hysteresis masks, ruled lines out. With `finer` (a finer scale exists) also the
-    writing's height (`writing_height`, else None), and no digits (None) when it is under SMALL_WRITING_PX.
+    writing's height (`writing_height`, else None), and no digits (None) when it is small writing
+    (`is_small_writing`); `area`: the budgets' frame size (`runtime.segment.find_in_mask`).
     `plain`: for the faint pass, its plain line average (seeds by `runtime.ink.faint_seeds`); `blocky`: a heavily
     JPEG-compressed frame, whose weak ink is judged against the strokes of its whole block; `counts`: the
     signal's sample_counts, when already taken; `relative`: the signal in its paper's terms
@@ -138,9 +148,9 @@ def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop
     if crop:  # an MNIST-style crop of one digit: all its ink is that digit
         return one_digit_in_mask(mask, labels, stats, signal), None
     height = writing_height(stats) if finer else None
-    if height is not None and height < SMALL_WRITING_PX:
+    if height is not None and is_small_writing(stats, height):
         return None, height  # to be read at a finer scale
-    return find_in_mask(mask, labels, stats, signal if relative is None else relative, classify), height
+    return find_in_mask(mask, labels, stats, signal if relative is None else relative, classify, area), height
 
 
 def writing_height(stats: np.ndarray) -> float | None:
@@ -157,9 +167,25 @@ def writing_height(stats: np.ndarray) -> float | None:
     return float(height[kept][order][np.searchsorted(cumulative, WRITING_INK * cumulative[-1])])
 
 
-def _found_at(full: np.ndarray, work_side: float, classify: Classify | None, finer: bool):
+def is_small_writing(stats: np.ndarray, height: float) -> bool:
+    """Is the ink writing too small to read at this scale: `height` (its `writing_height`) MIN_WRITING_PX to
+    SMALL_WRITING_PX, with WRITING_SHARE of the ink in MIN_WRITING_PIECES to MAX_WRITING_PIECES pieces of about
+    that height? Dust on a blank page is smaller, or of every size, its hairs few; a page of small print has
+    hundreds of letters. A number of 1-4 small digits is read at the working scale."""
+    if not MIN_WRITING_PX <= height < SMALL_WRITING_PX:
+        return False
+    area, heights = stats[1:, 4], stats[1:, 3]
+    near = (area > 0) & (heights >= 0.6 * height) & (heights <= 1.6 * height)
+    pieces = int(near.sum())
+    return (MIN_WRITING_PIECES <= pieces <= MAX_WRITING_PIECES
+            and float(area[near].sum()) >= WRITING_SHARE * float(area.sum()))
+
+
+def _found_at(full: np.ndarray, work_side: float, classify: Classify | None, finer: bool,
+              area: float | None = None):
     """Digits of the gray frame analysed with its shorter side at most `work_side`: (found, factor, writing
-    height in working pixels or None); with `finer`, found is None when the writing is too small to read there."""
+    height in working pixels or None); with `finer`, found is None when the writing is too small to read there;
+    `area`: the budgets' frame size (default: this working size's)."""
     gray, factor = _working_gray(full, work_side)
     signal, sigma, paper = flatten_with_paper(gray)
     crop = min(gray.shape) < SMALL_FRAME_SIDE
@@ -167,23 +193,26 @@ def _found_at(full: np.ndarray, work_side: float, classify: Classify | None, fin
     if not crop and is_faint(signal, sigma, counts):  # nothing stands out pixel by pixel: look along strokes (pencil)
         ridge, plain, along_sigma = along_strokes(signal)
         ridge[light_steps(gray, signal, counts).view(bool)] = 0
-        found, height = _in_signal(ridge, along_sigma, classify, False, LINE_SEED_SIGMAS, plain=plain, finer=finer)
+        found, height = _in_signal(ridge, along_sigma, classify, False, LINE_SEED_SIGMAS, plain=plain, finer=finer,
+                                   area=area)
         return found, factor, height
     relative = None if paper is None else in_paper_terms(signal, paper)
     found, height = _in_signal(signal, sigma, classify, crop, blocky=blockiness(full) > BLOCKY, counts=counts,
-                               relative=relative, finer=finer)
+                               relative=relative, finer=finer, area=area)
     return found, factor, height
 
 
 def _found(frame, classify: Classify | None):
-    """Digits of the frame at working size; writing too small there (a page of small digits in a large photo)
-    is read again at the scale that makes it WRITING_PX tall, or at the frame's own, within MAX_WORK_AREA."""
+    """Digits of the frame at working size; small writing there (`is_small_writing`: a page of small digits in a
+    large photo) is read again at the scale that makes it WRITING_PX tall, or at the frame's own, within
+    MAX_WORK_AREA."""
     full = to_gray(frame)
     side = min(full.shape)
     finest = min(side, np.sqrt(MAX_WORK_AREA * side / max(full.shape)))  # a long strip may have no finer scale
     found, factor, height = _found_at(full, WORK_SIDE, classify, finer=finest > WORK_SIDE)
-    if found is None:
-        found, factor, _ = _found_at(full, min(finest, WORK_SIDE * WRITING_PX / height), classify, finer=False)
+    if found is None:  # read finer, with the budgets (candidates, spans) of the working size: cost stays bounded
+        area = full.size / factor ** 2 / (320 * 240)
+        found, factor, _ = _found_at(full, min(finest, WORK_SIDE * WRITING_PX / height), classify, False, area)
     return found, factor
 
 

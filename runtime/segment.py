@@ -308,10 +308,13 @@ def _looks_like_ink_of_a_digit(mask: np.ndarray, box, height: float) -> bool:
 
 
 def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal: np.ndarray,
-                 classify: Classify | None = None) -> list[Found]:
-    """Every digit in a working-size ink mask, in reading order (lines top to bottom, left to right)."""
+                 classify: Classify | None = None, area: float | None = None) -> list[Found]:
+    """Every digit in a working-size ink mask, in reading order (lines top to bottom, left to right). `area`: the
+    frame's size in units of 320x240 for the budgets of candidates and spans (default: the mask's; a frame read
+    at a finer scale keeps the budgets of its working size)."""
+    area = max(1.0, mask.size / (320 * 240) if area is None else area)
     ids = _components(stats)
-    if not ids or len(ids) > MAX_CANDIDATES * max(1.0, mask.size / (320 * 240)):
+    if not ids or len(ids) > MAX_CANDIDATES * area:
         return []
     boxes = [tuple(int(v) for v in stats[i, :4]) for i in ids]
     found: list = []
@@ -356,7 +359,7 @@ def find_in_mask(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, signal
                 run.small = end == k and (x1 - x0 <= RUN_WIDTH * height or line.one_digit(k))
                 found.append((run, line_index))
             k = end + 1
-    found = _resolve_runs(found, classify, max(1.0, mask.size / (320 * 240)))
+    found = _resolve_runs(found, classify, area)
     for f, dot in zip(found, dots_of([f.box for f in found], stats, ids, labels)):
         f.dot = dot
     return found

@@ -485,3 +485,20 @@ def test_predict_cli_turns_a_phone_photo_upright_by_its_exif_orientation(tmp_pat
     image.save(photo, quality=95, exif=exif)
     assert main([str(photo)]) == 0
     assert f"{photo}: 72  [7 (" in capsys.readouterr().out
+
+
+def test_predict_cli_prints_each_line_of_a_page(tmp_path, mnist, capsys):
+    """A page of two lines printed "uncertain" (Reading.number is one line's) with every digit sure, and its
+    marks as one list (the fresh-clone review); now each line's number, top to bottom."""
+    import cv2
+
+    from camera_demo.synthetic import render
+    from runtime.cli import main
+
+    top = render([mnist.x_test[0], mnist.x_test[1]], [7, 2], np.random.default_rng(0)).image
+    bottom = render([mnist.x_test[3], mnist.x_test[4]], [0, 4], np.random.default_rng(1)).image
+    page = tmp_path / "page.png"
+    cv2.imwrite(str(page), np.vstack([top, bottom]))
+    assert main([str(page)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{page}: 72 / 04  [7 (") and out.count(" / ") == 2, out

@@ -137,6 +137,15 @@ def test_a_hot_pixel_or_an_opaque_16_bit_alpha_does_not_darken_a_10_bit_frame(mn
     assert int8.read_digits(bgra).number == "7"
 
 
+def test_writing_only_in_the_alpha_of_a_16_bit_picture_is_read(mnist, int8):
+    """Black colour everywhere, the digit drawn in a 16-bit alpha channel (a PNG exported from a drawing app): the
+    colour's bit depth (0 bits) saturated the alpha, so its faint ground (2000 of 65535) became opaque black and the
+    frame read "no digit" (the attack review)."""
+    alpha = np.maximum(np.pad(cv2.resize(mnist.x_test[0], (200, 200)), 60).astype(np.uint16) * 257, 2000)
+    bgra = np.dstack([np.zeros((*alpha.shape, 3), np.uint16), alpha])
+    assert int8.read_digits(bgra).number == int8.read_digits((bgra >> 8).astype(np.uint8)).number == "7"
+
+
 @pytest.mark.parametrize(
     "frame, message",
     [
@@ -214,6 +223,23 @@ def test_writing_height_is_the_height_under_which_three_quarters_of_the_ink_lie(
     assert writing_height(stats()) is None
 
 
+def test_small_writing_is_writing_of_one_size_between_the_limits():
+    from runtime.preprocess import MIN_WRITING_PX, SMALL_WRITING_PX, is_small_writing
+
+    def stats(*pieces):  # (height, area) per piece, after the background row
+        return np.array([[0, 0, 640, 480, 300000]] + [[0, 0, 5, h, a] for h, a in pieces], np.int32)
+
+    page = stats(*[(9, 40)] * 30, (10, 45), (3, 2))  # a page of small digits and a speck
+    assert is_small_writing(page, 9.0)
+    assert not is_small_writing(stats(*[(30, 200)] * 3), 30.0)  # writing read well at this scale
+    assert not is_small_writing(stats(*[(4, 9)] * 200), 4.0)  # dust: under MIN_WRITING_PX
+    dust = stats(*[(3, 6)] * 100, *[(6, 12)] * 60, *[(12, 20)] * 20)  # specks, hairs, blots of every size
+    assert not is_small_writing(dust, 6.0)
+    assert not is_small_writing(stats((13, 30), (12, 28), (14, 25)), 13.0)  # three hairs
+    assert not is_small_writing(stats(*[(6, 20)] * 400), 6.0)  # a page of small print
+    assert MIN_WRITING_PX <= 6.0 < SMALL_WRITING_PX
+
+
 def test_small_writing_is_read_again_finer_within_the_work_area_and_never_coarser(monkeypatch):
     """The second reading's working side: the scale that makes the writing WRITING_PX tall, at most the frame's
     own and MAX_WORK_AREA; a frame with no finer scale (at working size already, or a long strip) is read once."""
@@ -221,14 +247,16 @@ def test_small_writing_is_read_again_finer_within_the_work_area_and_never_coarse
 
     calls = []
 
-    def found_at(full, work_side, classify, finer):
-        calls.append((full.shape, round(work_side, 1), finer))
+    def found_at(full, work_side, classify, finer, area=None):
+        calls.append((full.shape, round(work_side, 1), finer, area and round(area, 2)))
         return (None if finer else []), max(1.0, min(full.shape) / work_side), 8.0
 
     monkeypatch.setattr(pp, "_found_at", found_at)
     for shape in [(3024, 4032), (480, 640), (240, 320), (480, 120000)]:
         pp.find_digits(np.full(shape, 200, np.uint8))
     finest_12mp = (pp.MAX_WORK_AREA * 3 / 4) ** 0.5
-    assert calls == [((3024, 4032), 240, True), ((3024, 4032), round(min(finest_12mp, 240 * pp.WRITING_PX / 8), 1), False),
-                     ((480, 640), 240, True), ((480, 640), 480, False),
-                     ((240, 320), 240, False), ((480, 120000), 240, False)]
+    # the finer reading keeps the budgets of the working size: 320x240 = 1 unit
+    assert calls == [((3024, 4032), 240, True, None),
+                     ((3024, 4032), round(min(finest_12mp, 240 * pp.WRITING_PX / 8), 1), False, 1.0),
+                     ((480, 640), 240, True, None), ((480, 640), 480, False, 1.0),
+                     ((240, 320), 240, False, None), ((480, 120000), 240, False, None)]
