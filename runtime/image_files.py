@@ -8,8 +8,10 @@ import struct
 import cv2
 import numpy as np
 
-# PNG, WebP (RIFF), TIFF and GIF files may hold an alpha channel; JPEG, a phone's photo, does not.
-MAY_HOLD_ALPHA = (b"\x89PNG", b"RIFF", b"II*\x00", b"MM\x00*", b"GIF8")
+# PNG, WebP (RIFF) and TIFF files may hold an alpha channel; JPEG, a phone's photo, does not. A GIF's one
+# transparent colour is dropped (as before): on a photo-like palette it is the paper's, and laid on black the page
+# read as black speckle (the attack review), while a transparent black ground under black ink is rarer.
+MAY_HOLD_ALPHA = (b"\x89PNG", b"RIFF", b"II*\x00", b"MM\x00*")
 ORIENTATION_TAG = 0x0112  # EXIF: how the stored rows must be turned to be seen upright, 1-8
 UPRIGHT = {  # orientation -> the stored picture turned upright, as OpenCV's IMREAD_COLOR turns it
     1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],

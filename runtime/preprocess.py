@@ -212,7 +212,12 @@ def _found(frame, classify: Classify | None):
     found, factor, height = _found_at(full, WORK_SIDE, classify, finer=finest > WORK_SIDE)
     if found is None:  # read finer, with the budgets (candidates, spans) of the working size: cost stays bounded
         area = full.size / factor ** 2 / (320 * 240)
-        found, factor, _ = _found_at(full, min(finest, WORK_SIDE * WRITING_PX / height), classify, False, area)
+        finer, finer_factor, _ = _found_at(full, min(finest, WORK_SIDE * WRITING_PX / height), classify, False, area)
+        if finer:
+            return finer, finer_factor
+        # Nothing there: over its budget of candidates (specks too fine to show at working size, a dot grid), or
+        # truly nothing. The working size's reading, as without the finer scale.
+        found, factor, _ = _found_at(full, WORK_SIDE, classify, finer=False)
     return found, factor
 
 

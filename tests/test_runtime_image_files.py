@@ -83,14 +83,3 @@ def test_a_file_gone_or_not_an_image_gives_none(tmp_path):
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG not really")
     assert decode_image(str(tmp_path / "gone.png")) is None and decode_image(str(junk)) is None
-
-
-def test_a_gif_with_a_transparent_ground_keeps_its_alpha(tmp_path):
-    """GIF (like PNG, WebP, TIFF) may hold transparency: decoded without it, a transparent black ground under
-    black ink read as no digit (the attack review)."""
-    bgra = np.zeros((40, 60, 4), np.uint8)
-    bgra[10:30, 20:40, 3] = 255
-    path = tmp_path / "t.gif"
-    Image.fromarray(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA)).save(path, transparency=0)
-    decoded = decode_image(str(path))
-    assert decoded.shape == (40, 60, 4) and decoded[20, 30, 3] == 255 and decoded[0, 0, 3] == 0

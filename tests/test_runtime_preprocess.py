@@ -247,9 +247,12 @@ def test_small_writing_is_read_again_finer_within_the_work_area_and_never_coarse
 
     calls = []
 
+    from runtime.segment import Found
+
     def found_at(full, work_side, classify, finer, area=None):
         calls.append((full.shape, round(work_side, 1), finer, area and round(area, 2)))
-        return (None if finer else []), max(1.0, min(full.shape) / work_side), 8.0
+        digit = Found((1, 2, 3, 4), 0, np.zeros((28, 28), np.uint8))
+        return (None if finer else [digit]), max(1.0, min(full.shape) / work_side), 8.0
 
     monkeypatch.setattr(pp, "_found_at", found_at)
     for shape in [(3024, 4032), (480, 640), (240, 320), (480, 120000)]:
@@ -260,3 +263,25 @@ def test_small_writing_is_read_again_finer_within_the_work_area_and_never_coarse
                      ((3024, 4032), round(min(finest_12mp, 240 * pp.WRITING_PX / 8), 1), False, 1.0),
                      ((480, 640), 240, True, None), ((480, 640), 480, False, 1.0),
                      ((240, 320), 240, False, None), ((480, 120000), 240, False, None)]
+
+
+def test_a_finer_reading_that_finds_nothing_falls_back_to_the_working_size(monkeypatch):
+    """Specks too fine to show at working size (800 dots of 8 px on a 12 MP page, a dot grid) made the finer pass
+    go over its budget of candidates and return nothing: the page read "no digit" where the working size read 33 of
+    its 40 digits (the second attack review). Nothing found finer: the working size's reading."""
+    import runtime.preprocess as pp
+    from runtime.segment import Found
+
+    coarse = [Found((1, 2, 3, 4), 0, np.zeros((28, 28), np.uint8))]
+    calls = []
+
+    def found_at(full, work_side, classify, finer, area=None):
+        calls.append((round(work_side), finer))
+        if finer:
+            return None, min(full.shape) / 240, 8.0
+        return (coarse if work_side == 240 else []), min(full.shape) / work_side, None
+
+    monkeypatch.setattr(pp, "_found_at", found_at)
+    crops = pp.find_digits(np.full((3024, 4032), 200, np.uint8))
+    assert calls == [(240, True), (960, False), (240, False)]
+    assert [c.box for c in crops] == [tuple(round(v * 3024 / 240) for v in (1, 2, 3, 4))]
