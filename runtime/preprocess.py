@@ -23,24 +23,13 @@ from runtime.ink import (BLOCKY, BLOCKY_NEIGHBOURHOOD, BLOCKY_STROKE_EDGE, LINE_
 from runtime.ink import working_gray as _working_gray
 from runtime.mnist_style import fit_to_mnist
 from runtime.rules import remove_rules
+from runtime.scale import MAX_WORK_AREA, WRITING_PX, is_small_writing, writing_height
 from runtime.segment import Classify, find_in_mask, one_digit_in_mask
 
 __all__ = ["FrameError", "DigitCrop", "to_gray", "working_gray", "ink_signal", "ink_mask",
            "fit_to_mnist", "find_digits", "to_mnist_28x28", "WORK_SIDE"]
 
 MIN_FRAME_SIDE = 16  # below this there is nothing to read
-# Writing shorter than this at working size (`writing_height`) is read at a finer scale: a page of small digits in
-# a phone photo (5-12 px there), and digits 18-22 px tall, which it reads better (field test, seeds 0 and 7: small
-# digits and pages 16 more frames exact, 2 fewer; 14 px: none either way)...
-SMALL_WRITING_PX = 22
-WRITING_INK = 0.75  # (the height under which this share of the ink lies)
-MIN_WRITING_PX = 5  # ...if at least this tall (dust on a blank page measures 3-4 px)...
-WRITING_SHARE = 0.95  # ...and this share of the ink is in pieces 0.6-1.6 x that tall (writing: 0.99-1; dust: 0.84-0.93)
-MIN_WRITING_PIECES = 5  # ...and at least this many (a blank page's 3-4 hairs read surely as 1s when enlarged)...
-MAX_WRITING_PIECES = 150  # ...and at most this many (a page of small print: its letters, read enlarged, cost seconds)
-WRITING_PX = 32  # ...at which it is this tall...
-MAX_WORK_AREA = 16 * 320 * 240  # ...within this many working pixels (a 12 MP photo: 1280x960)
-
 
 class FrameError(ValueError):
     """A frame that cannot be a picture: empty, 1-pixel, wrong dtype or shape."""
@@ -151,34 +140,6 @@ def _in_signal(signal: np.ndarray, sigma: float, classify: Classify | None, crop
     if height is not None and is_small_writing(stats, height):
         return None, height  # to be read at a finer scale
     return find_in_mask(mask, labels, stats, signal if relative is None else relative, classify, area), height
-
-
-def writing_height(stats: np.ndarray) -> float | None:
-    """The height of the frame's writing in working pixels: of its pieces of ink (cv2 stats rows, label 0 the
-    background; a dropped piece has area 0), the height under which three quarters of the ink lies (weighted by
-    area), None without ink. Specks and hairs beside a digit weigh little (as a median by ink they made a third
-    of the field's dusty frames "small writing"); a page of small writing is all small pieces."""
-    area, height = stats[1:, 4], stats[1:, 3]
-    kept = area > 0
-    if not kept.any():
-        return None
-    order = np.argsort(height[kept], kind="stable")
-    cumulative = np.cumsum(area[kept][order])
-    return float(height[kept][order][np.searchsorted(cumulative, WRITING_INK * cumulative[-1])])
-
-
-def is_small_writing(stats: np.ndarray, height: float) -> bool:
-    """Is the ink writing too small to read at this scale: `height` (its `writing_height`) MIN_WRITING_PX to
-    SMALL_WRITING_PX, with WRITING_SHARE of the ink in MIN_WRITING_PIECES to MAX_WRITING_PIECES pieces of about
-    that height? Dust on a blank page is smaller, or of every size, its hairs few; a page of small print has
-    hundreds of letters. A number of 1-4 small digits is read at the working scale."""
-    if not MIN_WRITING_PX <= height < SMALL_WRITING_PX:
-        return False
-    area, heights = stats[1:, 4], stats[1:, 3]
-    near = (area > 0) & (heights >= 0.6 * height) & (heights <= 1.6 * height)
-    pieces = int(near.sum())
-    return (MIN_WRITING_PIECES <= pieces <= MAX_WRITING_PIECES
-            and float(area[near].sum()) >= WRITING_SHARE * float(area.sum()))
 
 
 def _found_at(full: np.ndarray, work_side: float, classify: Classify | None, finer: bool,

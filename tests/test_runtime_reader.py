@@ -133,7 +133,7 @@ def test_a_percent_sign_is_not_split_as_a_touching_pair(int8):
     sizes: read as two digits in 33 of 96 frames before the pair split, 39 with it, 33 with the one-piece rule.
     36 since 2026-11-28: on this noise-free page the polarity look had missed the ink of the smallest %s (under
     0.5 % of the frame) and found nothing; it sees them now (8 frames changed, 3 of them read as two digits). 40
-    since 2026-11-30: the smallest (60 px) are read at the finer scale for small writing (runtime/preprocess.py)
+    since 2026-11-30: the smallest (60 px) are read at the finer scale for small writing (runtime/scale.py)
     and split as the larger ones are, 10 of 24 fonts at every size (6 at 60 px before)."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -435,7 +435,7 @@ def test_a_lone_digit_read_surely_whole_is_not_tried_in_pieces(mnist, int8):
     3.3 -> 1.0 and a page of 40 digits 1.93 -> 1.61 when the whole box is read first (runtime/segment.py);
     the pages' touching pairs read again along their slant add 0.33 (1.57 -> 1.90; 2.24 when every box of a
     run was cut along five slants at every valley); 2.21 since 2026-11-30, its writing (14-19 px at the working
-    size) read at the finer scale for small writing (runtime/preprocess.py; seed 5, 30 frames: 97.1 -> 98.0 % of
+    size) read at the finer scale for small writing (runtime/scale.py; seed 5, 30 frames: 97.1 -> 98.0 % of
     its digits read, 9 -> 12 frames exact)."""
     for name, most in (("clean", 1.2), ("40 digits", 2.3)):
         seen = [0]
@@ -853,7 +853,7 @@ def test_a_digit_read_as_not_a_digit_inside_a_long_number_is_kept(mnist, int8, m
     a page, and a glyph so read inside a line of four or more sure digits is read as its best digit
     (runtime/numbers.py). Measured when written (2026-11-30): 801 -> 808 of 837 digits hit (insertions count against),
     18 -> 19 frames exact; 801 -> 806 and 18 since a glyph ending a line is left alone (attack review); 812 -> 813
-    and 20 -> 22 since small writing is read at a finer scale (runtime/preprocess.py), which reads many of those
+    and 20 -> 22 since small writing is read at a finer scale (runtime/scale.py), which reads many of those
     digits itself (100 frames of seeds 0 / 7 / 11: +5 / +2 / +2 digits, +1 / +3 / +2 frames exact)."""
     import runtime.numbers
 
@@ -898,11 +898,11 @@ def test_a_page_of_small_writing_in_a_phone_photo_is_read_at_a_finer_scale(mnist
     shorter side, 5-11 px at the 240-px working size, where most were dropped as specks or read as blobs) is read
     again at the scale that makes its writing WRITING_PX tall. Measured when written (2026-11-30, seed 7, 6 frames):
     217 of 221 digits hit (3 frames exact), 108 (none) without the finer scale."""
-    import runtime.preprocess
+    import runtime.scale
 
     samples = _field_frames(mnist, "page_photos", 7, 6)
     digits = sum(len("".join(s.lines)) for s in samples)
     finer = _digits_hit(int8, samples)
-    monkeypatch.setattr(runtime.preprocess, "SMALL_WRITING_PX", 0)
+    monkeypatch.setattr(runtime.scale, "SMALL_WRITING_PX", 0)
     coarse = _digits_hit(int8, samples)
     assert finer[0] >= 0.9 * digits and coarse[0] < 0.5 * digits, (finer, coarse, digits)
